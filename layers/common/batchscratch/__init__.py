@@ -1,0 +1,1 @@
+"""Shared code for the run-scoped scratch storage workflow (every Lambda function imports it)."""

@@ -1,0 +1,412 @@
+"""Run-scoped compute: launch template, compute environment, job queue, job definition.
+
+Runs never share or mutate compute, so executions can run concurrently. Every name derives
+from the execution ARN (``Run.resource_name``), so every step here is idempotent and cleanup
+finds the resources without the ids. Follows the AWS Batch API Reference
+(CreateComputeEnvironment, CreateJobQueue, RegisterJobDefinition, RetryStrategy,
+EvaluateOnExit; ``status``: CREATING | UPDATING | DELETING | DELETED | VALID | INVALID) and
+the EC2 API Reference (CreateLaunchTemplate, DeleteLaunchTemplate).
+"""
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from batchscratch.aws import client
+from batchscratch.config import CommonConfig
+from batchscratch.environment import setting, setting_list
+from batchscratch.errors import CleanupTimeout, ComputeFailed, ComputeTimeout
+from batchscratch.polling import enforce_deadline, waiting_since
+from batchscratch.run import Run, now_iso
+
+SPOT_RECLAIM_REASON = "Host EC2*"
+"""``statusReason`` of an attempt whose instance went away (Spot reclaim), as a Batch glob."""
+
+_ACTIVE_JOB_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
+
+
+@dataclass(frozen=True)
+class ComputeSettings:
+    """Deploy-time compute settings (template parameters, read from the environment).
+
+    ``instance_types`` e.g. ``["optimal"]``; vCPU counts are the compute environment's
+    min/max/desired; ``environment_type`` is ``SPOT`` or ``EC2``.
+    """
+
+    environment_type: str
+    allocation_strategy: str
+    instance_types: list[str]
+    min_vcpus: int
+    max_vcpus: int
+    desired_vcpus: int
+    security_group_id: str
+    instance_profile_arn: str
+    job_role_arn: str
+    data_bucket: str
+
+    @classmethod
+    def from_environment(cls) -> "ComputeSettings":
+        """Read the settings template.yaml passes to PrepareComputeFunction.
+
+        Raises:
+            MissingSetting: a variable is unset (the deployment is broken).
+        """
+        return cls(
+            environment_type=setting("COMPUTE_ENVIRONMENT_TYPE"),
+            allocation_strategy=setting("ALLOCATION_STRATEGY"),
+            instance_types=setting_list("INSTANCE_TYPES"),
+            min_vcpus=int(setting("MIN_VCPUS")),
+            max_vcpus=int(setting("MAX_VCPUS")),
+            desired_vcpus=int(setting("DESIRED_VCPUS")),
+            security_group_id=setting("BATCH_SECURITY_GROUP_ID"),
+            instance_profile_arn=setting("INSTANCE_PROFILE_ARN"),
+            job_role_arn=setting("JOB_ROLE_ARN"),
+            data_bucket=setting("DATA_BUCKET_NAME"),
+        )
+
+
+@dataclass(frozen=True)
+class Names:
+    """The run's compute resource names."""
+
+    launch_template: str
+    compute_environment: str
+    job_queue: str
+    job_definition: str
+    job: str
+
+    @classmethod
+    def of(cls, run: Run) -> "Names":
+        """Return the names of ``run``'s compute resources."""
+        return cls(
+            launch_template=run.resource_name("lt"),
+            compute_environment=run.resource_name("ce"),
+            job_queue=run.resource_name("jq"),
+            job_definition=run.resource_name("jd"),
+            job=run.resource_name("job"),
+        )
+
+
+def retry_strategy(attempts: int) -> dict[str, Any]:
+    """Return the job definition's retryStrategy: retry Spot reclaims, exit on anything else.
+
+    Batch retries when no ``evaluateOnExit`` rule matches, so the catch-all EXIT rule is
+    needed for an application failure to end the job at once.
+    """
+    return {
+        "attempts": attempts,
+        "evaluateOnExit": [
+            {"onStatusReason": SPOT_RECLAIM_REASON, "action": "RETRY"},
+            {"onReason": "*", "action": "EXIT"},
+        ],
+    }
+
+
+def _launch_template(run: Run, name: str, user_data: str) -> str:
+    ec2 = client("ec2")
+    try:
+        created = ec2.create_launch_template(
+            LaunchTemplateName=name,
+            ClientToken=run.client_token("launch-template"),
+            LaunchTemplateData={
+                "UserData": base64.b64encode(user_data.encode()).decode(),
+                "MetadataOptions": {
+                    "HttpTokens": "required",
+                    "HttpEndpoint": "enabled",
+                    # 2 hops: containers on the instance reach IMDS through the bridge.
+                    "HttpPutResponseHopLimit": 2,
+                },
+            },
+            TagSpecifications=[{"ResourceType": "launch-template", "Tags": run.tag_list()}],
+        )
+        return str(created["LaunchTemplate"]["LaunchTemplateId"])
+    except ClientError as error:
+        if "AlreadyExists" not in error.response["Error"]["Code"]:
+            raise
+    found = ec2.describe_launch_templates(LaunchTemplateNames=[name])["LaunchTemplates"]
+    return str(found[0]["LaunchTemplateId"])
+
+
+def _compute_environment(
+    run: Run, names: Names, settings: ComputeSettings, template_id: str, subnet_ids: list[str]
+) -> str:
+    batch = client("batch")
+    existing = batch.describe_compute_environments(computeEnvironments=[names.compute_environment])[
+        "computeEnvironments"
+    ]
+    live = [ce for ce in existing if ce.get("status") not in ("DELETING", "DELETED")]
+    if live:
+        return str(live[0]["computeEnvironmentArn"])
+    created = batch.create_compute_environment(
+        computeEnvironmentName=names.compute_environment,
+        type="MANAGED",
+        state="ENABLED",
+        computeResources={
+            "type": settings.environment_type,
+            "allocationStrategy": settings.allocation_strategy,
+            "minvCpus": settings.min_vcpus,
+            "maxvCpus": settings.max_vcpus,
+            "desiredvCpus": settings.desired_vcpus,
+            "instanceTypes": settings.instance_types,
+            "subnets": subnet_ids,
+            "securityGroupIds": [settings.security_group_id],
+            "instanceRole": settings.instance_profile_arn,
+            "launchTemplate": {"launchTemplateId": template_id, "version": "$Latest"},
+            "ec2Configuration": [{"imageType": "ECS_AL2023"}],
+            "tags": run.tags(),
+        },
+        tags=run.tags(),
+    )
+    return str(created["computeEnvironmentArn"])
+
+
+def _job_definition(
+    run: Run,
+    names: Names,
+    config: CommonConfig,
+    settings: ComputeSettings,
+    mount: tuple[str, str],
+) -> str:
+    batch = client("batch")
+    active = batch.describe_job_definitions(
+        jobDefinitionName=names.job_definition, status="ACTIVE"
+    )["jobDefinitions"]
+    if active:
+        return str(active[0]["jobDefinitionArn"])
+    host_path, container_path = mount
+    environment = {
+        "S3_BUCKET_NAME": settings.data_bucket,
+        "SCRATCH_DIR": container_path,
+        "BATCH_SCRATCH_RUN_ID": run.runId,
+        **config.jobEnvironment,
+    }
+    container: dict[str, Any] = {
+        "image": config.jobDefinitionContainerImage,
+        "resourceRequirements": [
+            {"type": "VCPU", "value": str(config.jobDefinitionVcpus)},
+            {"type": "MEMORY", "value": str(config.jobDefinitionMemory)},
+        ],
+        "jobRoleArn": settings.job_role_arn,
+        "volumes": [{"name": "scratch", "host": {"sourcePath": host_path}}],
+        "mountPoints": [
+            {"sourceVolume": "scratch", "containerPath": container_path, "readOnly": False}
+        ],
+        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+    }
+    if config.jobCommand:
+        container["command"] = list(config.jobCommand)
+    request: dict[str, Any] = {
+        "jobDefinitionName": names.job_definition,
+        "type": "container",
+        "platformCapabilities": ["EC2"],
+        "containerProperties": container,
+        "retryStrategy": retry_strategy(config.jobDefinitionRetryAttempts),
+        "propagateTags": True,
+        "tags": run.tags(),
+    }
+    if config.jobAttemptTimeoutSeconds:
+        request["timeout"] = {"attemptDurationSeconds": config.jobAttemptTimeoutSeconds}
+    return str(batch.register_job_definition(**request)["jobDefinitionArn"])
+
+
+def prepare_compute(
+    run: Run,
+    config: CommonConfig,
+    settings: ComputeSettings,
+    subnet_ids: list[str],
+    user_data: str,
+    mount: tuple[str, str],
+) -> dict[str, Any]:
+    """Create the run's launch template, compute environment and job definition.
+
+    The job queue is created by ``check_compute`` once the compute environment is VALID
+    (CreateJobQueue refuses a compute environment that is not).
+
+    Args:
+        run: the run (names, tags, tokens).
+        config: image, vCPUs, memory (MiB), command, environment, retry attempts.
+        settings: deploy-time compute settings.
+        subnet_ids: subnets in the storage's Availability Zone only.
+        user_data: the MIME multipart user data that mounts the storage.
+        mount: ``(host path, container path)`` of the storage, e.g. ``("/data", "/data")``.
+
+    Returns:
+        ``{"launchTemplateId", "launchTemplateName", "computeEnvironmentName",
+        "computeEnvironmentArn", "jobQueueName", "jobDefinitionName", "jobDefinitionArn",
+        "jobName", "createdAt"}``.
+
+    Raises:
+        botocore.exceptions.ClientError: EC2 or Batch refused.
+    """
+    names = Names.of(run)
+    template_id = _launch_template(run, names.launch_template, user_data)
+    environment_arn = _compute_environment(run, names, settings, template_id, subnet_ids)
+    definition_arn = _job_definition(run, names, config, settings, mount)
+    return {
+        "launchTemplateId": template_id,
+        "launchTemplateName": names.launch_template,
+        "computeEnvironmentName": names.compute_environment,
+        "computeEnvironmentArn": environment_arn,
+        "jobQueueName": names.job_queue,
+        "jobDefinitionName": names.job_definition,
+        "jobDefinitionArn": definition_arn,
+        "jobName": names.job,
+        "createdAt": now_iso(),
+    }
+
+
+def _one(items: list[dict[str, Any]]) -> dict[str, Any] | None:
+    live = [item for item in items if item.get("status") != "DELETED"]
+    return live[0] if live else None
+
+
+def check_compute(
+    run: Run, timeout_seconds: int, previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Report whether the run's job queue can take the job; create the queue when it can.
+
+    Args:
+        run: whose compute.
+        timeout_seconds: limit (``computeTimeoutSeconds``).
+        previous: this check's earlier result (carries ``waitingSince``), or None.
+
+    Returns:
+        ``{"ready": bool, "jobQueueArn": str | None, "waitingSince": iso}``.
+
+    Raises:
+        ComputeFailed: the compute environment or job queue is INVALID or gone.
+        ComputeTimeout: not VALID and ENABLED within ``timeout_seconds``.
+    """
+    since = waiting_since(previous)
+    names = Names.of(run)
+    batch = client("batch")
+    environment = _one(
+        batch.describe_compute_environments(computeEnvironments=[names.compute_environment])[
+            "computeEnvironments"
+        ]
+    )
+    if environment is None:
+        raise ComputeFailed(f"Compute environment {names.compute_environment} does not exist")
+    if environment["status"] == "INVALID":
+        raise ComputeFailed(
+            f"Compute environment {names.compute_environment} is INVALID: "
+            f"{environment.get('statusReason', 'no reason given')}"
+        )
+    queue_arn = None
+    if environment["status"] == "VALID":
+        queue = _one(batch.describe_job_queues(jobQueues=[names.job_queue])["jobQueues"])
+        if queue is None:
+            batch.create_job_queue(
+                jobQueueName=names.job_queue,
+                state="ENABLED",
+                priority=1,
+                computeEnvironmentOrder=[
+                    {"order": 1, "computeEnvironment": environment["computeEnvironmentArn"]}
+                ],
+                tags=run.tags(),
+            )
+            queue = _one(batch.describe_job_queues(jobQueues=[names.job_queue])["jobQueues"])
+        if queue is not None and queue["status"] == "INVALID":
+            raise ComputeFailed(
+                f"Job queue {names.job_queue} is INVALID: "
+                f"{queue.get('statusReason', 'no reason given')}"
+            )
+        if queue is not None and queue["status"] == "VALID" and queue["state"] == "ENABLED":
+            queue_arn = str(queue["jobQueueArn"])
+    ready = queue_arn is not None
+    if not ready:
+        enforce_deadline(
+            since, timeout_seconds, ComputeTimeout, f"compute of run {run.runId} to become VALID"
+        )
+    return {"ready": ready, "jobQueueArn": queue_arn, "waitingSince": since}
+
+
+def _release_job_queue(name: str, remaining: list[str]) -> bool:
+    """Advance the queue towards deletion; return True once it is gone."""
+    batch = client("batch")
+    queue = _one(batch.describe_job_queues(jobQueues=[name])["jobQueues"])
+    if queue is None:
+        return True
+    for status in _ACTIVE_JOB_STATUSES:
+        for job in batch.list_jobs(jobQueue=name, jobStatus=status)["jobSummaryList"]:
+            batch.terminate_job(jobId=job["jobId"], reason="batch-scratch run cleanup")
+    if queue["status"] in ("CREATING", "UPDATING", "DELETING"):
+        remaining.append(f"batch:job-queue:{name} ({queue['status']})")
+    elif queue["state"] == "ENABLED":
+        batch.update_job_queue(jobQueue=name, state="DISABLED")
+        remaining.append(f"batch:job-queue:{name} (disabling)")
+    else:
+        batch.delete_job_queue(jobQueue=name)
+        remaining.append(f"batch:job-queue:{name} (deleting)")
+    return False
+
+
+def _release_compute_environment(name: str, remaining: list[str]) -> bool:
+    """Advance the compute environment towards deletion; return True once it is gone."""
+    batch = client("batch")
+    environment = _one(
+        batch.describe_compute_environments(computeEnvironments=[name])["computeEnvironments"]
+    )
+    if environment is None:
+        return True
+    if environment["status"] in ("CREATING", "UPDATING", "DELETING"):
+        remaining.append(f"batch:compute-environment:{name} ({environment['status']})")
+    elif environment["state"] == "ENABLED":
+        batch.update_compute_environment(computeEnvironment=name, state="DISABLED")
+        remaining.append(f"batch:compute-environment:{name} (disabling)")
+    else:
+        batch.delete_compute_environment(computeEnvironment=name)
+        remaining.append(f"batch:compute-environment:{name} (deleting)")
+    return False
+
+
+def _delete_launch_template(name: str) -> None:
+    try:
+        client("ec2").delete_launch_template(LaunchTemplateName=name)
+    except ClientError as error:
+        if "NotFound" not in error.response["Error"]["Code"]:
+            raise
+
+
+def _deregister_job_definitions(name: str) -> None:
+    batch = client("batch")
+    active = batch.describe_job_definitions(jobDefinitionName=name, status="ACTIVE")
+    for definition in active["jobDefinitions"]:
+        batch.deregister_job_definition(jobDefinition=definition["jobDefinitionArn"])
+
+
+def cleanup_compute(
+    run: Run, timeout_seconds: int, previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Advance the deletion of the run's compute; call again until ``done``.
+
+    Order: terminate the queue's jobs, disable then delete the job queue, disable then
+    delete the compute environment (which terminates its instances), then delete the launch
+    template and deregister the job definition. Idempotent; safe when nothing exists.
+
+    Args:
+        run: whose compute.
+        timeout_seconds: limit (``cleanupTimeoutSeconds``).
+        previous: this step's earlier result (carries ``waitingSince``), or None.
+
+    Returns:
+        ``{"done": bool, "remaining": ["batch:job-queue:… (disabling)", …], "waitingSince"}``.
+
+    Raises:
+        CleanupTimeout: not done within ``timeout_seconds``; what is left keeps its tags.
+    """
+    since = waiting_since(previous)
+    names = Names.of(run)
+    remaining: list[str] = []
+    if _release_job_queue(names.job_queue, remaining) and _release_compute_environment(
+        names.compute_environment, remaining
+    ):
+        _delete_launch_template(names.launch_template)
+    _deregister_job_definitions(names.job_definition)
+    if remaining:
+        enforce_deadline(
+            since, timeout_seconds, CleanupTimeout, f"compute cleanup ({', '.join(remaining)})"
+        )
+    return {"done": not remaining, "remaining": remaining, "waitingSince": since}

@@ -1,0 +1,178 @@
+"""Run configuration: the mode's Secrets Manager secret overlaid with the execution input.
+
+Field names are the secret's keys (the original project's names, kept so existing secrets
+validate). Values may be JSON numbers and booleans or the strings the original wrote
+("500", "true"). Unknown keys and values outside a rule are refused with
+``InvalidConfiguration`` naming the key, the value, where it came from and the rule, before
+anything billable is created.
+
+gp3 limits follow the EC2 API Reference, CreateVolume (Size 1-65,536 GiB; Iops 3,000-80,000;
+Throughput 125-2,000 MiB/s) and the EBS User Guide, "General Purpose SSD volumes" (at most
+500 IOPS per GiB and 0.25 MiB/s per provisioned IOPS). Batch limits follow the AWS Batch API
+Reference, RetryStrategy (1-10 attempts) and JobTimeout (at least 60 seconds).
+"""
+
+import json
+from typing import Any, Literal
+
+from aws_lambda_powertools.utilities import parameters
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from batchscratch.errors import InvalidConfiguration
+
+GP3_MAX_IOPS_PER_GIB = 500
+GP3_MIB_PER_SECOND_PER_IOPS = 0.25
+GP3_BASELINE_IOPS = 3000
+GP3_BASELINE_THROUGHPUT = 125
+
+
+class CommonConfig(BaseModel):
+    """Keys every mode accepts: the job definition, the job, and the workflow's timing.
+
+    Poll intervals (``waitFor…Seconds``) feed the Wait states of the polling loops; the
+    ``…TimeoutSeconds`` limits end a loop with a named error instead of letting it spin.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    jobDefinitionContainerImage: str = Field(min_length=1, max_length=1024)
+    jobDefinitionRetryAttempts: int = Field(5, ge=1, le=10)
+    jobDefinitionVcpus: int = Field(32, ge=1, le=4096)
+    jobDefinitionMemory: int = Field(30000, ge=4, description="MiB")
+    jobCommand: list[str] | None = Field(None, min_length=1)
+    jobEnvironment: dict[str, str] = Field(default_factory=dict)
+    jobAttemptTimeoutSeconds: int | None = Field(None, ge=60)
+    waitForJobCompletionSeconds: int = Field(
+        300, ge=0, description="Accepted for old secrets; submitJob.sync needs no polling."
+    )
+    waitForComputeSeconds: int = Field(30, ge=0, le=3600)
+    storageTimeoutSeconds: int = Field(1800, ge=60)
+    computeTimeoutSeconds: int = Field(1800, ge=60)
+    cleanupTimeoutSeconds: int = Field(21600, ge=60)
+
+    @field_validator("jobEnvironment")
+    @classmethod
+    def _no_reserved_names(cls, value: dict[str, str]) -> dict[str, str]:
+        reserved = sorted(name for name in value if name.startswith("AWS_BATCH"))
+        if reserved:
+            raise ValueError(f"names starting AWS_BATCH are reserved by AWS Batch: {reserved}")
+        return value
+
+
+class OnlyEbsConfig(CommonConfig):
+    """OnlyEBS mode: one encrypted gp3 volume, one node."""
+
+    deleteEbs: bool = True
+    ebsSizeGb: int = Field(500, ge=1, le=65536, description="GiB")
+    ebsIOPS: int = Field(5000, ge=3000, le=80000)
+    ebsThroughput: int = Field(500, ge=125, le=2000, description="MiB/s")
+    waitForEbsCreationSeconds: int = Field(30, ge=0, le=3600)
+    waitAfterDetachSeconds: int = Field(10, ge=0, le=3600)
+    onFailure: Literal["snapshot", "retain", "delete"] = "snapshot"
+
+    @model_validator(mode="after")
+    def _gp3_ratios(self) -> "OnlyEbsConfig":
+        max_iops = max(GP3_BASELINE_IOPS, self.ebsSizeGb * GP3_MAX_IOPS_PER_GIB)
+        if self.ebsIOPS > max_iops:
+            raise ValueError(
+                f"ebsIOPS = {self.ebsIOPS} exceeds {GP3_MAX_IOPS_PER_GIB} IOPS per GiB of "
+                f"ebsSizeGb = {self.ebsSizeGb} (at most {max_iops})"
+            )
+        max_throughput = max(GP3_BASELINE_THROUGHPUT, self.ebsIOPS * GP3_MIB_PER_SECOND_PER_IOPS)
+        if self.ebsThroughput > max_throughput:
+            raise ValueError(
+                f"ebsThroughput = {self.ebsThroughput} MiB/s exceeds "
+                f"{GP3_MIB_PER_SECOND_PER_IOPS} MiB/s per provisioned IOPS of "
+                f"ebsIOPS = {self.ebsIOPS} (at most {max_throughput:g})"
+            )
+        return self
+
+
+CONFIG_MODELS: dict[str, type[CommonConfig]] = {"OnlyEBS": OnlyEbsConfig}
+"""The configuration model of each implemented mode."""
+
+
+def _describe_errors(
+    error: ValidationError,
+    model: type[CommonConfig],
+    secret: dict[str, Any],
+    overlay: dict[str, Any],
+) -> str:
+    lines = []
+    for detail in error.errors():
+        key = ".".join(str(part) for part in detail["loc"]) or "(whole configuration)"
+        top = str(detail["loc"][0]) if detail["loc"] else ""
+        source = "execution input" if top in overlay else "secret" if top in secret else "default"
+        if detail["type"] == "extra_forbidden":
+            allowed = ", ".join(sorted(model.model_fields))
+            lines.append(
+                f"{key} = {json.dumps(detail['input'])} (from the {source}): unknown key; "
+                f"allowed keys are: {allowed}"
+            )
+        elif detail["type"] == "missing":
+            lines.append(f"{key}: required, and neither the secret nor the input sets it")
+        elif detail["loc"]:
+            lines.append(
+                f"{key} = {json.dumps(detail['input'], default=str)} (from the {source}): "
+                f"{detail['msg']}"
+            )
+        else:
+            lines.append(str(detail["msg"]).removeprefix("Value error, "))
+    return "Invalid run configuration: " + "; ".join(lines)
+
+
+def build_config(mode: str, secret: dict[str, Any], overlay: dict[str, Any]) -> CommonConfig:
+    """Validate ``secret`` overlaid with ``overlay`` (the execution input) for ``mode``.
+
+    Args:
+        mode: ``TaskExport``, ``AutoExport`` or ``OnlyEBS``.
+        secret: the decoded secret JSON object.
+        overlay: the execution input; its keys replace the secret's.
+
+    Returns:
+        The validated configuration model of the mode.
+
+    Raises:
+        InvalidConfiguration: the mode is not implemented, an input is not a JSON object, a
+            key is unknown, or a value breaks a rule; the message names each.
+    """
+    model = CONFIG_MODELS.get(mode)
+    if model is None:
+        raise InvalidConfiguration(
+            f"Invalid run configuration: mode = {mode!r} is not implemented; "
+            f"implemented modes are: {', '.join(CONFIG_MODELS)}"
+        )
+    for what, value in (("secret", secret), ("execution input", overlay)):
+        if not isinstance(value, dict):
+            raise InvalidConfiguration(
+                f"Invalid run configuration: the {what} must be a JSON object, "
+                f"got {json.dumps(value, default=str)[:200]}"
+            )
+    try:
+        return model.model_validate({**secret, **overlay})
+    except ValidationError as error:
+        raise InvalidConfiguration(_describe_errors(error, model, secret, overlay)) from None
+
+
+def load_config(mode: str, secret_id: str, overlay: dict[str, Any]) -> CommonConfig:
+    """Read the mode's secret (JSON) with Powertools Parameters and apply ``build_config``.
+
+    Args:
+        mode: the deployed mode.
+        secret_id: name or ARN of the Secrets Manager secret.
+        overlay: the execution input.
+
+    Returns:
+        The validated configuration.
+
+    Raises:
+        InvalidConfiguration: the secret is not a JSON object, or ``build_config`` refuses.
+        botocore.exceptions.ClientError: the secret cannot be read (permissions, not found).
+    """
+    try:
+        secret = parameters.get_secret(secret_id, transform="json", max_age=60)
+    except parameters.exceptions.TransformParameterError as error:
+        raise InvalidConfiguration(
+            f"Invalid run configuration: secret {secret_id} is not valid JSON ({error})"
+        ) from None
+    return build_config(mode, secret, overlay)

@@ -1,0 +1,255 @@
+"""The run's EBS volume: create, check, and release it by policy (OnlyEBS mode).
+
+Follows the EC2 API Reference: CreateVolume (gp3, ``ClientToken`` for idempotency,
+``TagSpecifications``), DescribeVolumes (``State``: creating | available | in-use |
+deleting | deleted | error), DetachVolume, CreateSnapshot (``State``: pending | completed |
+error | recoverable | recovering), DeleteVolume.
+"""
+
+from typing import Any, Literal
+
+from botocore.exceptions import ClientError
+
+from batchscratch.aws import client
+from batchscratch.config import OnlyEbsConfig
+from batchscratch.errors import CleanupTimeout, SnapshotFailed, StorageFailed, StorageTimeout
+from batchscratch.polling import enforce_deadline, waiting_since
+from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run, now_iso
+
+Policy = Literal["delete", "snapshot", "retain"]
+_TAG_VALUE_MAX = 256
+
+
+def choose_policy(config: OnlyEbsConfig, error_name: str | None) -> tuple[Policy, str]:
+    """Return ``(policy, reason)`` for the run's volume at the end of a run.
+
+    Success (``error_name`` None): ``delete``, or ``retain`` when ``deleteEbs`` is false.
+    Failure: the ``onFailure`` policy (default ``snapshot``).
+    """
+    if error_name is None:
+        if config.deleteEbs:
+            return "delete", "run succeeded"
+        return "retain", "deleteEbs is false"
+    return config.onFailure, f"onFailure={config.onFailure} after {error_name}"
+
+
+def create_volume(run: Run, config: OnlyEbsConfig, subnet_ids: list[str]) -> dict[str, Any]:
+    """Create the run's encrypted gp3 volume in the Availability Zone of ``subnet_ids[0]``.
+
+    Args:
+        run: the run (tags, idempotency token).
+        config: size (GiB), IOPS and throughput (MiB/s).
+        subnet_ids: the stack's private subnets; the first one picks the zone.
+
+    Returns:
+        ``{"volumeId", "availabilityZone", "subnetIds", "createdAt"}``; ``subnetIds`` are the
+        private subnets in the volume's zone (a volume attaches only to an instance in its
+        own zone), for the compute environment.
+
+    Raises:
+        botocore.exceptions.ClientError: EC2 refused (quota, permissions).
+    """
+    ec2 = client("ec2")
+    subnets = ec2.describe_subnets(SubnetIds=subnet_ids)["Subnets"]
+    zone_of = {subnet["SubnetId"]: subnet["AvailabilityZone"] for subnet in subnets}
+    zone = zone_of[subnet_ids[0]]
+    volume = ec2.create_volume(
+        AvailabilityZone=zone,
+        Size=config.ebsSizeGb,
+        VolumeType="gp3",
+        Iops=config.ebsIOPS,
+        Throughput=config.ebsThroughput,
+        Encrypted=True,
+        ClientToken=run.client_token("volume"),
+        TagSpecifications=[
+            {
+                "ResourceType": "volume",
+                "Tags": [*run.tag_list(), {"Key": "Name", "Value": run.resource_name("data")}],
+            }
+        ],
+    )
+    return {
+        "volumeId": volume["VolumeId"],
+        "availabilityZone": zone,
+        "subnetIds": [subnet for subnet in subnet_ids if zone_of.get(subnet) == zone],
+        "createdAt": now_iso(),
+    }
+
+
+def check_volume(
+    volume_id: str, timeout_seconds: int, previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Report whether the volume can be attached.
+
+    Args:
+        volume_id: the run's volume.
+        timeout_seconds: how long it may stay ``creating`` (``storageTimeoutSeconds``).
+        previous: this check's earlier result (carries ``waitingSince``), or None.
+
+    Returns:
+        ``{"ready": bool, "state": str, "waitingSince": iso}``.
+
+    Raises:
+        StorageFailed: the volume is in state ``error`` or does not exist.
+        StorageTimeout: still not available after ``timeout_seconds``.
+    """
+    since = waiting_since(previous)
+    try:
+        volumes = client("ec2").describe_volumes(VolumeIds=[volume_id])["Volumes"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "InvalidVolume.NotFound":
+            raise StorageFailed(f"Volume {volume_id} no longer exists") from None
+        raise
+    state = volumes[0]["State"]
+    if state == "error":
+        raise StorageFailed(f"Volume {volume_id} is in state error; it cannot be used")
+    ready = state in ("available", "in-use")
+    if not ready:
+        enforce_deadline(since, timeout_seconds, StorageTimeout, f"volume {volume_id}")
+    return {"ready": ready, "state": state, "waitingSince": since}
+
+
+def _tags(resource: dict[str, Any]) -> dict[str, str]:
+    return {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
+
+
+def _mark_retained(resource_id: str, reason: str) -> None:
+    client("ec2").create_tags(
+        Resources=[resource_id], Tags=[{"Key": TAG_RETAINED, "Value": reason[:_TAG_VALUE_MAX]}]
+    )
+
+
+def run_volumes(run: Run) -> list[dict[str, Any]]:
+    """Return the volumes tagged with the run's execution ARN that are not being deleted."""
+    pages = (
+        client("ec2")
+        .get_paginator("describe_volumes")
+        .paginate(Filters=[{"Name": f"tag:{TAG_EXECUTION}", "Values": [run.executionArn]}])
+    )
+    return [
+        volume
+        for page in pages
+        for volume in page["Volumes"]
+        if volume["State"] not in ("deleting", "deleted")
+    ]
+
+
+def _run_snapshot(run: Run, volume_id: str) -> dict[str, Any] | None:
+    snapshots = client("ec2").describe_snapshots(
+        OwnerIds=["self"],
+        Filters=[
+            {"Name": f"tag:{TAG_EXECUTION}", "Values": [run.executionArn]},
+            {"Name": "volume-id", "Values": [volume_id]},
+        ],
+    )["Snapshots"]
+    usable = [snap for snap in snapshots if snap["State"] != "error"]
+    found: list[dict[str, Any]] = usable or snapshots
+    return found[0] if found else None
+
+
+def _detach(volume: dict[str, Any]) -> bool:
+    """Start detaching ``volume``; return True once it is detached (state ``available``)."""
+    if volume["State"] == "available":
+        return True
+    for attachment in volume.get("Attachments", []):
+        if attachment.get("State") in ("attaching", "attached"):
+            try:
+                client("ec2").detach_volume(
+                    VolumeId=volume["VolumeId"], InstanceId=attachment["InstanceId"]
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "IncorrectState":
+                    raise
+    return False
+
+
+def release_volumes(
+    run: Run, policy: Policy, reason: str, timeout_seconds: int, previous: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Apply ``policy`` to every volume of the run; call again until ``done``.
+
+    Each call does what the current state allows and returns; it is idempotent, so the
+    success path, the failure path and the reaper share it.
+
+    - ``delete``: detach, then delete the volume.
+    - ``snapshot``: detach, snapshot (tagged ``retained-reason``), wait until the snapshot is
+      ``completed``, then delete the volume. A failed snapshot keeps the volume.
+    - ``retain``: tag the volume with ``retained-reason`` and keep it.
+
+    A volume that already carries ``retained-reason`` is never touched.
+
+    Args:
+        run: whose volumes.
+        policy: ``delete`` | ``snapshot`` | ``retain``.
+        reason: why (recorded in the ``retained-reason`` tag and snapshot description).
+        timeout_seconds: limit for the whole release (``cleanupTimeoutSeconds``).
+        previous: this step's earlier result (carries ``waitingSince``), or None.
+
+    Returns:
+        ``{"done", "policy", "retained": ["ec2:volume:vol-…", "ec2:snapshot:snap-…"],
+        "deleted": ["ec2:volume:vol-…"], "waitingSince"}``.
+
+    Raises:
+        SnapshotFailed: the snapshot ended in ``error``; the volume is tagged and kept.
+        CleanupTimeout: not done within ``timeout_seconds``; what is left keeps its tags.
+    """
+    since = waiting_since(previous)
+    ec2 = client("ec2")
+    retained: list[str] = []
+    deleted: list[str] = []
+    pending: list[str] = []
+    for volume in run_volumes(run):
+        volume_id = volume["VolumeId"]
+        if TAG_RETAINED in _tags(volume):
+            retained.append(f"ec2:volume:{volume_id}")
+            continue
+        if policy == "retain":
+            _mark_retained(volume_id, reason)
+            retained.append(f"ec2:volume:{volume_id}")
+            continue
+        if not _detach(volume):
+            pending.append(f"ec2:volume:{volume_id} (detaching)")
+            continue
+        if policy == "snapshot":
+            snapshot = _run_snapshot(run, volume_id)
+            if snapshot is None:
+                created = ec2.create_snapshot(
+                    VolumeId=volume_id,
+                    Description=f"batch-scratch {run.runId}: {reason}"[:255],
+                    TagSpecifications=[
+                        {
+                            "ResourceType": "snapshot",
+                            "Tags": [
+                                *run.tag_list(),
+                                {"Key": TAG_RETAINED, "Value": reason[:_TAG_VALUE_MAX]},
+                            ],
+                        }
+                    ],
+                )
+                pending.append(f"ec2:snapshot:{created['SnapshotId']} (pending)")
+                continue
+            snapshot_id = snapshot["SnapshotId"]
+            if snapshot["State"] == "error":
+                _mark_retained(volume_id, f"snapshot {snapshot_id} failed; volume kept")
+                raise SnapshotFailed(
+                    f"Snapshot {snapshot_id} of volume {volume_id} failed "
+                    f"({snapshot.get('StateMessage', 'no message')}); the volume is kept, "
+                    f"tagged {TAG_RETAINED}"
+                )
+            retained.append(f"ec2:snapshot:{snapshot_id}")
+            if snapshot["State"] != "completed":
+                pending.append(f"ec2:snapshot:{snapshot_id} ({snapshot['State']})")
+                continue
+        ec2.delete_volume(VolumeId=volume_id)
+        deleted.append(f"ec2:volume:{volume_id}")
+    if pending:
+        enforce_deadline(
+            since, timeout_seconds, CleanupTimeout, f"storage release ({', '.join(pending)})"
+        )
+    return {
+        "done": not pending,
+        "policy": policy,
+        "retained": retained,
+        "deleted": deleted,
+        "waitingSince": since,
+    }

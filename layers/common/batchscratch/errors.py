@@ -1,0 +1,56 @@
+"""Named errors raised by the handlers.
+
+Lambda reports an uncaught exception's class name as ``errorType``; Step Functions matches
+``ErrorEquals`` against it. The state machines in ``statemachine/`` use exactly these names,
+and ``tests/unit/test_errors.py`` checks that every name they use is defined here and raised.
+"""
+
+
+class BatchScratchError(Exception):
+    """Base class: every error a handler raises on purpose."""
+
+
+class MissingSetting(BatchScratchError):
+    """A required environment variable is not set: the deployment is broken, not the input."""
+
+
+class InvalidConfiguration(BatchScratchError):
+    """The secret or the execution input has an unknown key or a value outside its rule.
+
+    Raised by LoadConfig before anything billable exists.
+    """
+
+
+class StorageFailed(BatchScratchError):
+    """The run's storage reached a failed lifecycle state (EBS ``error``)."""
+
+
+class StorageTimeout(BatchScratchError):
+    """The run's storage stayed pending longer than ``storageTimeoutSeconds``."""
+
+
+class ComputeFailed(BatchScratchError):
+    """The run's compute environment or job queue became INVALID."""
+
+
+class ComputeTimeout(BatchScratchError):
+    """The run's compute environment or job queue was not VALID and ENABLED within
+    ``computeTimeoutSeconds``."""
+
+
+class CleanupTimeout(BatchScratchError):
+    """Compute cleanup or storage release did not finish within ``cleanupTimeoutSeconds``.
+
+    Whatever is left keeps its run tags, so the reaper (or a person) can find it.
+    """
+
+
+class SnapshotFailed(BatchScratchError):
+    """The failure-policy snapshot ended in state ``error``; the volume is retained."""
+
+
+class ReapIncomplete(BatchScratchError):
+    """The reaper ran out of time before every run resource was released.
+
+    Raising makes Lambda's asynchronous invocation retry the reaper.
+    """

@@ -1,0 +1,40 @@
+"""Bounded polling: a check handler answers "not ready yet" normally and raises once its
+time limit has passed, so no Wait → check → Choice loop in a state machine can spin forever.
+"""
+
+from typing import Any
+
+from batchscratch.errors import BatchScratchError
+from batchscratch.run import now_iso, seconds_since
+
+
+def waiting_since(previous: dict[str, Any] | None) -> str:
+    """Return when the current wait began: ``previous["waitingSince"]`` or now.
+
+    ``previous`` is this check's own earlier result in the state data (absent on the first
+    call), so the first call starts the clock and later calls keep it.
+    """
+    if previous and isinstance(previous.get("waitingSince"), str):
+        return str(previous["waitingSince"])
+    return now_iso()
+
+
+def enforce_deadline(
+    since: str, limit_seconds: int, error: type[BatchScratchError], what: str
+) -> None:
+    """Raise ``error`` when more than ``limit_seconds`` have passed since ``since``.
+
+    Args:
+        since: ISO 8601 time the wait began.
+        limit_seconds: the configured limit, in seconds.
+        error: the named error class to raise.
+        what: what is being waited for, named in the message (e.g. "volume vol-0abc").
+
+    Raises:
+        error: with a message naming ``what``, the elapsed time and the limit.
+    """
+    elapsed = seconds_since(since)
+    if elapsed > limit_seconds:
+        raise error(
+            f"Gave up waiting for {what}: {elapsed:.0f} s since {since}, limit {limit_seconds} s"
+        )

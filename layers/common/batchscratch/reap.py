@@ -1,0 +1,96 @@
+"""The reaper: release what an execution left behind when it could not run its own Catch.
+
+An execution that is aborted or times out never reaches its failure path; one that failed
+may have failed inside it. The EventBridge rule on "Step Functions Execution Status Change"
+(ABORTED, TIMED_OUT, FAILED) invokes the reaper, which applies the same steps as the failure
+path to every resource tagged with the execution's ARN. Idempotent: after a clean failure it
+finds nothing to do.
+"""
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from batchscratch.compute import cleanup_compute
+from batchscratch.config import CONFIG_MODELS, CommonConfig, OnlyEbsConfig, load_config
+from batchscratch.ebs import choose_policy, release_volumes
+from batchscratch.errors import InvalidConfiguration, ReapIncomplete
+from batchscratch.run import Run
+
+sleep: Callable[[float], None] = time.sleep
+"""Pause between passes (the local rehearsal replaces it with a fast clock)."""
+
+
+def run_of(detail: dict[str, Any], mode: str, stack_name: str) -> Run:
+    """Return the run of a "Step Functions Execution Status Change" event's ``detail``.
+
+    ``detail`` holds ``executionArn``, ``name`` and ``startDate`` (milliseconds since the
+    epoch), per the Step Functions User Guide, "EventBridge events".
+    """
+    started = datetime.fromtimestamp(int(detail.get("startDate") or 0) / 1000, UTC)
+    return Run(
+        executionArn=detail["executionArn"],
+        runId=detail["name"],
+        mode=mode,
+        stackName=stack_name,
+        startedAt=started.isoformat(timespec="seconds"),
+    )
+
+
+def config_of(mode: str, secret_id: str, detail: dict[str, Any]) -> CommonConfig:
+    """Return the run's configuration, or the mode's defaults when it no longer validates.
+
+    The defaults keep data (``onFailure`` snapshot / export), so an unreadable configuration
+    never makes the reaper delete more than the run would have.
+    """
+    try:
+        overlay = json.loads(detail.get("input") or "{}")
+        return load_config(mode, secret_id, overlay)
+    except (InvalidConfiguration, json.JSONDecodeError):
+        # Unvalidated on purpose: only the defaults (policy, timings) are read from it.
+        return CONFIG_MODELS[mode].model_construct(jobDefinitionContainerImage="unknown")
+
+
+def reap(
+    run: Run, config: CommonConfig, status: str, seconds_left: Callable[[], float]
+) -> dict[str, Any]:
+    """Clean up the run's compute, then apply ``onFailure`` to its storage.
+
+    Args:
+        run: the ended execution's run.
+        config: its configuration (policy, poll interval in seconds).
+        status: the execution status (ABORTED, TIMED_OUT, FAILED), recorded in the reason.
+        seconds_left: returns how many seconds this invocation may still use.
+
+    Returns:
+        ``{"executionArn", "status", "compute": {...}, "storage": {...}}`` (the last results).
+
+    Raises:
+        ReapIncomplete: time ran out first; Lambda's asynchronous retry runs the reaper again.
+        SnapshotFailed: the storage's snapshot failed; the volume is kept and tagged.
+    """
+    if not isinstance(config, OnlyEbsConfig):
+        raise NotImplementedError(f"the reaper does not handle mode {run.mode} yet")
+    policy, reason = choose_policy(config, f"execution {status}")
+    interval = max(config.waitForComputeSeconds, 1)
+    compute: dict[str, Any] = {"done": False}
+    storage: dict[str, Any] = {"done": False}
+    while True:
+        if not compute["done"]:
+            compute = cleanup_compute(run, config.cleanupTimeoutSeconds, None)
+        if compute["done"]:
+            storage = release_volumes(run, policy, reason, config.cleanupTimeoutSeconds, None)
+        if compute["done"] and storage["done"]:
+            return {
+                "executionArn": run.executionArn,
+                "status": status,
+                "compute": compute,
+                "storage": storage,
+            }
+        if seconds_left() < interval + 60:
+            raise ReapIncomplete(
+                f"Run {run.runId} not fully released yet: compute {compute}, storage {storage}"
+            )
+        sleep(interval)

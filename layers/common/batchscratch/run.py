@@ -1,0 +1,90 @@
+"""Identity of one workflow run: its tags, resource names and idempotency tokens.
+
+A run is one Step Functions execution. Everything a run creates carries ``run_tags()``, so
+the failure path, the reaper and a person with the console can all find it by the execution
+ARN. Names and tokens derive only from the execution ARN, so a retried Lambda invocation
+finds (or re-creates idempotently) the same resource instead of creating a second one.
+"""
+
+import hashlib
+import re
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TAG_STACK = "batch-scratch:stack-name"
+TAG_EXECUTION = "batch-scratch:execution-arn"
+TAG_RUN_ID = "batch-scratch:run-id"
+TAG_MODE = "batch-scratch:mode"
+TAG_RETAINED = "batch-scratch:retained-reason"
+"""Set on a resource kept on purpose (policy ``retain``, a snapshot, data not yet exported).
+Cleanup and the reaper never delete a resource that carries it."""
+
+_BATCH_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class Run(BaseModel):
+    """The run every handler works for (``$.run`` in the state machine's data).
+
+    Attributes: ``executionArn`` and ``runId`` (the execution name) from the Step Functions
+    context object; ``mode`` (TaskExport | AutoExport | OnlyEBS) and ``stackName`` from the
+    function's environment; ``startedAt`` the execution start time (ISO 8601, UTC).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    executionArn: str = Field(min_length=1)
+    runId: str = Field(min_length=1)
+    mode: str
+    stackName: str
+    startedAt: str
+
+    def tags(self) -> dict[str, str]:
+        """Return the tags every per-run resource carries, as ``{key: value}``."""
+        return {
+            TAG_STACK: self.stackName,
+            TAG_EXECUTION: self.executionArn,
+            TAG_RUN_ID: self.runId,
+            TAG_MODE: self.mode,
+        }
+
+    def tag_list(self) -> list[dict[str, str]]:
+        """Return ``tags()`` in the EC2 shape ``[{"Key": k, "Value": v}, ...]``."""
+        return [{"Key": k, "Value": v} for k, v in self.tags().items()]
+
+    def digest(self, purpose: str, length: int = 12) -> str:
+        """Return a stable hex digest of the execution ARN and ``purpose``."""
+        data = f"{self.executionArn}\n{purpose}".encode()
+        return hashlib.sha256(data).hexdigest()[:length]
+
+    def client_token(self, purpose: str) -> str:
+        """Return an idempotency token (32 hex characters) for one create call.
+
+        EC2 ``ClientToken`` and FSx ``ClientRequestToken`` accept up to 64 ASCII characters
+        (EC2 API Reference, "Ensuring idempotency").
+        """
+        return self.digest(purpose, 32)
+
+    def resource_name(self, kind: str) -> str:
+        """Return the name of this run's ``kind`` resource (e.g. ``"ce"``, ``"jq"``).
+
+        AWS Batch names allow up to 128 letters, digits, hyphens and underscores; launch
+        template names allow more, so one rule serves both. The name is
+        ``<stack>-<runId>-<kind>-<digest>``, trimmed and sanitised, unique per execution.
+        """
+        stack = _BATCH_NAME_CHARS.sub("-", self.stackName)[:40]
+        run_id = _BATCH_NAME_CHARS.sub("-", self.runId)[:48]
+        return f"{stack}-{run_id}-{kind}-{self.digest(kind, 8)}"
+
+
+def now_iso() -> str:
+    """Return the current time as an ISO 8601 string in UTC (seconds precision)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def seconds_since(timestamp: str) -> float:
+    """Return the seconds elapsed since ``timestamp`` (ISO 8601; naive values count as UTC)."""
+    then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
+    return (datetime.now(UTC) - then).total_seconds()

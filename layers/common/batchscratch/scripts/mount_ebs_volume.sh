@@ -1,0 +1,102 @@
+#!/bin/bash
+# Launch template user data (OnlyEBS): attach the run's EBS volume to this instance and mount
+# it before the ECS agent starts jobs. A retried attempt after a Spot reclaim lands on a new
+# instance and runs this again: the volume is reattached with the previous attempt's data.
+# Settings come from the lines the renderer puts above this script (see user_data.py).
+set -euo pipefail
+
+: "${VOLUME_ID:?}" "${MOUNT_POINT:?}"
+ATTACH_TIMEOUT_SECONDS="${ATTACH_TIMEOUT_SECONDS:-900}"
+LIVE_OWNER_GRACE_SECONDS="${LIVE_OWNER_GRACE_SECONDS:-300}"
+POLL_SECONDS="${POLL_SECONDS:-10}"
+IMDS="${IMDS:-http://169.254.169.254}"
+
+log() { echo "batch-scratch: $*" >&2; }
+
+# Spot draining: the ECS agent stops tasks at the interruption notice (SIGTERM, then
+# SIGKILL after the stop timeout), so a job has most of the 2-minute notice to checkpoint.
+cat >>"${ECS_CONFIG:-/etc/ecs/ecs.config}" <<ECS
+ECS_ENABLE_SPOT_INSTANCE_DRAINING=true
+ECS_CONTAINER_STOP_TIMEOUT=110s
+ECS
+
+imds() {
+  local token
+  token=$(curl -sSf -X PUT "$IMDS/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300")
+  curl -sSf -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/meta-data/$1"
+}
+
+INSTANCE_ID=$(imds instance-id)
+AWS_DEFAULT_REGION=$(imds placement/region)
+export AWS_DEFAULT_REGION
+
+terminate_self() {
+  log "$1; terminating instance $INSTANCE_ID so that the job does not run here"
+  aws ec2 terminate-instances --instance-ids "$INSTANCE_ID" >/dev/null || shutdown -h now
+  exit 1
+}
+
+attach_volume() {
+  local deadline=$((SECONDS + ATTACH_TIMEOUT_SECONDS)) live_since="" state owner owner_state
+  while ((SECONDS < deadline)); do
+    read -r state owner < <(aws ec2 describe-volumes --volume-ids "$VOLUME_ID" \
+      --query 'Volumes[0].[State, Attachments[0].InstanceId]' --output text)
+    case "$state" in
+      available)
+        live_since=""
+        aws ec2 attach-volume --volume-id "$VOLUME_ID" --instance-id "$INSTANCE_ID" \
+          --device /dev/xvdf >/dev/null || log "attach-volume refused; retrying"
+        ;;
+      in-use)
+        if [[ "$owner" == "$INSTANCE_ID" ]]; then
+          return 0
+        fi
+        # Attached elsewhere: a reclaimed instance releases it within minutes; a live one
+        # would mean two instances share the run, which must not happen.
+        owner_state=$(aws ec2 describe-instances --instance-ids "$owner" \
+          --query 'Reservations[0].Instances[0].State.Name' --output text 2>/dev/null || echo gone)
+        if [[ "$owner_state" == "running" || "$owner_state" == "pending" ]]; then
+          live_since="${live_since:-$SECONDS}"
+          if ((SECONDS - live_since > LIVE_OWNER_GRACE_SECONDS)); then
+            terminate_self "volume $VOLUME_ID stays attached to live instance $owner"
+          fi
+        else
+          live_since=""
+        fi
+        log "volume $VOLUME_ID is attached to $owner ($owner_state); waiting"
+        ;;
+      *) log "volume $VOLUME_ID is $state; waiting" ;;
+    esac
+    sleep "$POLL_SECONDS"
+  done
+  terminate_self "volume $VOLUME_ID could not be attached within ${ATTACH_TIMEOUT_SECONDS}s"
+}
+
+attach_volume
+
+# Nitro instances expose EBS volumes as NVMe devices whose names do not follow the
+# requested device; the by-id link names the volume (without its hyphen).
+device="${DEVICE_DIR:-/dev/disk/by-id}/nvme-Amazon_Elastic_Block_Store_${VOLUME_ID//-/}"
+for _ in $(seq 1 60); do
+  [[ -e "$device" ]] && break
+  sleep 1
+done
+[[ -e "$device" ]] || terminate_self "device $device did not appear"
+
+# Format only a blank device: blkid exits 2 when it finds no filesystem; any other failure
+# must never lead to mkfs on a volume that may hold a previous attempt's data.
+rc=0
+blkid -p "$device" >/dev/null 2>&1 || rc=$?
+if ((rc == 2)); then
+  log "formatting blank volume $VOLUME_ID as XFS"
+  mkfs.xfs -q "$device"
+elif ((rc != 0)); then
+  terminate_self "blkid failed on $device (exit $rc)"
+else
+  log "volume $VOLUME_ID already has a filesystem; keeping its data"
+fi
+
+mkdir -p "$MOUNT_POINT"
+mountpoint -q "$MOUNT_POINT" || mount -o noatime "$device" "$MOUNT_POINT"
+chmod 0777 "$MOUNT_POINT"
+log "volume $VOLUME_ID mounted at $MOUNT_POINT"
