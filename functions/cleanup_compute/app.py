@@ -9,6 +9,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from batchscratch.compute import cleanup_compute
 from batchscratch.state import RunState
 

@@ -10,6 +10,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from batchscratch.compute import ComputeSettings, prepare_compute
 from batchscratch.state import RunState
 from batchscratch.user_data import ebs_user_data

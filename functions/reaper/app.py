@@ -9,6 +9,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from batchscratch.environment import setting
 from batchscratch.reap import config_of, reap, run_of
 

@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from batchscratch.ebs import choose_policy, release_volumes
 from batchscratch.state import RunState
 

@@ -9,6 +9,7 @@ the EC2 API Reference (CreateLaunchTemplate, DeleteLaunchTemplate).
 """
 
 import base64
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,8 @@ class ComputeSettings:
     instance_profile_arn: str
     job_role_arn: str
     data_bucket: str
+    service_role_arn: str | None = None
+    """Batch service role; None uses the AWSServiceRoleForBatch service-linked role."""
 
     @classmethod
     def from_environment(cls) -> "ComputeSettings":
@@ -64,6 +67,7 @@ class ComputeSettings:
             instance_profile_arn=setting("INSTANCE_PROFILE_ARN"),
             job_role_arn=setting("JOB_ROLE_ARN"),
             data_bucket=setting("DATA_BUCKET_NAME"),
+            service_role_arn=os.environ.get("BATCH_SERVICE_ROLE_ARN") or None,
         )
 
 
@@ -139,10 +143,14 @@ def _compute_environment(
     live = [ce for ce in existing if ce.get("status") not in ("DELETING", "DELETED")]
     if live:
         return str(live[0]["computeEnvironmentArn"])
+    optional: dict[str, Any] = {}
+    if settings.service_role_arn:
+        optional["serviceRole"] = settings.service_role_arn
     created = batch.create_compute_environment(
         computeEnvironmentName=names.compute_environment,
         type="MANAGED",
         state="ENABLED",
+        **optional,
         computeResources={
             "type": settings.environment_type,
             "allocationStrategy": settings.allocation_strategy,
@@ -363,11 +371,16 @@ def _release_compute_environment(name: str, remaining: list[str]) -> bool:
 
 
 def _delete_launch_template(name: str) -> None:
-    try:
-        client("ec2").delete_launch_template(LaunchTemplateName=name)
-    except ClientError as error:
-        if "NotFound" not in error.response["Error"]["Code"]:
-            raise
+    ec2 = client("ec2")
+    found = ec2.describe_launch_templates(
+        Filters=[{"Name": "launch-template-name", "Values": [name]}]
+    )["LaunchTemplates"]
+    for template in found:
+        try:
+            ec2.delete_launch_template(LaunchTemplateId=template["LaunchTemplateId"])
+        except ClientError as error:
+            if "NotFound" not in error.response["Error"]["Code"]:
+                raise
 
 
 def _deregister_job_definitions(name: str) -> None:

@@ -1,0 +1,73 @@
+"""Unit-test fixtures: a small network and IAM setup in moto, wired as template.yaml wires it."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from batchscratch.run import Run
+from tests.conftest import load_event
+
+
+@dataclass(frozen=True)
+class Network:
+    """Two private subnets in one zone, one in another, and the Batch security group."""
+
+    subnet_ids: list[str]
+    zone: str
+    security_group_id: str
+
+
+@pytest.fixture
+def network(aws: None, monkeypatch: pytest.MonkeyPatch) -> Network:
+    """Create the network, roles and settings PrepareCompute needs; set its environment."""
+    ec2 = boto3.client("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=cidr, AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for cidr, zone in (
+            ("10.0.1.0/24", "us-east-1a"),
+            ("10.0.2.0/24", "us-east-1b"),
+            ("10.0.3.0/24", "us-east-1a"),
+        )
+    ]
+    group = ec2.create_security_group(GroupName="batch", Description="batch", VpcId=vpc)
+    iam = boto3.client("iam")
+    trust = '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}'  # noqa: E501
+    role = iam.create_role(RoleName="instance", AssumeRolePolicyDocument=trust)["Role"]
+    batch_trust = trust.replace("ec2.amazonaws.com", "batch.amazonaws.com")
+    service_role = iam.create_role(RoleName="batch", AssumeRolePolicyDocument=batch_trust)["Role"]
+    profile = iam.create_instance_profile(InstanceProfileName="instance")["InstanceProfile"]
+    iam.add_role_to_instance_profile(InstanceProfileName="instance", RoleName="instance")
+    settings = {
+        "PRIVATE_SUBNET_IDS": ",".join(subnets),
+        "BATCH_SECURITY_GROUP_ID": group["GroupId"],
+        "INSTANCE_PROFILE_ARN": profile["Arn"],
+        "JOB_ROLE_ARN": role["Arn"],
+        "DATA_BUCKET_NAME": "batch-scratch-data",
+        "BATCH_SERVICE_ROLE_ARN": service_role["Arn"],
+        "COMPUTE_ENVIRONMENT_TYPE": "SPOT",
+        "ALLOCATION_STRATEGY": "SPOT_PRICE_CAPACITY_OPTIMIZED",
+        "INSTANCE_TYPES": "optimal",
+        "MIN_VCPUS": "0",
+        "MAX_VCPUS": "256",
+        "DESIRED_VCPUS": "0",
+        "MODE": "OnlyEBS",
+        "STACK_NAME": "batch-scratch-onlyebs",
+    }
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    return Network(subnet_ids=subnets, zone="us-east-1a", security_group_id=group["GroupId"])
+
+
+@pytest.fixture
+def state() -> dict[str, Any]:
+    """The state CreateVolume receives (events/create_volume.json)."""
+    return load_event("create_volume")
+
+
+@pytest.fixture
+def run(state: dict[str, Any]) -> Run:
+    """The run of the sample events."""
+    return Run.model_validate(state["run"])

@@ -1,0 +1,219 @@
+"""PrepareCompute, CheckCompute and CleanUpCompute against moto (Stubber for states moto lacks)."""
+
+import base64
+import email
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from batchscratch import aws as layer_aws
+from batchscratch.compute import Names
+from batchscratch.errors import ComputeFailed
+from batchscratch.run import Run
+from functions.check_compute import app as check_compute
+from functions.cleanup_compute import app as cleanup_compute
+from functions.create_volume import app as create_volume
+from functions.prepare_compute import app as prepare_compute
+
+
+@pytest.fixture
+def with_volume(network, state, lambda_context) -> dict[str, Any]:
+    return state | {"volume": create_volume.lambda_handler(state, lambda_context)}
+
+
+def prepared(state, context) -> dict[str, Any]:
+    return state | {"compute": prepare_compute.lambda_handler(state, context)}
+
+
+def ready(state, context) -> dict[str, Any]:
+    state = prepared(state, context)
+    return state | {"computeStatus": check_compute.lambda_handler(state, context)}
+
+
+def user_data_script(template_id: str) -> str:
+    version = boto3.client("ec2").describe_launch_template_versions(LaunchTemplateId=template_id)
+    data = version["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    message = email.message_from_string(base64.b64decode(data["UserData"]).decode())
+    assert message.is_multipart()
+    [part] = message.get_payload()
+    assert part.get_content_type() == "text/x-shellscript"
+    return part.get_payload()
+
+
+def test_launch_template_mounts_this_runs_volume_with_imdsv2(with_volume, lambda_context):
+    compute = prepare_compute.lambda_handler(with_volume, lambda_context)
+
+    script = user_data_script(compute["launchTemplateId"])
+    assert f"VOLUME_ID={with_volume['volume']['volumeId']}\n" in script
+    assert "MOUNT_POINT=/data\n" in script
+    data = boto3.client("ec2").describe_launch_template_versions(
+        LaunchTemplateId=compute["launchTemplateId"]
+    )["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    assert data["MetadataOptions"]["HttpTokens"] == "required"
+
+
+def test_compute_environment_uses_only_the_volumes_zone(with_volume, network, lambda_context):
+    compute = prepare_compute.lambda_handler(with_volume, lambda_context)
+
+    [environment] = boto3.client("batch").describe_compute_environments(
+        computeEnvironments=[compute["computeEnvironmentName"]]
+    )["computeEnvironments"]
+    resources = environment["computeResources"]
+    assert sorted(resources["subnets"]) == sorted(with_volume["volume"]["subnetIds"])
+    assert network.subnet_ids[1] not in resources["subnets"]
+    assert resources["type"] == "SPOT"
+    assert resources["allocationStrategy"] == "SPOT_PRICE_CAPACITY_OPTIMIZED"
+    assert resources["ec2Configuration"] == [{"imageType": "ECS_AL2023"}]
+    assert resources["launchTemplate"]["launchTemplateId"] == compute["launchTemplateId"]
+
+
+def test_job_definition_retries_spot_reclaims_only_and_mounts_data(with_volume, lambda_context):
+    compute = prepare_compute.lambda_handler(with_volume, lambda_context)
+
+    [definition] = boto3.client("batch").describe_job_definitions(
+        jobDefinitions=[compute["jobDefinitionArn"]]
+    )["jobDefinitions"]
+    strategy = definition["retryStrategy"]
+    assert strategy["attempts"] == 5
+    # Batch compares actions case-insensitively (API Reference, EvaluateOnExit).
+    rules = [rule | {"action": rule["action"].upper()} for rule in strategy["evaluateOnExit"]]
+    assert rules == [
+        {"onStatusReason": "Host EC2*", "action": "RETRY"},
+        {"onReason": "*", "action": "EXIT"},
+    ]
+    container = definition["containerProperties"]
+    assert container["mountPoints"] == [
+        {"sourceVolume": "scratch", "containerPath": "/data", "readOnly": False}
+    ]
+    assert container["volumes"] == [{"name": "scratch", "host": {"sourcePath": "/data"}}]
+    environment = {item["name"]: item["value"] for item in container["environment"]}
+    assert environment["S3_BUCKET_NAME"] == "batch-scratch-data"
+
+
+def test_job_command_environment_and_timeout_come_from_the_config(with_volume, lambda_context):
+    with_volume["config"] |= {
+        "jobCommand": ["run.sh", "--fast"],
+        "jobEnvironment": {"FILES": "3"},
+        "jobAttemptTimeoutSeconds": 3600,
+    }
+
+    compute = prepare_compute.lambda_handler(with_volume, lambda_context)
+
+    [definition] = boto3.client("batch").describe_job_definitions(
+        jobDefinitions=[compute["jobDefinitionArn"]]
+    )["jobDefinitions"]
+    assert definition["containerProperties"]["command"] == ["run.sh", "--fast"]
+    assert {"name": "FILES", "value": "3"} in definition["containerProperties"]["environment"]
+    assert definition["timeout"] == {"attemptDurationSeconds": 3600}
+
+
+def test_prepare_is_idempotent(with_volume, lambda_context):
+    first = prepare_compute.lambda_handler(with_volume, lambda_context)
+    second = prepare_compute.lambda_handler(with_volume, lambda_context)
+
+    for key in ("launchTemplateId", "computeEnvironmentArn", "jobDefinitionArn"):
+        assert first[key] == second[key]
+    definitions = boto3.client("batch").describe_job_definitions(
+        jobDefinitionName=first["jobDefinitionName"]
+    )["jobDefinitions"]
+    assert len(definitions) == 1
+
+
+def test_check_creates_the_queue_once_the_environment_is_valid(with_volume, lambda_context):
+    state = ready(with_volume, lambda_context)
+
+    status = state["computeStatus"]
+    assert status["ready"] is True
+    [queue] = boto3.client("batch").describe_job_queues(jobQueues=[status["jobQueueArn"]])[
+        "jobQueues"
+    ]
+    assert queue["state"] == "ENABLED"
+    assert (
+        queue["computeEnvironmentOrder"][0]["computeEnvironment"]
+        == (state["compute"]["computeEnvironmentArn"])
+    )
+
+
+def test_check_fails_on_an_invalid_environment(with_volume, lambda_context):
+    batch = layer_aws.client("batch")
+    with Stubber(batch) as stub:
+        stub.add_response(
+            "describe_compute_environments",
+            {
+                "computeEnvironments": [
+                    {
+                        "computeEnvironmentName": "ce",
+                        "computeEnvironmentArn": "arn:aws:batch:us-east-1:1:compute-environment/ce",
+                        "status": "INVALID",
+                        "state": "ENABLED",
+                        "statusReason": "CLIENT_ERROR - instance profile not found",
+                    }
+                ]
+            },
+        )
+        with pytest.raises(ComputeFailed, match="instance profile not found"):
+            check_compute.lambda_handler(with_volume, lambda_context)
+
+
+def cleanup_until_done(state, context, limit=10) -> dict[str, Any]:
+    for _ in range(limit):
+        result = cleanup_compute.lambda_handler(state, context)
+        state = state | {"cleanup": result}
+        if result["done"]:
+            return result
+    raise AssertionError(f"cleanup not done after {limit} calls: {result}")
+
+
+def assert_no_compute_left(run: Run) -> None:
+    names = Names.of(run)
+    batch = boto3.client("batch")
+    queues = batch.describe_job_queues(jobQueues=[names.job_queue])["jobQueues"]
+    assert [q for q in queues if q["status"] != "DELETED"] == []
+    environments = batch.describe_compute_environments(
+        computeEnvironments=[names.compute_environment]
+    )["computeEnvironments"]
+    assert [e for e in environments if e["status"] != "DELETED"] == []
+    active = batch.describe_job_definitions(jobDefinitionName=names.job_definition, status="ACTIVE")
+    assert active["jobDefinitions"] == []
+    templates = boto3.client("ec2").describe_launch_templates(
+        Filters=[{"Name": "launch-template-name", "Values": [names.launch_template]}]
+    )["LaunchTemplates"]
+    assert templates == []
+
+
+def test_cleanup_deletes_every_compute_resource_of_the_run(with_volume, run, lambda_context):
+    state = ready(with_volume, lambda_context)
+
+    cleanup_until_done(state, lambda_context)
+
+    assert_no_compute_left(run)
+
+
+def test_cleanup_after_prepare_without_a_queue(with_volume, run, lambda_context):
+    state = prepared(with_volume, lambda_context)
+
+    cleanup_until_done(state, lambda_context)
+
+    assert_no_compute_left(run)
+
+
+def test_cleanup_with_nothing_created_is_done_at_once(network, state, lambda_context):
+    result = cleanup_compute.lambda_handler(state, lambda_context)
+
+    assert result["done"] is True
+    assert result["remaining"] == []
+
+
+def test_cleanup_leaves_other_runs_compute_alone(with_volume, run, lambda_context):
+    other = with_volume | {"run": with_volume["run"] | {"executionArn": "arn:other", "runId": "r2"}}
+    other = ready(other, lambda_context)
+    state = ready(with_volume, lambda_context)
+
+    cleanup_until_done(state, lambda_context)
+
+    queue = boto3.client("batch").describe_job_queues(
+        jobQueues=[other["computeStatus"]["jobQueueArn"]]
+    )["jobQueues"]
+    assert queue[0]["state"] == "ENABLED"

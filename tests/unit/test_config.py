@@ -1,0 +1,144 @@
+"""LoadConfig: secret overlaid with the execution input, validated before anything exists."""
+
+import json
+
+import boto3
+import pytest
+
+from batchscratch.config import build_config
+from batchscratch.errors import InvalidConfiguration
+from functions.load_config import app
+from tests.conftest import load_event
+
+SECRET = {
+    "deleteEbs": "true",
+    "ebsSizeGb": "500",
+    "ebsIOPS": 5000,
+    "ebsThroughput": 500,
+    "jobDefinitionContainerImage": (
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/batch-job-with-ebs:latest"
+    ),
+    "jobDefinitionRetryAttempts": "5",
+    "jobDefinitionVcpus": 32,
+    "jobDefinitionMemory": 30000,
+    "waitForEbsCreationSeconds": 30,
+    "waitForJobCompletionSeconds": 300,
+    "waitAfterDetachSeconds": 10,
+}
+
+
+@pytest.fixture
+def secret(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The OnlyEBS secret with the original project's defaults (strings where it wrote them)."""
+    arn = boto3.client("secretsmanager").create_secret(
+        Name="BatchJobWithOnlyEbs-test", SecretString=json.dumps(SECRET)
+    )["ARN"]
+    for name, value in {
+        "CONFIG_SECRET_ID": arn,
+        "MODE": "OnlyEBS",
+        "STACK_NAME": "batch-scratch-onlyebs",
+    }.items():
+        monkeypatch.setenv(name, value)
+    return arn
+
+
+def test_empty_input_runs_with_the_secret_defaults(secret, lambda_context):
+    result = app.lambda_handler(load_event("load_config"), lambda_context)
+
+    assert result["config"]["ebsSizeGb"] == 500
+    assert result["config"]["deleteEbs"] is True
+    assert result["config"]["jobDefinitionRetryAttempts"] == 5
+    assert result["config"]["onFailure"] == "snapshot"
+    assert result["run"]["runId"] == "run-0001"
+    assert result["run"]["mode"] == "OnlyEBS"
+
+
+def test_execution_input_overrides_the_secret(secret, lambda_context):
+    event = load_event("load_config") | {"input": {"ebsSizeGb": "200", "deleteEbs": False}}
+
+    config = app.lambda_handler(event, lambda_context)["config"]
+
+    assert config["ebsSizeGb"] == 200
+    assert config["deleteEbs"] is False
+
+
+def test_negative_size_is_refused_naming_key_value_and_rule(secret, lambda_context):
+    event = load_event("load_config") | {"input": {"ebsSizeGb": -5}}
+
+    with pytest.raises(InvalidConfiguration) as refused:
+        app.lambda_handler(event, lambda_context)
+
+    message = str(refused.value)
+    assert "ebsSizeGb = -5" in message
+    assert "execution input" in message
+    assert "greater than or equal to 1" in message
+
+
+def test_unknown_key_is_refused_listing_the_allowed_keys(secret, lambda_context):
+    event = load_event("load_config") | {"input": {"lustreStorageCapacity": 2400}}
+
+    with pytest.raises(InvalidConfiguration, match=r"lustreStorageCapacity = 2400 .*unknown key"):
+        app.lambda_handler(event, lambda_context)
+
+
+def test_input_that_is_not_an_object_is_refused(secret, lambda_context):
+    event = load_event("load_config") | {"input": [1, 2]}
+
+    with pytest.raises(InvalidConfiguration, match="execution input must be a JSON object"):
+        app.lambda_handler(event, lambda_context)
+
+
+def test_secret_that_is_not_json_is_refused(aws, monkeypatch, lambda_context):
+    arn = boto3.client("secretsmanager").create_secret(Name="broken", SecretString="ebsSizeGb=5")[
+        "ARN"
+    ]
+    monkeypatch.setenv("CONFIG_SECRET_ID", arn)
+    monkeypatch.setenv("MODE", "OnlyEBS")
+    monkeypatch.setenv("STACK_NAME", "s")
+
+    with pytest.raises(InvalidConfiguration, match="is not valid JSON"):
+        app.lambda_handler(load_event("load_config"), lambda_context)
+
+
+@pytest.mark.parametrize(
+    ("overlay", "expected"),
+    [
+        ({"ebsIOPS": 2999}, "ebsIOPS = 2999"),
+        ({"ebsIOPS": 80001}, "ebsIOPS = 80001"),
+        ({"ebsSizeGb": 65537}, "ebsSizeGb = 65537"),
+        ({"ebsThroughput": 2001}, "ebsThroughput = 2001"),
+        ({"ebsSizeGb": 10, "ebsIOPS": 6000}, "exceeds 500 IOPS per GiB"),
+        ({"ebsIOPS": 3000, "ebsThroughput": 1000}, "exceeds 0.25 MiB/s per provisioned IOPS"),
+        ({"jobDefinitionRetryAttempts": 11}, "jobDefinitionRetryAttempts = 11"),
+        ({"onFailure": "export"}, 'onFailure = "export"'),
+        ({"deleteEbs": "perhaps"}, 'deleteEbs = "perhaps"'),
+        ({"jobEnvironment": {"AWS_BATCH_JOB_ID": "x"}}, "reserved by AWS Batch"),
+        ({"waitForEbsCreationSeconds": 1.5}, "waitForEbsCreationSeconds = 1.5"),
+    ],
+)
+def test_values_outside_the_rules_are_refused(overlay, expected):
+    with pytest.raises(InvalidConfiguration) as refused:
+        build_config("OnlyEBS", SECRET, overlay)
+
+    assert expected in str(refused.value)
+
+
+def test_gp3_limits_at_their_boundaries_are_accepted():
+    config = build_config(
+        "OnlyEBS", SECRET, {"ebsSizeGb": 65536, "ebsIOPS": 80000, "ebsThroughput": 2000}
+    )
+
+    assert (config.ebsSizeGb, config.ebsIOPS, config.ebsThroughput) == (65536, 80000, 2000)
+
+
+def test_small_volume_keeps_the_gp3_baseline():
+    config = build_config(
+        "OnlyEBS", SECRET, {"ebsSizeGb": 1, "ebsIOPS": 3000, "ebsThroughput": 125}
+    )
+
+    assert config.ebsIOPS == 3000
+
+
+def test_unimplemented_mode_is_refused():
+    with pytest.raises(InvalidConfiguration, match="mode = 'TaskExport' is not implemented"):
+        build_config("TaskExport", SECRET, {})

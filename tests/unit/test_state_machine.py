@@ -1,0 +1,169 @@
+"""The ASL is data: check its graph, its error names and its paths against the code."""
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batchscratch import errors
+from batchscratch.config import CONFIG_MODELS
+from tests.conftest import REPO
+
+MACHINES = {"OnlyEBS": REPO / "statemachine" / "only_ebs.asl.json"}
+SERVICE_PREFIXES = ("States.", "Lambda.", "Batch.")
+STANDARD_LAMBDA_RETRY = {
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+}
+
+
+def load(path: Path) -> dict[str, Any]:
+    definition: dict[str, Any] = json.loads(path.read_text())
+    return definition
+
+
+def targets(state: dict[str, Any]) -> list[str]:
+    found = [state[key] for key in ("Next", "Default") if key in state]
+    found += [rule["Next"] for rule in state.get("Choices", [])]
+    found += [catcher["Next"] for catcher in state.get("Catch", [])]
+    return found
+
+
+def reachable(definition: dict[str, Any]) -> set[str]:
+    seen: set[str] = set()
+    todo = [definition["StartAt"]]
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo += targets(definition["States"][name])
+    return seen
+
+
+def raised_names() -> set[str]:
+    """Names of the exceptions raised anywhere in the layer or the handlers."""
+    names: set[str] = set()
+    for path in [*REPO.glob("layers/common/batchscratch/**/*.py"), *REPO.glob("functions/*/*.py")]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
+                function = node.exc.func
+                if isinstance(function, ast.Name):
+                    names.add(function.id)
+            # enforce_deadline(since, limit, ErrorClass, what) raises the class it is given.
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "enforce_deadline"
+            ):
+                names.update(arg.id for arg in node.args if isinstance(arg, ast.Name))
+    return names
+
+
+@pytest.fixture(params=sorted(MACHINES), ids=str)
+def machine(request) -> tuple[str, dict[str, Any]]:
+    return request.param, load(MACHINES[request.param])
+
+
+def test_every_target_exists_and_every_state_is_reachable(machine):
+    _, definition = machine
+    states = definition["States"]
+
+    for name, state in states.items():
+        for target in targets(state):
+            assert target in states, f"{name} goes to missing state {target}"
+    assert reachable(definition) == set(states)
+
+
+def test_every_path_ends(machine):
+    _, definition = machine
+    for name, state in definition["States"].items():
+        ends = state.get("End") or state["Type"] in ("Succeed", "Fail")
+        assert ends or targets(state), f"{name} neither ends nor continues"
+
+
+def test_error_names_exist_and_are_raised(machine):
+    _, definition = machine
+    raised = raised_names()
+    for name, state in definition["States"].items():
+        for rule in [*state.get("Retry", []), *state.get("Catch", [])]:
+            for error in rule["ErrorEquals"]:
+                if error.startswith(SERVICE_PREFIXES):
+                    continue
+                assert isinstance(getattr(errors, error, None), type), (name, error)
+                assert error in raised, f"{name} handles {error}, which nothing raises"
+
+
+def test_every_named_error_is_raised_somewhere():
+    raised = raised_names()
+    defined = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.BatchScratchError)
+    } - {"BatchScratchError"}
+
+    assert defined - raised == set()
+
+
+def test_every_lambda_task_retries_transient_lambda_errors(machine):
+    _, definition = machine
+    for name, state in definition["States"].items():
+        if state.get("Resource") == "arn:aws:states:::lambda:invoke":
+            retried = {e for rule in state.get("Retry", []) for e in rule["ErrorEquals"]}
+            assert retried >= STANDARD_LAMBDA_RETRY, name
+            for rule in state["Retry"]:
+                assert rule["JitterStrategy"] == "FULL"
+                assert "MaxDelaySeconds" in rule
+
+
+def failure_path(definition: dict[str, Any]) -> set[str]:
+    """States reachable from the first failure-path state."""
+    start = definition["States"]["RunJob"]["Catch"][0]["Next"]
+    return reachable({"StartAt": start, "States": definition["States"]})
+
+
+def test_every_state_after_load_config_catches_into_the_failure_path(machine):
+    _, definition = machine
+    states = definition["States"]
+    failure = failure_path(definition)
+    for name, state in states.items():
+        if state["Type"] != "Task" or name == "LoadConfig" or name in failure:
+            continue
+        catchers = state.get("Catch", [])
+        assert any("States.ALL" in c["ErrorEquals"] for c in catchers), f"{name} has no Catch"
+        assert all(c["Next"] in failure for c in catchers), name
+        assert all(c["ResultPath"] == "$.error" for c in catchers), name
+
+
+def test_failure_path_ends_with_the_original_error(machine):
+    _, definition = machine
+    failure = failure_path(definition)
+    fails = [definition["States"][n] for n in failure if definition["States"][n]["Type"] == "Fail"]
+    assert fails == [{"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"}]
+    # Errors inside the failure path keep the original $.error.
+    for name in failure:
+        for catcher in definition["States"][name].get("Catch", []):
+            assert catcher["ResultPath"] not in ("$", "$.error"), name
+
+
+def test_no_wait_loop_is_unbounded(machine):
+    """Every loop passes through a Lambda check, which raises once its time limit passes."""
+    mode, definition = machine
+    fields = CONFIG_MODELS[mode].model_fields
+    for name, state in definition["States"].items():
+        if state["Type"] == "Wait":
+            key = re.fullmatch(r"\$\.config\.(\w+)", state["SecondsPath"])
+            assert key and key.group(1) in fields, f"{name} waits on an unknown key"
+            check = definition["States"][state["Next"]]
+            assert check["Resource"] == "arn:aws:states:::lambda:invoke", name
+
+
+def test_job_runs_with_submit_job_sync_and_is_never_resubmitted(machine):
+    _, definition = machine
+    run_job = definition["States"]["RunJob"]
+    assert run_job["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+    assert "Retry" not in run_job
