@@ -1,0 +1,323 @@
+"""Offline reading of template.yaml: SAM translation and a small CloudFormation evaluator.
+
+``translate()`` turns the SAM template into plain CloudFormation with samtranslator (no AWS
+account: local paths become ``s3://`` placeholders and the ASL file is inlined, as the local
+rehearsal does). ``render()`` then applies one set of parameter values the way CloudFormation
+would: it evaluates Conditions, drops resources and outputs whose condition is false,
+resolves ``Fn::If``, ``AWS::NoValue`` and ``Fn::FindInMap``, and leaves every other
+intrinsic (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``) in place for the tests to read.
+``rule_failures()`` evaluates the template's ``Rules`` for a set of parameter values.
+"""
+
+import copy
+import json
+import os
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from samcli.yamlhelper import yaml_parse  # type: ignore[import-untyped]
+from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+SAMCONFIG = REPO / "samconfig.toml"
+
+PSEUDO_PARAMETERS = {
+    "AWS::AccountId": "123456789012",
+    "AWS::Partition": "aws",
+    "AWS::Region": "us-east-1",
+    "AWS::StackName": "batch-scratch-test",
+    "AWS::URLSuffix": "amazonaws.com",
+    "AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/batch-scratch-test/1",
+    "AWS::NotificationARNs": "",
+    "AWS::NoValue": "",
+}
+
+_NO_VALUE = object()
+_SUB_NAME = re.compile(r"\$\{([^!}][^}]*)\}")
+
+
+def load_sam_template() -> dict[str, Any]:
+    """Return template.yaml as a dict (short-form intrinsics become their long form)."""
+    template: dict[str, Any] = yaml_parse(TEMPLATE.read_text())
+    return template
+
+
+class _NoManagedPolicies:
+    """samtranslator asks this only for managed policies named without an ARN; there are none."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def translate(sam_template: dict[str, Any]) -> dict[str, Any]:
+    """Translate the SAM template to CloudFormation offline.
+
+    ``CodeUri`` / ``ContentUri`` become ``s3://`` placeholders named after the local folder,
+    and each state machine's ``DefinitionUri`` file is inlined as ``Definition`` (so a
+    missing or malformed ASL file fails here).
+    """
+    template = copy.deepcopy(sam_template)
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        kind = resource["Type"]
+        if kind == "AWS::Serverless::Function" and isinstance(properties.get("CodeUri"), str):
+            folder = properties["CodeUri"].strip("/").replace("/", "-")
+            properties["CodeUri"] = f"s3://placeholder/{folder}.zip"
+        elif kind == "AWS::Serverless::LayerVersion" and isinstance(
+            properties.get("ContentUri"), str
+        ):
+            folder = properties["ContentUri"].strip("/").replace("/", "-")
+            properties["ContentUri"] = f"s3://placeholder/{folder}.zip"
+        elif kind == "AWS::Serverless::StateMachine" and isinstance(
+            properties.get("DefinitionUri"), str
+        ):
+            path = REPO / properties.pop("DefinitionUri")
+            properties["Definition"] = json.loads(path.read_text())
+    os.environ.setdefault("AWS_DEFAULT_REGION", PSEUDO_PARAMETERS["AWS::Region"])
+    translated: dict[str, Any] = transform(template, {}, _NoManagedPolicies())
+    return translated
+
+
+# --- parameters -------------------------------------------------------------------------
+
+
+def parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
+    """Return every parameter's value (defaults, then ``overrides``) as CloudFormation sees it.
+
+    Strings and numbers are strings; a CommaDelimitedList is a list of strings.
+    """
+    unknown = set(overrides) - set(template["Parameters"])
+    if unknown:
+        raise KeyError(f"not template parameters: {sorted(unknown)}")
+    values: dict[str, Any] = {}
+    for name, spec in template["Parameters"].items():
+        raw = str(overrides.get(name, spec.get("Default", "")))
+        values[name] = raw.split(",") if spec["Type"] == "CommaDelimitedList" else raw
+    return values
+
+
+def parse_overrides(text: str) -> dict[str, str]:
+    """Parse a samconfig ``parameter_overrides`` string (``"Key=Value Key2=Value2"``)."""
+    pairs = (item.split("=", 1) for item in shlex.split(text))
+    return {key: value for key, value in pairs}
+
+
+def _value(node: Any, params: dict[str, Any]) -> Any:
+    if isinstance(node, dict) and set(node) == {"Ref"}:
+        name = node["Ref"]
+        return params[name] if name in params else PSEUDO_PARAMETERS[name]
+    return node
+
+
+# --- Rules ----------------------------------------------------------------------------
+
+
+def _rule_true(node: Any, params: dict[str, Any]) -> bool:
+    ((function, args),) = node.items()
+    if function == "Fn::Equals":
+        left, right = (_value(arg, params) for arg in args)
+        return bool(left == right)
+    if function == "Fn::Not":
+        return not _rule_true(args[0], params)
+    if function == "Fn::And":
+        return all(_rule_true(arg, params) for arg in args)
+    if function == "Fn::Or":
+        return any(_rule_true(arg, params) for arg in args)
+    if function == "Fn::Contains":
+        haystack, needle = (_value(arg, params) for arg in args)
+        return needle in haystack
+    raise NotImplementedError(f"rule function {function} is not evaluated by these tests")
+
+
+def rule_failures(template: dict[str, Any], overrides: dict[str, str]) -> list[str]:
+    """Return the AssertDescription of every Rules assertion that refuses these values."""
+    params = parameter_values(template, overrides)
+    failures = []
+    for name, rule in template.get("Rules", {}).items():
+        if "RuleCondition" in rule and not _rule_true(rule["RuleCondition"], params):
+            continue
+        for assertion in rule["Assertions"]:
+            if not _rule_true(assertion["Assert"], params):
+                failures.append(" ".join(assertion.get("AssertDescription", name).split()))
+    return failures
+
+
+# --- Conditions and rendering ---------------------------------------------------------
+
+
+def _condition_true(node: Any, template: dict[str, Any], params: dict[str, Any]) -> bool:
+    ((function, args),) = node.items()
+    if function == "Condition":
+        return _condition_true(template["Conditions"][args], template, params)
+    if function == "Fn::Equals":
+        left, right = (_value(arg, params) for arg in args)
+        return bool(left == right)
+    if function == "Fn::Not":
+        return not _condition_true(args[0], template, params)
+    if function == "Fn::And":
+        return all(_condition_true(arg, template, params) for arg in args)
+    if function == "Fn::Or":
+        return any(_condition_true(arg, template, params) for arg in args)
+    raise NotImplementedError(f"condition function {function} is not evaluated by these tests")
+
+
+def _resolve(
+    node: Any, template: dict[str, Any], params: dict[str, Any], conditions: dict[str, bool]
+) -> Any:
+    if isinstance(node, list):
+        items = (_resolve(item, template, params, conditions) for item in node)
+        return [item for item in items if item is not _NO_VALUE]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1:
+        ((function, args),) = node.items()
+        if function == "Ref" and args == "AWS::NoValue":
+            return _NO_VALUE
+        if function == "Fn::If":
+            name, when_true, when_false = args
+            chosen = when_true if conditions[name] else when_false
+            return _resolve(chosen, template, params, conditions)
+        if function == "Fn::FindInMap":
+            mapping, top, second = (_value(arg, params) for arg in args)
+            return template["Mappings"][mapping][top][second]
+        if function == "Fn::Sub" and isinstance(args, list):
+            text, variables = args[0], _resolve(args[1], template, params, conditions)
+            for key, value in list(variables.items()):
+                if isinstance(value, str):
+                    text = text.replace("${" + key + "}", value)
+                    del variables[key]
+            return {"Fn::Sub": [text, variables] if variables else text}
+    resolved = {key: _resolve(value, template, params, conditions) for key, value in node.items()}
+    return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
+
+
+def render(translated: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, Any]:
+    """Return the translated template as deployed with ``overrides`` (parameter values).
+
+    The result has ``Resources`` and ``Outputs`` (only those whose condition holds, with
+    ``Fn::If``, ``AWS::NoValue`` and ``Fn::FindInMap`` resolved), ``Parameters`` (the
+    values) and ``Conditions`` (each one's truth value).
+    """
+    params = parameter_values(translated, overrides or {})
+    conditions = {
+        name: _condition_true(node, translated, params)
+        for name, node in translated.get("Conditions", {}).items()
+    }
+
+    def kept(section: str) -> dict[str, Any]:
+        return {
+            name: _resolve(body, translated, params, conditions)
+            for name, body in translated.get(section, {}).items()
+            if conditions.get(body.get("Condition", ""), True)
+        }
+
+    return {
+        "Parameters": params,
+        "Conditions": conditions,
+        "Resources": kept("Resources"),
+        "Outputs": kept("Outputs"),
+    }
+
+
+# --- reading rendered templates ----------------------------------------------------------
+
+
+def resources_of_type(rendered: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    """Return ``{logical id: resource}`` of every rendered resource of type ``kind``."""
+    return {name: body for name, body in rendered["Resources"].items() if body["Type"] == kind}
+
+
+def as_list(value: Any) -> list[Any]:
+    """Return ``value`` as a list (IAM ``Action`` / ``Resource`` may be one item or a list)."""
+    return value if isinstance(value, list) else [value]
+
+
+def references(node: Any) -> Iterator[str]:
+    """Yield every logical id or parameter name that ``node`` refers to (Ref, GetAtt, Sub)."""
+    if isinstance(node, list):
+        for item in node:
+            yield from references(item)
+    elif isinstance(node, dict):
+        for function, args in node.items():
+            if function == "Ref":
+                yield args
+            elif function == "Fn::GetAtt":
+                yield args[0] if isinstance(args, list) else args.split(".")[0]
+            elif function == "Fn::Sub":
+                text, variables = (args, {}) if isinstance(args, str) else args
+                for name in _SUB_NAME.findall(text):
+                    if name not in variables:
+                        yield name.split(".")[0]
+                yield from references(variables)
+            else:
+                yield from references(args)
+
+
+def policy_statements(rendered: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield ``(owner, statement)`` for every identity-policy statement in the template.
+
+    Owners: ``Role/<id>`` (inline policies), ``ManagedPolicy/<id>``, ``Policy/<id>``.
+    """
+    for name, body in rendered["Resources"].items():
+        properties = body.get("Properties", {})
+        documents = []
+        if body["Type"] == "AWS::IAM::Role":
+            documents = [policy["PolicyDocument"] for policy in properties.get("Policies", [])]
+            owner = f"Role/{name}"
+        elif body["Type"] == "AWS::IAM::ManagedPolicy":
+            documents = [properties["PolicyDocument"]]
+            owner = f"ManagedPolicy/{name}"
+        elif body["Type"] == "AWS::IAM::Policy":
+            documents = [properties["PolicyDocument"]]
+            owner = f"Policy/{name}"
+        for document in documents:
+            for statement in as_list(document["Statement"]):
+                yield owner, statement
+
+
+def role_statements(rendered: dict[str, Any], role: str) -> list[dict[str, Any]]:
+    """Return every statement that applies to ``role``: inline, managed (this template's) and
+    ``AWS::IAM::Policy`` resources attached to it."""
+    resources = rendered["Resources"]
+    properties = resources[role]["Properties"]
+    statements = [
+        statement
+        for policy in properties.get("Policies", [])
+        for statement in as_list(policy["PolicyDocument"]["Statement"])
+    ]
+    for arn in properties.get("ManagedPolicyArns", []):
+        if isinstance(arn, dict) and "Ref" in arn:
+            document = resources[arn["Ref"]]["Properties"]["PolicyDocument"]
+            statements.extend(as_list(document["Statement"]))
+    for body in resources.values():
+        if body["Type"] == "AWS::IAM::Policy" and {"Ref": role} in body["Properties"]["Roles"]:
+            statements.extend(as_list(body["Properties"]["PolicyDocument"]["Statement"]))
+    return statements
+
+
+def allows(statements: list[dict[str, Any]], action: str) -> list[dict[str, Any]]:
+    """Return the Allow statements among ``statements`` that name ``action`` exactly."""
+    return [
+        statement
+        for statement in statements
+        if statement["Effect"] == "Allow" and action in as_list(statement["Action"])
+    ]
+
+
+def resource_text(resource: Any) -> str:
+    """Return an IAM Resource as text: a Sub's template string, ``<Ref X>`` for a reference."""
+    if isinstance(resource, str):
+        return resource
+    ((function, args),) = resource.items()
+    if function == "Fn::Sub":
+        return args if isinstance(args, str) else args[0]
+    if function == "Fn::GetAtt":
+        target = args if isinstance(args, str) else ".".join(args)
+        return f"<GetAtt {target}>"
+    if function == "Ref":
+        return f"<Ref {args}>"
+    return json.dumps(resource, sort_keys=True)

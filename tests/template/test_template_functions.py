@@ -1,0 +1,232 @@
+"""The Lambda functions, their layer, their settings and the network they are told about."""
+
+import ipaddress
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.template.cfn import REPO, references, resources_of_type
+
+COMMON_ENVIRONMENT = {
+    "STACK_NAME": {"Ref": "AWS::StackName"},
+    "MODE": {"Ref": "Mode"},
+    "POWERTOOLS_SERVICE_NAME": "batch-scratch",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+COMPUTE_SETTINGS = {
+    "COMPUTE_ENVIRONMENT_TYPE": "ComputeEnvironmentType",
+    "ALLOCATION_STRATEGY": "AllocationStrategy",
+    "INSTANCE_TYPES": "InstanceTypes",
+    "MIN_VCPUS": "MinvCpus",
+    "MAX_VCPUS": "MaxvCpus",
+    "DESIRED_VCPUS": "DesiredvCpus",
+    "BATCH_SERVICE_ROLE_ARN": "BatchServiceRoleArn",
+}
+FUNCTIONS: dict[str, tuple[str, set[str]]] = {
+    "LoadConfigFunction": ("load_config", {"CONFIG_SECRET_ID"}),
+    "CreateVolumeFunction": ("create_volume", {"PRIVATE_SUBNET_IDS"}),
+    "CheckVolumeFunction": ("check_volume", set()),
+    "PrepareComputeFunction": (
+        "prepare_compute",
+        {
+            "PRIVATE_SUBNET_IDS",
+            "BATCH_SECURITY_GROUP_ID",
+            "INSTANCE_PROFILE_ARN",
+            "JOB_ROLE_ARN",
+            "DATA_BUCKET_NAME",
+            *COMPUTE_SETTINGS,
+        },
+    ),
+    "CheckComputeFunction": ("check_compute", set()),
+    "CleanupComputeFunction": ("cleanup_compute", set()),
+    "ReleaseVolumeFunction": ("release_volume", set()),
+    "ReaperFunction": ("reaper", {"CONFIG_SECRET_ID"}),
+}
+ONLY_EBS_RESOURCES = {
+    "CreateVolumeFunction",
+    "CreateVolumeLogGroup",
+    "CheckVolumeFunction",
+    "CheckVolumeLogGroup",
+    "ReleaseVolumeFunction",
+    "ReleaseVolumeLogGroup",
+    "VolumeReleasePolicy",
+    "OnlyEbsStateMachine",
+    "OnlyEbsStateMachineLogGroup",
+}
+OWN_VPC = {
+    "VpcId": "vpc-0123456789abcdef0",
+    "PrivateSubnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+}
+
+
+def test_the_functions_are_exactly_the_workflow_steps(sam_template: dict[str, Any]) -> None:
+    functions = {
+        name
+        for name, body in sam_template["Resources"].items()
+        if body["Type"] == "AWS::Serverless::Function"
+    }
+    assert functions == set(FUNCTIONS)
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_code_lives_in_its_own_folder(sam_template: dict[str, Any], name: str) -> None:
+    folder, _ = FUNCTIONS[name]
+    assert sam_template["Resources"][name]["Properties"]["CodeUri"] == f"functions/{folder}/"
+    assert (REPO / "functions" / folder / "app.py").is_file()
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_runtime_and_settings(only_ebs: dict[str, Any], name: str) -> None:
+    resources = only_ebs["Resources"]
+    properties = resources[name]["Properties"]
+    assert properties["Runtime"] == "python3.13"
+    assert properties["Architectures"] == ["arm64"]
+    assert properties["Handler"] == "app.lambda_handler"
+    assert properties["TracingConfig"] == {"Mode": "Active"}
+    assert properties["MemorySize"] == 256
+    assert properties["Timeout"] == (900 if name == "ReaperFunction" else 60)
+    (layer,) = properties["Layers"]
+    assert layer["Ref"].startswith("CommonLayer")
+    assert resources[layer["Ref"]]["Type"] == "AWS::Lambda::LayerVersion"
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_environment_is_the_documented_one(only_ebs: dict[str, Any], name: str) -> None:
+    _, extra = FUNCTIONS[name]
+    variables = only_ebs["Resources"][name]["Properties"]["Environment"]["Variables"]
+    assert set(variables) == set(COMMON_ENVIRONMENT) | extra
+    assert {key: variables[key] for key in COMMON_ENVIRONMENT} == COMMON_ENVIRONMENT
+
+
+def test_prepare_compute_gets_the_compute_parameters(only_ebs: dict[str, Any]) -> None:
+    variables = only_ebs["Resources"]["PrepareComputeFunction"]["Properties"]["Environment"][
+        "Variables"
+    ]
+    for variable, parameter in COMPUTE_SETTINGS.items():
+        assert variables[variable] == {"Ref": parameter}
+    assert variables["BATCH_SECURITY_GROUP_ID"] == {"Fn::GetAtt": ["BatchSecurityGroup", "GroupId"]}
+    assert variables["INSTANCE_PROFILE_ARN"] == {"Fn::GetAtt": ["BatchInstanceProfile", "Arn"]}
+    assert variables["JOB_ROLE_ARN"] == {"Fn::GetAtt": ["JobRole", "Arn"]}
+    assert variables["DATA_BUCKET_NAME"] == {"Ref": "DataBucket"}
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_function_logs_have_a_retention(only_ebs: dict[str, Any], name: str) -> None:
+    groups = [
+        body["Properties"]
+        for body in resources_of_type(only_ebs, "AWS::Logs::LogGroup").values()
+        if body["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{name}}}"}
+    ]
+    assert len(groups) == 1
+    assert groups[0]["RetentionInDays"] == {"Ref": "LogRetentionInDays"}
+
+
+def test_the_layer_is_built_from_layers_common(
+    sam_template: dict[str, Any], only_ebs: dict[str, Any]
+) -> None:
+    layer = sam_template["Resources"]["CommonLayer"]
+    assert layer["Type"] == "AWS::Serverless::LayerVersion"
+    assert layer["Properties"]["ContentUri"] == "layers/common/"
+    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    assert (REPO / "layers" / "common" / "requirements.txt").is_file()
+    assert (REPO / "layers" / "common" / "batchscratch" / "__init__.py").is_file()
+    (rendered,) = resources_of_type(only_ebs, "AWS::Lambda::LayerVersion").values()
+    assert rendered["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+    assert rendered["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_only_ebs_resources_exist_only_in_only_ebs_mode(sam_template: dict[str, Any]) -> None:
+    conditions = {
+        name: sam_template["Resources"][name].get("Condition") for name in ONLY_EBS_RESOURCES
+    }
+    assert conditions == dict.fromkeys(ONLY_EBS_RESOURCES, "IsEbs")
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"Mode": "OnlyEBS"}, {"Mode": "TaskExport"}, {"Mode": "AutoExport"}, OWN_VPC],
+    ids=["OnlyEBS", "TaskExport", "AutoExport", "own-vpc"],
+)
+def test_no_reference_points_at_a_resource_the_deployment_lacks(
+    render: Callable[..., dict[str, Any]], overrides: dict[str, str]
+) -> None:
+    rendered = render(**overrides)
+    known = set(rendered["Resources"]) | set(rendered["Parameters"])
+    dangling = {
+        (name, target)
+        for name, body in rendered["Resources"].items()
+        for target in references(body)
+        if target not in known and not target.startswith("AWS::")
+    }
+    dangling |= {
+        (f"Outputs.{name}", target)
+        for name, body in rendered["Outputs"].items()
+        for target in references(body)
+        if target not in known and not target.startswith("AWS::")
+    }
+    assert dangling == set()
+
+
+def test_a_vpc_is_created_by_default(only_ebs: dict[str, Any]) -> None:
+    assert len(resources_of_type(only_ebs, "AWS::EC2::VPC")) == 1
+    assert len(resources_of_type(only_ebs, "AWS::EC2::NatGateway")) == 1
+    subnets = resources_of_type(only_ebs, "AWS::EC2::Subnet")
+    zones = {
+        (name.startswith("Private"), body["Properties"]["AvailabilityZone"]["Fn::Select"][0])
+        for name, body in subnets.items()
+    }
+    assert zones == {(True, 0), (True, 1), (False, 0), (False, 1)}
+    routes = resources_of_type(only_ebs, "AWS::EC2::Route")
+    private = [r for r in routes.values() if "NatGatewayId" in r["Properties"]]
+    assert [r["Properties"]["RouteTableId"] for r in private] == [{"Ref": "PrivateRouteTable"}]
+    expected = {"Fn::Join": [",", [{"Ref": "PrivateSubnet1"}, {"Ref": "PrivateSubnet2"}]]}
+    assert only_ebs["Outputs"]["BatchPrivateSubnetIds"]["Value"] == expected
+    for name in ("CreateVolumeFunction", "PrepareComputeFunction"):
+        variables = only_ebs["Resources"][name]["Properties"]["Environment"]["Variables"]
+        assert variables["PRIVATE_SUBNET_IDS"] == expected
+
+
+def test_created_subnets_are_four_disjoint_blocks_of_the_vpc(only_ebs: dict[str, Any]) -> None:
+    vpc_cidr = only_ebs["Parameters"]["VpcCidr"]
+    octets = vpc_cidr.split(".")
+    blocks = []
+    for body in resources_of_type(only_ebs, "AWS::EC2::Subnet").values():
+        text, variables = body["Properties"]["CidrBlock"]["Fn::Sub"]
+        for index, name in enumerate(("First", "Second")):
+            split = {"Fn::Split": [".", {"Ref": "VpcCidr"}]}
+            assert variables[name] == {"Fn::Select": [index, split]}
+            text = text.replace("${" + name + "}", octets[index])
+        blocks.append(ipaddress.IPv4Network(text))
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    assert all(block.subnet_of(vpc) for block in blocks)
+    assert len({block.network_address for block in blocks}) == 4
+    assert all(not a.overlaps(b) for a in blocks for b in blocks if a != b)
+
+
+def test_an_existing_vpc_is_used_as_given(render: Callable[..., dict[str, Any]]) -> None:
+    rendered = render(**OWN_VPC)
+    for kind in ("AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::NatGateway", "AWS::EC2::EIP"):
+        assert resources_of_type(rendered, kind) == {}
+    expected = {"Fn::Join": [",", {"Ref": "PrivateSubnetIds"}]}
+    assert rendered["Outputs"]["BatchPrivateSubnetIds"]["Value"] == expected
+    for name in ("CreateVolumeFunction", "PrepareComputeFunction"):
+        variables = rendered["Resources"][name]["Properties"]["Environment"]["Variables"]
+        assert variables["PRIVATE_SUBNET_IDS"] == expected
+    group = rendered["Resources"]["BatchSecurityGroup"]["Properties"]
+    assert group["VpcId"] == {"Ref": "VpcId"}
+
+
+def test_batch_instances_accept_no_inbound_traffic_in_only_ebs_mode(
+    only_ebs: dict[str, Any],
+) -> None:
+    group = only_ebs["Resources"]["BatchSecurityGroup"]["Properties"]
+    assert "SecurityGroupIngress" not in group
+    assert resources_of_type(only_ebs, "AWS::EC2::SecurityGroupIngress") == {}
+    assert group["SecurityGroupEgress"] == [
+        {
+            "Description": group["SecurityGroupEgress"][0]["Description"],
+            "IpProtocol": "-1",
+            "CidrIp": "0.0.0.0/0",
+        }
+    ]

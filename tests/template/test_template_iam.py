@@ -1,0 +1,253 @@
+"""IAM: least privilege, scoped to this stack's tagged resources wherever AWS allows it."""
+
+import re
+from typing import Any
+
+import pytest
+
+from batchscratch.run import TAG_STACK
+from tests.template.cfn import (
+    allows,
+    as_list,
+    policy_statements,
+    resource_text,
+    role_statements,
+)
+
+MUTATING = re.compile(
+    r"^[a-z0-9-]+:(Create|Delete|Update|Detach|Attach|Terminate|Deregister|Register|Put|Tag"
+    r"|Untag|Submit|Modify|Run|Start|Stop|Pass)"
+)
+STACK = {"Ref": "AWS::StackName"}
+INSTANCE_PROFILE = {"Fn::GetAtt": ["BatchInstanceProfile", "Arn"]}
+SCOPING_CONDITIONS = {
+    f"aws:ResourceTag/{TAG_STACK}": STACK,
+    f"aws:RequestTag/{TAG_STACK}": STACK,
+    "ec2:InstanceProfile": INSTANCE_PROFILE,
+    "ec2:CreateAction": None,  # tagging only as part of a create call that is itself scoped
+    "iam:AWSServiceName": None,
+}
+_LOG_DELIVERY = (
+    "CloudWatch Logs vended log delivery (state machine logging) supports only Resource '*' "
+    "(Step Functions Developer Guide, 'IAM policies for logging to CloudWatch Logs')"
+)
+EXCEPTIONS = {
+    "batch:TerminateJob": (
+        "A Batch job carries only the tags given when it is submitted, and the workflow gives "
+        "none; callers terminate jobs of the run's own tag-scoped queue only. Resource is "
+        "limited to jobs in this account and Region."
+    ),
+    "batch:SubmitJob": (
+        "The job-definition and job resources of SubmitJob are not tag-scoped: the job does not "
+        "exist yet, and a job definition's tags are only evaluated when a revision is given. "
+        "The job queue, which decides where work runs, is tag-scoped in its own statement."
+    ),
+    "logs:CreateLogDelivery": _LOG_DELIVERY,
+    "logs:UpdateLogDelivery": _LOG_DELIVERY,
+    "logs:DeleteLogDelivery": _LOG_DELIVERY,
+    "logs:PutResourcePolicy": _LOG_DELIVERY,
+}
+AWS_MANAGED_POLICIES = {
+    "service-role/AWSLambdaBasicExecutionRole",
+    "AWSXrayWriteOnlyAccess",
+    "service-role/AmazonEC2ContainerServiceforEC2Role",
+}
+FUNCTION_CALLS = {
+    "LoadConfigFunction": {"secretsmanager:GetSecretValue"},
+    "CreateVolumeFunction": {"ec2:DescribeSubnets", "ec2:CreateVolume", "ec2:CreateTags"},
+    "CheckVolumeFunction": {"ec2:DescribeVolumes"},
+    "PrepareComputeFunction": {
+        "ec2:DescribeSubnets",
+        "ec2:CreateLaunchTemplate",
+        "ec2:CreateTags",
+        "ec2:DescribeLaunchTemplates",
+        "batch:CreateComputeEnvironment",
+        "batch:RegisterJobDefinition",
+        "batch:DescribeComputeEnvironments",
+        "batch:DescribeJobDefinitions",
+        "batch:TagResource",
+        "iam:PassRole",
+        "iam:CreateServiceLinkedRole",
+    },
+    "CheckComputeFunction": {
+        "batch:DescribeComputeEnvironments",
+        "batch:DescribeJobQueues",
+        "batch:CreateJobQueue",
+        "batch:TagResource",
+    },
+    "CleanupComputeFunction": {
+        "batch:DescribeJobQueues",
+        "batch:UpdateJobQueue",
+        "batch:DeleteJobQueue",
+        "batch:DescribeComputeEnvironments",
+        "batch:UpdateComputeEnvironment",
+        "batch:DeleteComputeEnvironment",
+        "batch:DescribeJobDefinitions",
+        "batch:DeregisterJobDefinition",
+        "batch:ListJobs",
+        "batch:TerminateJob",
+        "ec2:DescribeLaunchTemplates",
+        "ec2:DeleteLaunchTemplate",
+    },
+    "ReleaseVolumeFunction": {
+        "ec2:DescribeVolumes",
+        "ec2:DescribeSnapshots",
+        "ec2:DetachVolume",
+        "ec2:DeleteVolume",
+        "ec2:CreateSnapshot",
+        "ec2:CreateTags",
+    },
+}
+FUNCTION_CALLS["ReaperFunction"] = {
+    "states:DescribeExecution",
+    "secretsmanager:GetSecretValue",
+    *FUNCTION_CALLS["CleanupComputeFunction"],
+    *FUNCTION_CALLS["ReleaseVolumeFunction"],
+}
+_PSEUDO = re.compile(r"\$\{AWS::(Partition|Region|AccountId|URLSuffix)\}")
+_TYPE_WIDE = re.compile(r"arn:[^:]+:[^:]+:[^:]*:[^:]*:[^/:]+[/:]\*")
+
+
+def _is_wildcard(resource: Any) -> bool:
+    """True for "*" and for every resource of a type ("arn:…:volume/*"); False when the
+    resource names something of this stack (a reference, the stack name, a bucket)."""
+    text = resource_text(resource)
+    if text == "*":
+        return True
+    text = _PSEUDO.sub("x", text)
+    if "${" in text or text.startswith("<"):
+        return False
+    return _TYPE_WIDE.fullmatch(text) is not None
+
+
+def _scoping_keys(statement: dict[str, Any]) -> set[str]:
+    return {
+        key
+        for operator in statement.get("Condition", {}).values()
+        for key in operator
+        if key in SCOPING_CONDITIONS
+    }
+
+
+def _allow_statements(rendered: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    return [(owner, s) for owner, s in policy_statements(rendered) if s["Effect"] == "Allow"]
+
+
+def test_no_statement_allows_every_action(only_ebs: dict[str, Any]) -> None:
+    for owner, statement in _allow_statements(only_ebs):
+        assert "NotAction" not in statement, owner
+        assert "NotResource" not in statement, owner
+        for action in as_list(statement["Action"]):
+            assert action != "*", owner
+            assert not action.endswith(":*"), (owner, action)
+
+
+def test_mutating_actions_are_scoped_to_this_stack(only_ebs: dict[str, Any]) -> None:
+    unscoped = set()
+    for owner, statement in _allow_statements(only_ebs):
+        resources = as_list(statement["Resource"])
+        if _scoping_keys(statement) or not any(_is_wildcard(r) for r in resources):
+            continue
+        for action in as_list(statement["Action"]):
+            if MUTATING.match(action) and action not in EXCEPTIONS:
+                unscoped.add((owner, statement.get("Sid", ""), action))
+    assert unscoped == set()
+
+
+def test_every_exception_is_still_needed(only_ebs: dict[str, Any]) -> None:
+    used = {
+        action
+        for _, statement in _allow_statements(only_ebs)
+        if not _scoping_keys(statement)
+        and any(_is_wildcard(r) for r in as_list(statement["Resource"]))
+        for action in as_list(statement["Action"])
+        if action in EXCEPTIONS
+    }
+    assert used == set(EXCEPTIONS)
+
+
+def test_scoping_conditions_name_this_stack(only_ebs: dict[str, Any]) -> None:
+    for owner, statement in _allow_statements(only_ebs):
+        for operator, pairs in statement.get("Condition", {}).items():
+            for key, value in pairs.items():
+                if key.startswith(("aws:ResourceTag/", "aws:RequestTag/")):
+                    assert operator == "StringEquals", (owner, key)
+                    assert key.split("/", 1)[1] == TAG_STACK, (owner, key)
+                expected = SCOPING_CONDITIONS.get(key)
+                if expected is not None:
+                    assert value == expected, (owner, key, value)
+
+
+def test_only_known_aws_managed_policies(only_ebs: dict[str, Any]) -> None:
+    for name, body in only_ebs["Resources"].items():
+        if body["Type"] != "AWS::IAM::Role":
+            continue
+        for arn in body["Properties"].get("ManagedPolicyArns", []):
+            if isinstance(arn, dict) and "Ref" in arn:
+                assert only_ebs["Resources"][arn["Ref"]]["Type"] == "AWS::IAM::ManagedPolicy"
+                continue
+            text = resource_text(arn)
+            assert ":iam::aws:policy/" in text, (name, text)
+            assert text.split(":iam::aws:policy/", 1)[1] in AWS_MANAGED_POLICIES, (name, text)
+
+
+@pytest.mark.parametrize("function", sorted(FUNCTION_CALLS))
+def test_each_function_may_make_its_calls(only_ebs: dict[str, Any], function: str) -> None:
+    role = only_ebs["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = role_statements(only_ebs, role)
+    missing = {action for action in FUNCTION_CALLS[function] if not allows(statements, action)}
+    assert missing == set()
+
+
+def test_roles_are_passed_only_to_batch_resources(only_ebs: dict[str, Any]) -> None:
+    passed = {
+        resource_text(resource)
+        for _, statement in _allow_statements(only_ebs)
+        if "iam:PassRole" in as_list(statement["Action"])
+        for resource in as_list(statement["Resource"])
+    }
+    assert passed == {"<GetAtt BatchInstanceRole.Arn>", "<GetAtt JobRole.Arn>"}
+
+
+def test_batch_instances_attach_only_run_volumes_and_stop_only_themselves(
+    only_ebs: dict[str, Any],
+) -> None:
+    role = only_ebs["Resources"]["BatchInstanceRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "ec2.amazonaws.com"
+    }
+    assert role["ManagedPolicyArns"] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+            "AmazonEC2ContainerServiceforEC2Role"
+        }
+    ]
+    statements = role_statements(only_ebs, "BatchInstanceRole")
+    for action in ("ec2:DescribeVolumes", "ec2:DescribeInstances"):
+        assert allows(statements, action)
+    attach = {
+        resource_text(statement["Resource"]).rsplit(":", 1)[1]: statement["Condition"]
+        for statement in allows(statements, "ec2:AttachVolume")
+    }
+    assert attach == {
+        "volume/*": {"StringEquals": {f"aws:ResourceTag/{TAG_STACK}": STACK}},
+        "instance/*": {"StringEquals": {"ec2:InstanceProfile": INSTANCE_PROFILE}},
+    }
+    (terminate,) = allows(statements, "ec2:TerminateInstances")
+    assert terminate["Condition"] == {"StringEquals": {"ec2:InstanceProfile": INSTANCE_PROFILE}}
+
+
+def test_jobs_reach_only_the_data_bucket(only_ebs: dict[str, Any]) -> None:
+    role = only_ebs["Resources"]["JobRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "ecs-tasks.amazonaws.com"
+    }
+    assert "ManagedPolicyArns" not in role
+    statements = role_statements(only_ebs, "JobRole")
+    for action in ("s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+        assert allows(statements, action), action
+    for statement in statements:
+        for action in as_list(statement["Action"]):
+            assert action.startswith("s3:"), action
+        for resource in as_list(statement["Resource"]):
+            assert "DataBucket" in resource_text(resource), resource
