@@ -1,0 +1,149 @@
+# Development tasks. Run `make` (or `make help`) for the list.
+#
+# Every target uses the tools in .venv (created by `make setup` with the Python version in
+# .python-version). Override the interpreter with `make setup PYTHON=/path/to/python3.13`.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON_VERSION := $(shell cut -d. -f1,2 .python-version)
+PYTHON := python$(PYTHON_VERSION)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.requirements-installed
+PTH_FILE := batch-scratch-dev.pth
+
+# Region for the offline template checks (cfn-lint needs one; nothing calls AWS).
+LINT_REGION := $(or $(AWS_DEFAULT_REGION),$(AWS_REGION),us-east-1)
+
+# Modes whose scenarios `make rehearse` runs: scenarios/<mode>/*.yaml.
+REHEARSE_MODES := only_ebs
+SCENARIOS = $(sort $(foreach mode,$(REHEARSE_MODES),$(wildcard scenarios/$(mode)/*.yaml)))
+
+TEST_DIRS := tests/unit tests/template tests/e2e tests/docker
+MYPY_DIRS = $(foreach dir,layers/common/batchscratch functions tools scripts,\
+	$(if $(shell find $(dir) -name '*.py' -print -quit 2>/dev/null),$(dir)))
+ASL_FILES = $(wildcard statemachine/*.asl.json)
+SHELL_SCRIPTS = .ci/run $(shell find docker layers/common/batchscratch -type f -name '*.sh' 2>/dev/null | sort)
+DOCKERFILES = $(shell find docker -type f -name Dockerfile 2>/dev/null | sort)
+
+.PHONY: help setup lock lint lint-python lint-types lint-template lint-asl lint-shell \
+	lint-docker lint-pins format test check rehearse build clean distclean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
+		| awk 'BEGIN {FS = ":.*## "} {printf "  make %-14s %s\n", $$1, $$2}'
+
+# ---------------------------------------------------------------------------- setup
+
+define require_python
+@if ! $(PYTHON) -c 'import sys' >/dev/null 2>&1; then \
+		echo "error: $(PYTHON) was not found on PATH (or does not run)." >&2; \
+		echo "This project needs Python $(PYTHON_VERSION), as .python-version says. Either:" >&2; \
+		echo "  pyenv:  pyenv install $(PYTHON_VERSION)   (with pyenv's shims on PATH, .python-version selects it here)" >&2; \
+		echo "  uv:     uv python install $(PYTHON_VERSION) && make setup PYTHON=\"\$$(uv python find $(PYTHON_VERSION))\"" >&2; \
+		echo "  or install Python $(PYTHON_VERSION) from python.org or your package manager." >&2; \
+		exit 1; \
+	fi
+endef
+
+setup: $(STAMP) ## Create .venv (Python from .python-version) and install the pinned tools
+	@$(BIN)/python -c 'import pathlib, sys, sysconfig; \
+		pth = pathlib.Path(sysconfig.get_paths()["purelib"], "$(PTH_FILE)"); \
+		text = "".join(line + "\n" for line in sys.argv[1:]); \
+		pth.exists() and pth.read_text() == text or pth.write_text(text)' \
+		"$(CURDIR)/layers/common" "$(CURDIR)"
+
+# Re-runs only when the requirements (or the Python version) change.
+$(STAMP): requirements-dev.txt requirements-dev.lock .python-version
+	$(require_python)
+	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c \
+		'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PYTHON_VERSION)")'; then \
+		echo "error: $(VENV) was made with another Python version; run 'make distclean setup'" >&2; \
+		exit 1; \
+	fi
+	@[ -x $(BIN)/python ] || { echo "Creating $(VENV) with $$(command -v $(PYTHON))"; $(PYTHON) -m venv $(VENV); }
+	@echo "Installing requirements-dev.txt (versions from requirements-dev.lock) into $(VENV)"
+	$(BIN)/python -m pip install --disable-pip-version-check --quiet \
+		-r requirements-dev.txt -c requirements-dev.lock
+	@touch $@
+
+lock: ## Re-resolve requirements-dev.txt into requirements-dev.lock (after changing a pin)
+	$(require_python)
+	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt; \
+	{ \
+		echo "# Every package of the development environment at an exact version: the resolution of"; \
+		echo "# requirements-dev.txt on Python $(PYTHON_VERSION). \`make setup\` uses it as a constraints file."; \
+		echo "# Regenerate with \`make lock\`; do not edit by hand."; \
+		"$$tmp/venv/bin/python" -m pip freeze --disable-pip-version-check; \
+	} > requirements-dev.lock
+	@echo "Wrote requirements-dev.lock"
+
+# ---------------------------------------------------------------------------- lint
+
+lint: lint-python lint-types lint-template lint-asl lint-shell lint-docker lint-pins ## Run every linter and type check
+
+lint-python: setup ## ruff: lint and formatting
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+lint-types: setup ## mypy (strict for the layer package batchscratch)
+	$(BIN)/mypy $(MYPY_DIRS)
+
+lint-template: setup ## cfn-lint and sam validate --lint on template.yaml
+	$(BIN)/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=$(LINT_REGION) SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template-file template.yaml
+
+lint-asl: setup ## statelint on statemachine/*.asl.json (placeholders filled in first)
+	$(BIN)/python scripts/lint_asl.py $(ASL_FILES)
+
+lint-shell: setup ## shellcheck on the shell scripts
+	$(BIN)/shellcheck $(SHELL_SCRIPTS)
+
+lint-docker: setup ## hadolint on docker/**/Dockerfile
+	$(BIN)/hadolint $(DOCKERFILES)
+
+lint-pins: ## Check that the layer's pins match requirements-dev.txt
+	@status=0; \
+	while read -r pin; do \
+		case "$$pin" in ""|\#*) continue ;; esac; \
+		grep -qxF "$$pin" requirements-dev.txt || { \
+			echo "layers/common/requirements.txt pins '$$pin', requirements-dev.txt does not" >&2; \
+			status=1; }; \
+	done < layers/common/requirements.txt; \
+	exit $$status
+
+format: setup ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+# ---------------------------------------------------------------------------- test
+
+test: lint ## Everything CI runs: lint, then every test suite
+	$(BIN)/pytest $(TEST_DIRS)
+
+check: test ## Same as test
+
+rehearse: setup ## Rehearse every scenario of the implemented modes locally (no AWS account)
+	@if [ -z "$(SCENARIOS)" ]; then \
+		echo "error: no scenario files match $(foreach mode,$(REHEARSE_MODES),scenarios/$(mode)/*.yaml)" >&2; \
+		exit 1; \
+	fi
+	$(BIN)/python -m tools.rehearse $(SCENARIOS)
+
+# ---------------------------------------------------------------------------- build
+
+# sam build looks for python3.13 on PATH: the venv's comes first.
+build: setup ## sam build: the functions and the layer, into .aws-sam/
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build
+
+clean: ## Remove build output and caches (keeps .venv)
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
+	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+
+distclean: clean ## Remove .venv too
+	rm -rf $(VENV)
