@@ -1,0 +1,99 @@
+"""Stand-in ``aws`` and ``docker`` commands for testing the sample job scripts.
+
+The stand-ins are small shell scripts put first on PATH. Each appends one line per call to a
+calls file (the command name and its arguments, tab-separated) and answers the way the real
+command would for the calls the scripts make; environment variables select failures.
+"""
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+DOCKER_DIR = REPO_ROOT / "docker"
+
+RECORD = """\
+{ printf '%s' "$(basename "$0")"; for arg in "$@"; do printf '\\t%s' "$arg"; done
+  printf '\\n'; } >>"$FAKE_CALLS"
+"""
+
+FAKE_AWS = f"""#!/bin/sh
+{RECORD}
+case "$1 $2" in
+  "configure get")
+    [ -n "${{FAKE_CONFIGURED_REGION:-}}" ] || exit 1
+    printf '%s\\n' "$FAKE_CONFIGURED_REGION" ;;
+  "sts get-caller-identity") printf '123456789012\\n' ;;
+  "ecr describe-repositories")
+    if [ -n "${{FAKE_NO_REPOSITORY:-}}" ]; then
+      echo "An error occurred (RepositoryNotFoundException)" >&2; exit 254
+    fi
+    printf '{{"repositories": []}}\\n' ;;
+  "ecr get-login-password") printf 'not-a-real-password\\n' ;;
+esac
+exit 0
+"""
+
+FAKE_DOCKER = f"""#!/bin/sh
+{RECORD}
+case "$1" in
+  info)
+    if [ -n "${{FAKE_DOCKER_DOWN:-}}" ]; then
+      echo "Cannot connect to the Docker daemon" >&2; exit 1
+    fi ;;
+  login) cat >/dev/null; echo "Login Succeeded" ;;
+esac
+exit 0
+"""
+
+
+@dataclass
+class FakeTools:
+    """A directory whose ``bin`` holds the stand-ins, and what they recorded."""
+
+    root: Path
+
+    @property
+    def calls_file(self) -> Path:
+        return self.root / "calls"
+
+    def calls(self) -> list[list[str]]:
+        """Return every recorded call as ``[command, arg, ...]``, in order."""
+        if not self.calls_file.exists():
+            return []
+        lines = self.calls_file.read_text().splitlines()
+        return [line.split("\t") for line in lines]
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Return a clean environment with the stand-ins first on PATH."""
+        env = {
+            "PATH": f"{self.root / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin",
+            "HOME": str(self.root),
+            "LANG": "C",
+            "FAKE_CALLS": str(self.calls_file),
+        }
+        env.update(extra)
+        return env
+
+    def run(self, command: list[str], **extra_env: str) -> subprocess.CompletedProcess[str]:
+        """Run ``command`` with ``env(**extra_env)`` and capture its output."""
+        return subprocess.run(
+            command,
+            env=self.env(**extra_env),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+
+def install(root: Path) -> FakeTools:
+    """Write the stand-ins into ``root/bin`` and return the ``FakeTools`` that uses them."""
+    bin_dir = root / "bin"
+    bin_dir.mkdir(parents=True)
+    for name, text in (("aws", FAKE_AWS), ("docker", FAKE_DOCKER)):
+        path = bin_dir / name
+        path.write_text(text)
+        path.chmod(0o755)
+    return FakeTools(root)
