@@ -123,7 +123,7 @@ format: setup ## Apply ruff's fixes and formatting
 
 # ---------------------------------------------------------------------------- test
 
-test: lint ## Everything CI runs: lint, then every test suite
+test: lint build ## Everything CI runs: lint, sam build, then every test suite
 	$(BIN)/pytest $(TEST_DIRS)
 
 check: test ## Same as test
@@ -139,7 +139,7 @@ rehearse: setup ## Rehearse every scenario of the implemented modes locally (no 
 
 # sam build looks for python3.13 on PATH: the venv's comes first.
 build: setup ## sam build: the functions and the layer, into .aws-sam/
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/sam build
+	PATH="$(CURDIR)/$(BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(BIN)/sam build
 
 clean: ## Remove build output and caches (keeps .venv)
 	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
