@@ -248,3 +248,25 @@ def test_release_leaves_volumes_of_other_runs_alone(network, state, lambda_conte
     release_until_done(state, lambda_context)
 
     assert [v["VolumeId"] for v in volumes_of(other)] == [other["volume"]["volumeId"]]
+
+
+@pytest.mark.parametrize("policy", ["snapshot", "retain", "delete"])
+def test_volume_whose_creation_failed_is_deleted_under_every_policy(
+    network, state, lambda_context, policy
+):
+    state = failed(create(state, lambda_context))
+    state["config"]["onFailure"] = policy
+    ec2 = layer_aws.client("ec2")
+    volume_id = state["volume"]["volumeId"]
+    with Stubber(ec2) as stub:
+        stub.add_response(
+            "describe_volumes",
+            {"Volumes": [{"VolumeId": volume_id, "State": "error", "Tags": []}]},
+        )
+        stub.add_response("delete_volume", {}, {"VolumeId": volume_id})
+        result = release_volume.lambda_handler(state, lambda_context)
+        stub.assert_no_pending_responses()
+
+    assert result["done"] is True
+    assert result["deleted"] == [f"ec2:volume:{volume_id}"]
+    assert result["retained"] == []

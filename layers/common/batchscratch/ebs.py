@@ -176,7 +176,8 @@ def release_volumes(
       ``completed``, then delete the volume. A failed snapshot keeps the volume.
     - ``retain``: tag the volume with ``retained-reason`` and keep it.
 
-    A volume that already carries ``retained-reason`` is never touched.
+    A volume that already carries ``retained-reason`` is never touched; one in state
+    ``error`` (its creation failed, so it holds no data) is deleted under every policy.
 
     Args:
         run: whose volumes.
@@ -202,6 +203,11 @@ def release_volumes(
         volume_id = volume["VolumeId"]
         if TAG_RETAINED in _tags(volume):
             retained.append(f"ec2:volume:{volume_id}")
+            continue
+        if volume["State"] == "error":
+            # Creation failed: the volume never held data, so every policy deletes it.
+            ec2.delete_volume(VolumeId=volume_id)
+            deleted.append(f"ec2:volume:{volume_id}")
             continue
         if policy == "retain":
             _mark_retained(volume_id, reason)
