@@ -1,0 +1,52 @@
+"""The local AWS patches moto internals: fail loudly when moto is not the version they fit.
+
+Every internal a workaround replaces or relies on is listed in ``tools.localaws.patches.TARGETS``
+with the signature the workaround was written against. An upgrade of moto that moves,
+renames or reshapes one of them fails here, naming it, instead of silently rehearsing
+something else.
+"""
+
+import inspect
+import time
+from types import ModuleType
+
+import moto
+import pytest
+
+from tools.localaws.patches import MOTO_VERSION, TARGETS
+
+
+def test_moto_is_the_pinned_version() -> None:
+    assert moto.__version__ == MOTO_VERSION == "5.2.5"
+
+
+@pytest.mark.parametrize("name", sorted(TARGETS))
+def test_patched_internal_has_the_expected_signature(name: str) -> None:
+    target = TARGETS[name]
+    try:
+        found = target.resolve()
+    except (ImportError, AttributeError, KeyError) as error:
+        pytest.fail(f"{target.path} ({target.gap}) no longer exists: {error!r}")
+    if target.signature is None:
+        assert isinstance(found, (type, ModuleType)) or callable(found), (
+            f"{target.path} ({target.gap}) is no longer a class, module or function"
+        )
+        return
+    if isinstance(found, (classmethod, staticmethod)):
+        found = found.__func__
+    if isinstance(found, property):
+        found = found.fget
+    assert str(inspect.signature(found)) == target.signature, (
+        f"{target.path} ({target.gap}) changed signature"
+    )
+
+
+def test_batch_task_still_inherits_the_normalisation_the_workaround_replaces() -> None:
+    batch_task = TARGETS["batch_service_class"].resolve()
+    assert "_normalise_parameters" not in vars(batch_task)
+    assert "_normalise_response" not in vars(batch_task)
+
+
+def test_fast_clock_targets_are_the_time_module() -> None:
+    assert TARGETS["retrier_time"].resolve() is time
+    assert TARGETS["sync_poll_time"].resolve() is time

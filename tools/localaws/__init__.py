@@ -1,0 +1,207 @@
+"""A local AWS for rehearsing the workflow: moto in-process, with its gaps worked around.
+
+``LocalAws`` starts moto (Step Functions interpreter on, Batch without Docker), installs
+every workaround in ``patches`` (the only module that touches moto internals) and the
+botocore hooks in ``hooks``, and deploys the repository's SAM template::
+
+    sim = Simulation(ready_after_polls=2)
+    with LocalAws(root, sim) as aws:
+        stack = aws.deploy("OnlyEBS")
+        aws.client("stepfunctions").start_execution(stateMachineArn=stack.state_machine_arn, ...)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+from botocore.config import Config
+from moto import mock_aws
+
+from tools.localaws import hooks, invoke, patches
+from tools.localaws.inventory import KINDS, Resource, existing_resources, left_behind
+from tools.localaws.simulation import (
+    Created,
+    FunctionCode,
+    JobOutcome,
+    JobRecord,
+    Simulation,
+    VirtualClock,
+    retry_action,
+)
+from tools.localaws.stack import DeployError, Stack, deploy
+
+__all__ = [
+    "KINDS",
+    "Created",
+    "DeployError",
+    "FunctionCode",
+    "JobOutcome",
+    "JobRecord",
+    "LocalAws",
+    "Resource",
+    "Simulation",
+    "Stack",
+    "VirtualClock",
+    "retry_action",
+]
+
+REGION = "us-east-1"
+_QUIET_LOGGERS = ("moto", "botocore", "boto3", "urllib3", "samtranslator", "aws_xray_sdk")
+
+
+class LocalAws:
+    """moto with the rehearsal's workarounds, for one ``with`` block.
+
+    Args:
+        root: the repository (template.yaml, functions/, layers/, statemachine/).
+        sim: the scripted behaviour and the records of what happened.
+        echo: where handler output is copied (``None``: kept in the emulated log groups).
+    """
+
+    def __init__(self, root: Path, sim: Simulation, echo: TextIO | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.sim = sim
+        sim.root = self.root
+        self.echo = echo
+        self.region = REGION
+        self._stack = ExitStack()
+        self._clients: dict[str, Any] = {}
+        self._patcher: patches.Patcher | None = None
+        self._layer_clock = False
+
+    def __enter__(self) -> LocalAws:
+        stack = self._stack
+        try:
+            stack.enter_context(
+                _Environment(
+                    {
+                        "AWS_DEFAULT_REGION": self.region,
+                        # moto's default AMI catalogue (and its snapshots) is not needed here
+                        # and slows every EC2 call that lists snapshots.
+                        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+                    }
+                )
+            )
+            stack.enter_context(warnings.catch_warnings())
+            warnings.simplefilter("ignore")
+            debug = self.sim.log_level == "DEBUG"
+            for name in _QUIET_LOGGERS:
+                stack.enter_context(
+                    _LoggerLevel(name, logging.DEBUG if debug else logging.CRITICAL)
+                )
+            stack.enter_context(invoke.output_switchboard(self.echo))
+            stack.enter_context(hooks.installed(self.sim))
+            stack.enter_context(
+                mock_aws(
+                    config={
+                        "stepfunctions": {"execute_state_machine": True},
+                        "batch": {"use_docker": False},
+                        "core": {"mock_credentials": True, "reset_boto3_session": True},
+                    }
+                )
+            )
+            self._patcher = stack.enter_context(patches.activate(self.sim))
+            _forget_cached_parameters()
+        except BaseException:
+            stack.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._clients.clear()
+        self._stack.close()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of the emulated AWS (no SDK retries: the rehearsal sees each answer)."""
+        if service not in self._clients:
+            self._clients[service] = boto3.session.Session().client(  # type: ignore[call-overload]
+                service,
+                region_name=self.region,
+                config=Config(retries={"mode": "standard", "max_attempts": 1}),
+            )
+        return self._clients[service]
+
+    def deploy(
+        self, mode: str, stack_name: str | None = None, parameters: dict[str, str] | None = None
+    ) -> Stack:
+        """Translate template.yaml for ``mode`` and deploy it; register its handlers."""
+        stack = deploy(
+            self.client,
+            self.root,
+            self.root / "template.yaml",
+            stack_name or f"batch-scratch-{mode.lower()}",
+            mode,
+            parameters,
+        )
+        self.sim.functions.update(stack.functions)
+        for path in stack.artifacts.layers.values():
+            if path not in self.sim.layer_paths:
+                self.sim.layer_paths.append(path)
+            # Lambda puts layers on the function's import path (/opt/python); so does this.
+            if str(path) not in sys.path:
+                sys.path.append(str(path))
+                self._stack.callback(_remove_from_path, str(path))
+        if not self._layer_clock and self._patcher is not None:
+            patches.patch_layer_clock(self._patcher, self.sim)
+            self._layer_clock = True
+        return stack
+
+    def left_behind(self, execution_arn: str) -> tuple[list[str], list[str]]:
+        """Return ``(leaked, retained)`` of one execution (see ``inventory``)."""
+        enabled, self.sim.enabled = self.sim.enabled, False
+        try:
+            return left_behind(
+                existing_resources(self.client), execution_arn, self.sim.created_by(execution_arn)
+            )
+        finally:
+            self.sim.enabled = enabled
+
+
+class _Environment:
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+        self.saved: dict[str, str | None] = {}
+
+    def __enter__(self) -> None:
+        for key, value in self.values.items():
+            self.saved[key] = os.environ.get(key)
+            os.environ[key] = value
+
+    def __exit__(self, *exc: object) -> None:
+        for key, value in self.saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+class _LoggerLevel:
+    def __init__(self, name: str, level: int) -> None:
+        self.logger = logging.getLogger(name)
+        self.level = level
+        self.saved = self.logger.level
+
+    def __enter__(self) -> None:
+        self.logger.setLevel(self.level)
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.setLevel(self.saved)
+
+
+def _remove_from_path(entry: str) -> None:
+    if entry in sys.path:
+        sys.path.remove(entry)
+
+
+def _forget_cached_parameters() -> None:
+    """Powertools caches secrets (and its boto3 clients) per process; a rehearsal starts cold."""
+    module = sys.modules.get("aws_lambda_powertools.utilities.parameters.base")
+    if module is not None:
+        module.DEFAULT_PROVIDERS.clear()

@@ -1,0 +1,119 @@
+"""Which per-run resources are still there after a run, found through the AWS APIs.
+
+A resource belongs to an execution when it carries the execution's
+``batch-scratch:execution-arn`` tag, or when the run's own Create call made it (so a
+resource the run forgot to tag still counts). It is *retained* when it carries
+``batch-scratch:retained-reason``, *leaked* otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from tools.localaws.simulation import TAG_EXECUTION
+
+TAG_RETAINED = "batch-scratch:retained-reason"
+
+KINDS = (
+    "ec2:volume",
+    "ec2:snapshot",
+    "ec2:launch-template",
+    "fsx:file-system",
+    "fsx:data-repository-association",
+    "fsx:data-repository-task",
+    "batch:compute-environment",
+    "batch:job-queue",
+    "batch:job-definition",
+)
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str
+    resource_id: str
+    tags: dict[str, str]
+
+    @property
+    def entry(self) -> str:
+        return f"{self.kind}:{self.resource_id}"
+
+
+def _ec2_tags(tags: Iterable[dict[str, str]] | None) -> dict[str, str]:
+    return {tag["Key"]: tag.get("Value", "") for tag in tags or []}
+
+
+def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    if client.can_paginate(operation):
+        for page in client.get_paginator(operation).paginate(**kwargs):
+            yield from page.get(key, [])
+    else:
+        yield from getattr(client, operation)(**kwargs).get(key, [])
+
+
+def existing_resources(clients: Callable[[str], Any]) -> list[Resource]:
+    """Every resource of a per-run kind that exists (not deleted or being deleted)."""
+    ec2, batch = clients("ec2"), clients("batch")
+    found: list[Resource] = []
+    for volume in _pages(ec2, "describe_volumes", "Volumes"):
+        if volume.get("State") not in ("deleting", "deleted"):
+            found.append(Resource("ec2:volume", volume["VolumeId"], _ec2_tags(volume.get("Tags"))))
+    for snapshot in _pages(ec2, "describe_snapshots", "Snapshots", OwnerIds=["self"]):
+        found.append(
+            Resource("ec2:snapshot", snapshot["SnapshotId"], _ec2_tags(snapshot.get("Tags")))
+        )
+    for template in _pages(ec2, "describe_launch_templates", "LaunchTemplates"):
+        found.append(
+            Resource(
+                "ec2:launch-template", template["LaunchTemplateId"], _ec2_tags(template.get("Tags"))
+            )
+        )
+    for environment in _pages(batch, "describe_compute_environments", "computeEnvironments"):
+        if environment.get("status") not in ("DELETED", "DELETING"):
+            found.append(
+                Resource(
+                    "batch:compute-environment",
+                    environment["computeEnvironmentName"],
+                    dict(environment.get("tags") or {}),
+                )
+            )
+    for queue in _pages(batch, "describe_job_queues", "jobQueues"):
+        if queue.get("status") not in ("DELETED", "DELETING"):
+            found.append(
+                Resource("batch:job-queue", queue["jobQueueName"], dict(queue.get("tags") or {}))
+            )
+    for definition in _pages(batch, "describe_job_definitions", "jobDefinitions", status="ACTIVE"):
+        found.append(
+            Resource(
+                "batch:job-definition",
+                f"{definition['jobDefinitionName']}:{definition['revision']}",
+                dict(definition.get("tags") or {}),
+            )
+        )
+    for file_system in _pages(clients("fsx"), "describe_file_systems", "FileSystems"):
+        if file_system.get("Lifecycle") not in ("DELETING", "DELETED"):
+            found.append(
+                Resource(
+                    "fsx:file-system",
+                    file_system["FileSystemId"],
+                    _ec2_tags(file_system.get("Tags")),
+                )
+            )
+    return found
+
+
+def left_behind(
+    resources: list[Resource], execution_arn: str, created: dict[str, set[str]]
+) -> tuple[list[str], list[str]]:
+    """Return ``(leaked, retained)`` entries ("kind:id", sorted) of one execution."""
+    leaked: list[str] = []
+    retained: list[str] = []
+    for resource in resources:
+        mine = resource.tags.get(TAG_EXECUTION) == execution_arn or (
+            resource.resource_id in created.get(resource.kind, set())
+        )
+        if not mine:
+            continue
+        (retained if TAG_RETAINED in resource.tags else leaked).append(resource.entry)
+    return sorted(leaked), sorted(retained)

@@ -1,0 +1,185 @@
+"""What simulated AWS does in one rehearsal, and what it saw happen.
+
+Plain Python, no moto internals: ``patches`` reads these objects from inside moto, the
+rehearsal fills them from a scenario file and reads the records afterwards.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+TAG_EXECUTION = "batch-scratch:execution-arn"
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """One scripted attempt of a Batch job.
+
+    ``status`` is SUCCEEDED or FAILED; ``status_reason`` is the attempt's ``statusReason``
+    (Spot reclaim: "Host EC2 (instance i-…) terminated."), ``reason`` the container's reason
+    and ``exit_code`` its exit code.
+    """
+
+    status: str = "SUCCEEDED"
+    status_reason: str | None = None
+    reason: str | None = None
+    exit_code: int | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status == "SUCCEEDED"
+
+
+def _glob(pattern: str, value: str | None) -> bool:
+    """AWS Batch's evaluateOnExit matching: exact, or a prefix when the pattern ends with *."""
+    return fnmatch.fnmatchcase(value or "", pattern)
+
+
+def retry_action(rules: list[dict[str, Any]], outcome: JobOutcome) -> str:
+    """Return RETRY or EXIT for a failed attempt, as AWS Batch applies ``evaluateOnExit``.
+
+    The first rule whose given conditions (onStatusReason, onReason, onExitCode) all match
+    decides; when no rule matches, the attempt is retried (AWS Batch API Reference,
+    RetryStrategy and EvaluateOnExit).
+    """
+    exit_code = "" if outcome.exit_code is None else str(outcome.exit_code)
+    for rule in rules:
+        checks = (
+            ("onStatusReason", outcome.status_reason),
+            ("onReason", outcome.reason),
+            ("onExitCode", exit_code),
+        )
+        given = [(pattern, value) for key, value in checks if (pattern := rule.get(key))]
+        if all(_glob(pattern, value) for pattern, value in given):
+            return str(rule.get("action", "EXIT")).upper()
+    return "RETRY"
+
+
+@dataclass
+class JobRecord:
+    """A Batch job the rehearsal ran: which execution submitted it and its attempts."""
+
+    job_id: str
+    execution_arn: str | None
+    attempts: list[JobOutcome] = field(default_factory=list)
+    status: str = "SUBMITTED"
+
+
+@dataclass(frozen=True)
+class Created:
+    """A Create*/Register* call that succeeded: the resource kind, its id, its execution."""
+
+    kind: str
+    resource_id: str
+    execution_arn: str | None
+
+
+@dataclass(frozen=True)
+class FunctionCode:
+    """Where a deployed Lambda function's handler lives in the repository."""
+
+    logical_id: str
+    app_path: Path
+    handler: str = "app.lambda_handler"
+
+
+class VirtualClock:
+    """A clock that skips waits: sleeping advances ``offset`` instead of blocking.
+
+    Wait states, Retry intervals, the .sync poll and SDK retry back-off all go through
+    ``sleep``; ``now()`` is the wall clock plus every second skipped so far, so a handler
+    that measures how long something has been pending sees the time a real run would.
+    """
+
+    def __init__(self, real_seconds_per_wait: float = 0.0) -> None:
+        self._lock = threading.Lock()
+        self._offset = 0.0
+        self.real_seconds_per_wait = real_seconds_per_wait
+
+    @property
+    def offset(self) -> float:
+        return self._offset
+
+    def sleep(self, seconds: float) -> None:
+        if seconds and seconds > 0:
+            with self._lock:
+                self._offset += float(seconds)
+            if self.real_seconds_per_wait:
+                time.sleep(self.real_seconds_per_wait)
+
+    def now(self) -> float:
+        return time.time() + self._offset
+
+
+@dataclass
+class Simulation:
+    """Scripted AWS behaviour for one rehearsal, plus everything recorded while it ran."""
+
+    ready_after_polls: int = 0
+    create_fails: bool = False
+    job_attempts: list[JobOutcome] = field(default_factory=list)
+    throttle: dict[str, int] = field(default_factory=dict)
+    clock: VirtualClock = field(default_factory=VirtualClock)
+    log_level: str = "WARNING"
+    functions: dict[str, FunctionCode] = field(default_factory=dict)
+    layer_paths: list[Path] = field(default_factory=list)
+    root: Path | None = None
+    """The repository rehearsed (tracebacks name its files relative to it)."""
+
+    created: list[Created] = field(default_factory=list)
+    jobs: dict[str, JobRecord] = field(default_factory=dict)
+    throttled: dict[str, int] = field(default_factory=dict)
+    state_listeners: list[Callable[[str, str], None]] = field(default_factory=list)
+    deliveries: list[Any] = field(default_factory=list)
+    """EventBridge deliveries to Lambda targets (``patches.Delivery``)."""
+    modules: dict[str, ModuleType] = field(default_factory=dict)
+    """Handler modules imported so far, by function logical id (warm containers)."""
+    enabled: bool = True
+    """False while the rehearsal inspects the results: no throttling, no records."""
+    current_execution: str | None = None
+    """The execution the Lambda invocation in progress works for."""
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    # -- what the patches ask -------------------------------------------------------------
+
+    def take_throttle(self, key: str) -> bool:
+        """Return True if this call of ``key`` ("service:Operation") must be throttled."""
+        if not self.enabled or key not in self.throttle:
+            return False
+        with self._lock:
+            done = self.throttled.get(key, 0)
+            if done >= self.throttle[key]:
+                return False
+            self.throttled[key] = done + 1
+            return True
+
+    def record_created(self, kind: str, resource_id: str, tags: dict[str, str]) -> None:
+        if not self.enabled:
+            return
+        execution = tags.get(TAG_EXECUTION) or self.current_execution
+        with self._lock:
+            self.created.append(Created(kind, resource_id, execution))
+
+    def state_entered(self, execution_arn: str, state_name: str) -> None:
+        for listener in list(self.state_listeners):
+            listener(execution_arn, state_name)
+
+    # -- what the rehearsal reads ---------------------------------------------------------
+
+    def created_by(self, execution_arn: str) -> dict[str, set[str]]:
+        """Return ``{kind: {id, ...}}`` of resources created for ``execution_arn``."""
+        result: dict[str, set[str]] = {}
+        for item in self.created:
+            if item.execution_arn == execution_arn:
+                result.setdefault(item.kind, set()).add(item.resource_id)
+        return result
+
+    def jobs_of(self, execution_arn: str) -> list[JobRecord]:
+        return [job for job in self.jobs.values() if job.execution_arn == execution_arn]

@@ -1,0 +1,282 @@
+"""Translate the repository's SAM template offline and deploy it into moto's CloudFormation.
+
+samtranslator wants ``s3://`` code locations and cannot read ``DefinitionUri`` files, so the
+local paths are remembered (they tell which handler each function runs), replaced by
+placeholder objects in the emulated S3, and each state machine's ASL file is inlined as
+``Definition`` -- the same ``DefinitionSubstitutions`` then apply as in AWS.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
+from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
+
+from tools.localaws.simulation import FunctionCode
+
+CODE_BUCKET = "localaws-code"
+
+
+class DeployError(RuntimeError):
+    """The template could not be translated or deployed."""
+
+
+@dataclass
+class Artifacts:
+    """What the SAM template points at in the repository."""
+
+    functions: dict[str, FunctionCode] = field(default_factory=dict)
+    """Function logical id -> its handler file."""
+    layers: dict[str, Path] = field(default_factory=dict)
+    """Layer logical id -> its content directory."""
+    state_machines: dict[str, Path] = field(default_factory=dict)
+    """State machine logical id -> its ASL file."""
+
+
+@dataclass
+class Stack:
+    """A deployed stack: its resources by logical id and what the rehearsal needs."""
+
+    name: str
+    mode: str
+    resources: dict[str, tuple[str, str]]
+    """Logical id -> (resource type, physical id)."""
+    outputs: dict[str, str]
+    artifacts: Artifacts
+    functions: dict[str, FunctionCode]
+    """Deployed function name -> its handler file."""
+
+    def physical_ids(self, resource_type: str) -> dict[str, str]:
+        return {
+            logical: physical
+            for logical, (kind, physical) in self.resources.items()
+            if kind == resource_type
+        }
+
+    @property
+    def state_machine_arn(self) -> str:
+        machines = self.physical_ids("AWS::StepFunctions::StateMachine")
+        if len(machines) != 1:
+            raise DeployError(
+                f"mode {self.mode} deploys {len(machines)} state machines "
+                f"({', '.join(machines) or 'none'}); the rehearsal needs exactly one"
+            )
+        return next(iter(machines.values()))
+
+    @property
+    def secret_arns(self) -> list[str]:
+        return list(self.physical_ids("AWS::SecretsManager::Secret").values())
+
+
+def _load_structured(path: Path) -> Any:
+    text = path.read_text()
+    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+def prepare_template(root: Path, template_path: Path) -> tuple[dict[str, Any], Artifacts]:
+    """Read the SAM template and rewrite its local paths; return it and what they were."""
+    template = yaml_parse(template_path.read_text())
+    artifacts = Artifacts()
+    globals_function = (template.get("Globals") or {}).get("Function") or {}
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        kind = resource.get("Type")
+        properties = resource.setdefault("Properties", {})
+        if kind == "AWS::Serverless::Function":
+            code_uri = properties.get("CodeUri", globals_function.get("CodeUri"))
+            if not isinstance(code_uri, str) or code_uri.startswith("s3://"):
+                continue
+            handler = properties.get(
+                "Handler", globals_function.get("Handler", "app.lambda_handler")
+            )
+            module = str(handler).rsplit(".", 1)[0].replace(".", "/") + ".py"
+            artifacts.functions[logical_id] = FunctionCode(
+                logical_id, (root / code_uri / module).resolve(), str(handler)
+            )
+            properties["CodeUri"] = f"s3://{CODE_BUCKET}/{logical_id}.zip"
+        elif kind == "AWS::Serverless::LayerVersion":
+            content_uri = properties.get("ContentUri")
+            if isinstance(content_uri, str) and not content_uri.startswith("s3://"):
+                artifacts.layers[logical_id] = (root / content_uri).resolve()
+                properties["ContentUri"] = f"s3://{CODE_BUCKET}/{logical_id}.zip"
+        elif kind == "AWS::Serverless::StateMachine":
+            definition_uri = properties.get("DefinitionUri")
+            if isinstance(definition_uri, str) and not definition_uri.startswith("s3://"):
+                path = (root / definition_uri).resolve()
+                if not path.is_file():
+                    raise DeployError(
+                        f"{logical_id}: DefinitionUri {definition_uri} does not exist"
+                    )
+                artifacts.state_machines[logical_id] = path
+                properties.pop("DefinitionUri")
+                properties["Definition"] = _load_structured(path)
+    return template, artifacts
+
+
+_UNKNOWN = object()
+
+
+def _parameter_values(template: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for name, spec in (template.get("Parameters") or {}).items():
+        value = values.get(name, spec.get("Default"))
+        if value is not None and (
+            spec.get("Type") == "CommaDelimitedList"
+            or str(spec.get("Type", "")).startswith("List<")
+        ):
+            value = [item.strip() for item in str(value).split(",")]
+        resolved[name] = value
+    return resolved
+
+
+def _evaluate(node: Any, parameters: dict[str, Any]) -> Any:
+    """Evaluate the intrinsic functions a template rule uses; ``_UNKNOWN`` when it cannot."""
+    if isinstance(node, list):
+        return [_evaluate(item, parameters) for item in node]
+    if not isinstance(node, dict) or len(node) != 1:
+        return node
+    function, argument = next(iter(node.items()))
+    if function == "Ref":
+        return parameters.get(argument, _UNKNOWN)
+    args = _evaluate(argument, parameters)
+    if _UNKNOWN in (args if isinstance(args, list) else [args]):
+        return _UNKNOWN
+    if function == "Fn::Equals":
+        return str(args[0]) == str(args[1])
+    if function == "Fn::Not":
+        return not args[0]
+    if function == "Fn::And":
+        return all(args)
+    if function == "Fn::Or":
+        return any(args)
+    if function == "Fn::Contains":
+        return args[1] in args[0]
+    if function == "Fn::EachMemberEquals":
+        return all(str(item) == str(args[1]) for item in args[0])
+    if function == "Fn::EachMemberIn":
+        return all(item in args[1] for item in args[0])
+    return _UNKNOWN
+
+
+def check_rules(template: dict[str, Any], values: dict[str, str]) -> None:
+    """Check the template's ``Rules`` as CloudFormation does before creating anything
+    (moto's CloudFormation ignores them).
+
+    Raises:
+        DeployError: an assertion of an applicable rule is false (its AssertDescription).
+    """
+    parameters = _parameter_values(template, values)
+    for name, rule in (template.get("Rules") or {}).items():
+        applies = _evaluate(rule.get("RuleCondition", True), parameters)
+        if applies is not True:
+            continue
+        for assertion in rule.get("Assertions") or []:
+            if _evaluate(assertion.get("Assert"), parameters) is False:
+                description = " ".join(str(assertion.get("AssertDescription", "")).split())
+                raise DeployError(f"template rule {name} failed: {description}")
+
+
+class _NoManagedPolicies:
+    """samtranslator asks IAM for AWS managed policy ARNs only when its bundled list lacks
+    a name; offline there is nobody to ask."""
+
+    def load(self) -> dict[str, str]:
+        return {}
+
+
+def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
+    """Run the SAM transform offline."""
+    try:
+        translated: dict[str, Any] = transform(template, dict(parameters), _NoManagedPolicies())
+        return translated
+    except Exception as error:  # samtranslator raises its own exception tree
+        raise DeployError(f"SAM translation failed: {error}") from error
+
+
+def _placeholder_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "code runs from the repository in the rehearsal\n")
+    return buffer.getvalue()
+
+
+def deploy(
+    clients: Any,
+    root: Path,
+    template_path: Path,
+    stack_name: str,
+    mode: str,
+    parameters: dict[str, str] | None = None,
+) -> Stack:
+    """Translate ``template_path`` for ``mode`` and create the stack ``stack_name``.
+
+    ``clients``: a callable returning a boto3 client for a service name.
+    """
+    template, artifacts = prepare_template(root, template_path)
+    values = {"Mode": mode, **(parameters or {})}
+    known = set((template.get("Parameters") or {}).keys())
+    if "Mode" not in known:
+        values.pop("Mode")
+    check_rules(template, values)
+    cfn_template = translate(template, values)
+
+    s3 = clients("s3")
+    s3.create_bucket(Bucket=CODE_BUCKET)
+    body = _placeholder_zip()
+    for logical_id in [*artifacts.functions, *artifacts.layers]:
+        s3.put_object(Bucket=CODE_BUCKET, Key=f"{logical_id}.zip", Body=body)
+
+    cloudformation = clients("cloudformation")
+    try:
+        cloudformation.create_stack(
+            StackName=stack_name,
+            TemplateBody=json.dumps(cfn_template),
+            Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in values.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+    except ResponseParserError as error:
+        # moto answers CloudFormation errors in JSON, which the XML parser cannot read.
+        raise DeployError(f"CloudFormation refused the template: {_error_text(error)}") from None
+    except ClientError as error:
+        raise DeployError(f"CloudFormation refused the template: {error}") from None
+    description = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    if description["StackStatus"] != "CREATE_COMPLETE":
+        raise DeployError(
+            f"stack {stack_name} ended {description['StackStatus']}: "
+            f"{description.get('StackStatusReason', '')}"
+        )
+    resources: dict[str, tuple[str, str]] = {}
+    paginator = cloudformation.get_paginator("list_stack_resources")
+    for page in paginator.paginate(StackName=stack_name):
+        for summary in page["StackResourceSummaries"]:
+            resources[summary["LogicalResourceId"]] = (
+                summary["ResourceType"],
+                summary.get("PhysicalResourceId", ""),
+            )
+    functions = {
+        resources[logical][1]: code
+        for logical, code in artifacts.functions.items()
+        if logical in resources
+    }
+    outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in description.get("Outputs", [])}
+    return Stack(stack_name, mode, resources, outputs, artifacts, functions)
+
+
+def _error_text(error: ResponseParserError) -> str:
+    text = str(error)
+    start = text.find("{")
+    if start >= 0:
+        try:
+            body = json.loads(text[start : text.rfind("}") + 1])
+            return str(body.get("message") or body.get("Message") or body)
+        except ValueError:
+            pass
+    return text

@@ -1,0 +1,154 @@
+"""The rehearsal's scenario file: one execution's mode, input, simulated AWS and expectations.
+
+Format: scenarios/README.md. Every key except ``mode`` is optional; unknown keys are refused
+with a message naming them, so a typo never silently rehearses something else.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tools.localaws.inventory import KINDS
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be read or breaks the format; the message says where."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Storage(_Strict):
+    readyAfterPolls: int = Field(0, ge=0, le=1000)
+    """Describe calls that still report the storage as creating before it is ready."""
+    createFails: bool = False
+    """The storage ends in its failed state (EBS ``error``, FSx ``FAILED``)."""
+
+
+class Attempt(_Strict):
+    status: Literal["SUCCEEDED", "FAILED"]
+    statusReason: str | None = None
+    reason: str | None = None
+    """The container's reason (what ``onReason`` matches)."""
+    exitCode: int | None = None
+
+
+class Job(_Strict):
+    attempts: list[Attempt] = Field(default_factory=list)
+
+
+class Export(_Strict):
+    taskLifecycle: Literal["SUCCEEDED", "FAILED", "CANCELED"] = "SUCCEEDED"
+    failedFiles: int = Field(0, ge=0)
+    queueAgeSeconds: list[float] = Field(default_factory=list)
+
+
+class Aws(_Strict):
+    storage: Storage = Field(default_factory=Storage)
+    job: Job = Field(default_factory=Job)
+    export: Export = Field(default_factory=Export)
+    throttle: dict[str, int] = Field(default_factory=dict)
+    """``"service:Operation"`` -> how many first calls are throttled."""
+    abortAfter: str | None = None
+    """StopExecution as soon as the execution enters this state."""
+    concurrent: int = Field(1, ge=1, le=25)
+
+    @field_validator("throttle")
+    @classmethod
+    def _throttle_keys(cls, value: dict[str, int]) -> dict[str, int]:
+        for key, count in value.items():
+            service, _, operation = key.partition(":")
+            if not service or not operation or not operation[:1].isupper():
+                raise ValueError(f"{key!r} is not 'service:Operation' (e.g. 'ec2:CreateVolume')")
+            if count < 0:
+                raise ValueError(f"{key}: the number of throttled calls must be >= 0")
+        return value
+
+
+def _check_entries(value: list[str] | None) -> list[str] | None:
+    for entry in value or []:
+        kind = ":".join(entry.split(":", 2)[:2])
+        if kind not in KINDS:
+            raise ValueError(f"{entry!r}: the kind must be one of {', '.join(KINDS)}")
+    return value
+
+
+class Expect(_Strict):
+    status: Literal["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"] | None = None
+    error: str | None = None
+    """The Fail state's error name; ``null`` means no error. Checked only when given."""
+    causeContains: str | None = None
+    """Text the execution's cause must contain (e.g. the configuration key at fault)."""
+    jobAttempts: int | None = Field(None, ge=0)
+    created: dict[str, int] | None = None
+    """Exact counts per resource kind; kinds not listed must not have been created."""
+    leaked: list[str] | None = None
+    retained: list[str] | None = None
+
+    @field_validator("leaked", "retained")
+    @classmethod
+    def _entries(cls, value: list[str] | None) -> list[str] | None:
+        return _check_entries(value)
+
+    @field_validator("created")
+    @classmethod
+    def _created_kinds(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        for kind in value or {}:
+            if kind not in KINDS:
+                raise ValueError(f"{kind!r} is not a resource kind ({', '.join(KINDS)})")
+        return value
+
+
+class Scenario(_Strict):
+    name: str | None = None
+    mode: Literal["TaskExport", "AutoExport", "OnlyEBS"]
+    input: Any = Field(default_factory=dict)
+    secret: dict[str, Any] = Field(default_factory=dict)
+    aws: Aws = Field(default_factory=Aws)
+    expect: Expect = Field(default_factory=Expect)
+
+
+def _describe(error: ValidationError) -> str:
+    lines = []
+    for detail in error.errors():
+        where = ".".join(str(part) for part in detail["loc"]) or "(file)"
+        if detail["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown key")
+        elif detail["type"] == "missing":
+            lines.append(f"{where}: required")
+        else:
+            shown = json.dumps(detail.get("input"), default=str)
+            message = str(detail["msg"]).removeprefix("Value error, ")
+            lines.append(f"{where} = {shown[:80]}: {message}")
+    return "; ".join(lines)
+
+
+def parse(data: Any, source: str = "scenario") -> Scenario:
+    """Validate a scenario given as a mapping; ``source`` names it in error messages."""
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{source}: a scenario is a mapping of keys, got {type(data).__name__}")
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(f"{source}: {_describe(error)}") from None
+
+
+def load(path: str | Path) -> Scenario:
+    """Read and validate a scenario file (YAML, hence JSON too); ``name`` defaults to its stem."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as error:
+        raise ScenarioError(f"{path}: {error.strerror or error}") from None
+    except yaml.YAMLError as error:
+        raise ScenarioError(f"{path}: not valid YAML: {error}") from None
+    scenario = parse(data if data is not None else {}, str(path))
+    if scenario.name is None:
+        scenario = scenario.model_copy(update={"name": path.stem})
+    return scenario
