@@ -1,8 +1,9 @@
 """PrepareCompute: the run's own launch template, compute environment and job definition.
 
-The launch template's user data attaches the run's volume and mounts it at /data; the
-compute environment uses only subnets in the volume's zone. Event: the state (``run``,
-``config``, ``volume``). Returns ``$.compute`` (names, ARNs, ``createdAt``).
+The launch template's user data mounts the run's storage (the EBS volume at /data, or the
+Lustre file system with /fsx/scratch seen as /scratch); the compute environment uses only
+subnets in the storage's zone. Event: the state (``run``, ``config``, the storage). Returns
+``$.compute`` (names, ARNs, ``createdAt``).
 """
 
 from typing import Any
@@ -12,27 +13,25 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.compute import ComputeSettings, prepare_compute
+from batchscratch.mounts import storage_mount
 from batchscratch.state import RunState
-from batchscratch.user_data import ebs_user_data
 
 logger = Logger()
 tracer = Tracer()
-
-MOUNT_POINT = "/data"
 
 
 @logger.inject_lambda_context(correlation_id_path="run.runId")
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = parse(event=event, model=RunState)
-    volume = state.require_volume()
+    mount = storage_mount(state)
     compute = prepare_compute(
         state.run,
-        state.ebs_config(),
+        state.run_config(),
         ComputeSettings.from_environment(),
-        subnet_ids=volume.subnetIds,
-        user_data=ebs_user_data(volume.volumeId, MOUNT_POINT),
-        mount=(MOUNT_POINT, MOUNT_POINT),
+        subnet_ids=mount.subnet_ids,
+        user_data=mount.user_data,
+        mount=(mount.host_path, mount.container_path),
     )
     logger.info("Compute prepared", extra=compute)
     return compute

@@ -16,6 +16,7 @@ from functions.check_compute import app as check_compute
 from functions.cleanup_compute import app as cleanup_compute
 from functions.create_volume import app as create_volume
 from functions.prepare_compute import app as prepare_compute
+from tests.conftest import load_event
 
 
 @pytest.fixture
@@ -217,3 +218,30 @@ def test_cleanup_leaves_other_runs_compute_alone(with_volume, run, lambda_contex
         jobQueues=[other["computeStatus"]["jobQueueArn"]]
     )["jobQueues"]
     assert queue[0]["state"] == "ENABLED"
+
+
+def test_lustre_compute_mounts_the_file_system_as_scratch(network, lambda_context):
+    state = load_event("prepare_compute_lustre")
+    state["fileSystem"]["subnetIds"] = [network.subnet_ids[0]]
+
+    compute = prepare_compute.lambda_handler(state, lambda_context)
+
+    script = user_data_script(compute["launchTemplateId"])
+    assert "DNS_NAME=fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com\n" in script
+    assert "MOUNT_NAME=abcdefgh\n" in script
+    assert "mount -t lustre -o relatime,flock" in script
+    [definition] = boto3.client("batch").describe_job_definitions(
+        jobDefinitions=[compute["jobDefinitionArn"]]
+    )["jobDefinitions"]
+    container = definition["containerProperties"]
+    assert container["volumes"] == [{"name": "scratch", "host": {"sourcePath": "/fsx/scratch"}}]
+    assert container["mountPoints"][0]["containerPath"] == "/scratch"
+    assert {"name": "SCRATCH_DIR", "value": "/scratch"} in container["environment"]
+
+
+def test_lustre_compute_refuses_before_the_file_system_is_ready(network, lambda_context):
+    state = load_event("prepare_compute_lustre")
+    state["fileSystemStatus"] |= {"ready": False, "dnsName": None}
+
+    with pytest.raises(ValueError, match="file system is not ready"):
+        prepare_compute.lambda_handler(state, lambda_context)

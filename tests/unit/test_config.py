@@ -140,5 +140,84 @@ def test_small_volume_keeps_the_gp3_baseline():
 
 
 def test_unimplemented_mode_is_refused():
-    with pytest.raises(InvalidConfiguration, match="mode = 'TaskExport' is not implemented"):
-        build_config("TaskExport", SECRET, {})
+    with pytest.raises(InvalidConfiguration, match="mode = 'AutoExport' is not implemented"):
+        build_config("AutoExport", SECRET, {})
+
+
+LUSTRE_SECRET = {
+    "deleteLustre": "true",
+    "lustreFileSystemTypeVersion": 2.15,
+    "lustreStorageCapacity": "2400",
+    "lustreImportedFileChunkSize": 1024,
+    "jobDefinitionContainerImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:latest",
+    "waitForLustreCreationSeconds": 30,
+    "waitForDataRepositoryTaskSeconds": 300,
+    "dataRepositoryPath": "s3://batch-scratch-data/",
+}
+
+
+def test_lustre_secret_with_the_original_value_types_validates():
+    config = build_config("TaskExport", LUSTRE_SECRET, {})
+
+    assert (
+        config.model_dump()
+        | {
+            "lustreFileSystemTypeVersion": "2.15",
+            "lustreStorageCapacity": 2400,
+            "lustreDeploymentType": "SCRATCH_2",
+            "onFailure": "export",
+            "arraySize": 1,
+        }
+        == config.model_dump()
+    )
+
+
+@pytest.mark.parametrize("capacity", [1200, 2400, 4800, 72000])
+def test_lustre_capacities_on_the_rule_are_accepted(capacity):
+    config = build_config("TaskExport", LUSTRE_SECRET, {"lustreStorageCapacity": capacity})
+
+    assert config.lustreStorageCapacity == capacity
+
+
+@pytest.mark.parametrize(
+    ("overlay", "expected"),
+    [
+        (
+            {"lustreStorageCapacity": 1000},
+            "lustreStorageCapacity = 1000 is not allowed for SCRATCH_2: allowed values are 1200, "
+            "2400 or a multiple of 2400 GiB",
+        ),
+        ({"lustreStorageCapacity": 3600}, "lustreStorageCapacity = 3600 is not allowed"),
+        (
+            {"lustreDeploymentType": "SCRATCH_1"},
+            'lustreDeploymentType = "SCRATCH_1" (from the execution input): SCRATCH_1 file '
+            "systems cannot have data repository associations",
+        ),
+        ({"lustreDeploymentType": "PERSISTENT_3"}, "must be one of SCRATCH_2"),
+        ({"lustreFileSystemTypeVersion": "2.10"}, 'lustreFileSystemTypeVersion = "2.10"'),
+        (
+            {"lustreDeploymentType": "PERSISTENT_1", "lustrePerUnitStorageThroughput": 125},
+            "allowed values are 50, 100, 200 MB/s/TiB",
+        ),
+        ({"lustrePerUnitStorageThroughput": 125}, "applies only to PERSISTENT_1 and PERSISTENT_2"),
+        ({"lustreImportedFileChunkSize": 512001}, "lustreImportedFileChunkSize = 512001"),
+        ({"dataRepositoryPath": "my-bucket/results"}, 'dataRepositoryPath = "my-bucket/results"'),
+        ({"arraySize": 10001}, "arraySize = 10001"),
+        ({"onFailure": "snapshot"}, 'onFailure = "snapshot"'),
+        ({"ebsSizeGb": 100}, "ebsSizeGb = 100 (from the execution input): unknown key"),
+    ],
+)
+def test_lustre_values_outside_the_rules_are_refused(overlay, expected):
+    with pytest.raises(InvalidConfiguration) as refused:
+        build_config("TaskExport", LUSTRE_SECRET, overlay)
+
+    assert expected in str(refused.value)
+
+
+def test_persistent_types_default_to_their_lowest_throughput():
+    p1 = build_config("TaskExport", LUSTRE_SECRET, {"lustreDeploymentType": "PERSISTENT_1"})
+    p2 = build_config("TaskExport", LUSTRE_SECRET, {"lustreDeploymentType": "PERSISTENT_2"})
+    scratch = build_config("TaskExport", LUSTRE_SECRET, {})
+
+    assert (p1.per_unit_throughput(), p2.per_unit_throughput()) == (50, 125)
+    assert scratch.per_unit_throughput() is None

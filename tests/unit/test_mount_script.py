@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from batchscratch.user_data import render_script
 
-SCRIPT = REPO / "layers/common/batchscratch/scripts/mount_ebs_volume.sh"
 VOLUME = "vol-0123456789abcdef0"
 SELF = "i-0000000000000self"
 OTHER = "i-00000000000other"
@@ -61,8 +60,9 @@ def run_script(tmp_path: Path, volume_states: list[str], blkid_exit: int = 0, ow
     (tmp_path / "volume-states").write_text("\n".join(volume_states) + "\n")
     (tmp_path / "blkid-exit").write_text(str(blkid_exit))
     (tmp_path / "owner-state").write_text(owner + "\n")
-    script = f"#!/bin/bash\nVOLUME_ID={VOLUME}\nMOUNT_POINT={tmp_path / 'data'}\n"
-    script += SCRIPT.read_text().partition("\n")[2]
+    script = render_script(
+        "mount_ebs_volume.sh", {"VOLUME_ID": VOLUME, "MOUNT_POINT": str(tmp_path / "data")}
+    )
     environment = os.environ | {
         "PATH": f"{bin_dir}:{os.environ['PATH']}",
         "STATE_DIR": str(tmp_path),
@@ -126,3 +126,93 @@ def test_refuses_to_run_when_a_live_instance_holds_the_volume(tmp_path):
     assert (tmp_path / "terminated").exists()
     assert not (tmp_path / "mounted").exists()
     assert "stays attached to live instance" in result.stderr
+
+
+LUSTRE_STAND_INS = {
+    "curl": STAND_INS["curl"],
+    "aws": STAND_INS["aws"],
+    "shutdown": STAND_INS["shutdown"],
+    "sleep": STAND_INS["sleep"],
+    # dnf fails $DNF_FAILURES times, then succeeds; its arguments are recorded.
+    "dnf": """#!/bin/bash
+echo "$*" >> "$STATE_DIR/dnf-calls"
+n=$(cat "$STATE_DIR/dnf-failures")
+if [ "$n" -gt 0 ]; then echo $((n - 1)) > "$STATE_DIR/dnf-failures"; exit 1; fi
+""",
+    # mount fails $MOUNT_FAILURES times, then records what it mounted.
+    "mount": """#!/bin/bash
+n=$(cat "$STATE_DIR/mount-failures")
+if [ "$n" -gt 0 ]; then echo $((n - 1)) > "$STATE_DIR/mount-failures"; exit 32; fi
+echo "$*" > "$STATE_DIR/mounted"
+""",
+    "mountpoint": '#!/bin/bash\n[ -e "$STATE_DIR/mounted" ]\n',
+}
+
+
+def run_lustre_script(tmp_path: Path, dnf_failures: int = 0, mount_failures: int = 0):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in LUSTRE_STAND_INS.items():
+        (bin_dir / name).write_text(body)
+        (bin_dir / name).chmod(0o755)
+    (tmp_path / "dnf-failures").write_text(str(dnf_failures))
+    (tmp_path / "mount-failures").write_text(str(mount_failures))
+    script = render_script(
+        "mount_lustre.sh",
+        {
+            "DNS_NAME": "fs-0123.fsx.us-east-1.amazonaws.com",
+            "MOUNT_NAME": "abcdefgh",
+            "MOUNT_POINT": str(tmp_path / "fsx"),
+            "SCRATCH_DIR": str(tmp_path / "fsx" / "scratch"),
+        },
+    )
+    environment = os.environ | {
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "STATE_DIR": str(tmp_path),
+        "SELF_ID": SELF,
+        "ECS_CONFIG": str(tmp_path / "ecs.config"),
+        "MOUNT_ATTEMPTS": "5",
+    }
+    return subprocess.run(
+        ["bash", "-c", script],
+        check=False,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_lustre_client_only_is_installed_and_the_file_system_mounted(tmp_path):
+    result = run_lustre_script(tmp_path, dnf_failures=1, mount_failures=2)
+
+    assert result.returncode == 0, result.stderr
+    # Only the client package: a kernel or system update would break the client module.
+    assert (tmp_path / "dnf-calls").read_text().splitlines() == ["install -y lustre-client"] * 2
+    mounted = (tmp_path / "mounted").read_text().split()
+    assert mounted == [
+        "-t",
+        "lustre",
+        "-o",
+        "relatime,flock",
+        "fs-0123.fsx.us-east-1.amazonaws.com@tcp:/abcdefgh",
+        str(tmp_path / "fsx"),
+    ]
+    assert (tmp_path / "fsx" / "scratch").is_dir()
+    assert "ECS_ENABLE_SPOT_INSTANCE_DRAINING=true" in (tmp_path / "ecs.config").read_text()
+
+
+def test_instance_leaves_when_the_file_system_cannot_be_mounted(tmp_path):
+    result = run_lustre_script(tmp_path, mount_failures=99)
+
+    assert result.returncode != 0
+    assert (tmp_path / "terminated").exists()
+    assert "could not be mounted" in result.stderr
+
+
+def test_instance_leaves_when_the_client_cannot_be_installed(tmp_path):
+    result = run_lustre_script(tmp_path, dnf_failures=99)
+
+    assert result.returncode != 0
+    assert (tmp_path / "terminated").exists()
+    assert not (tmp_path / "mounted").exists()

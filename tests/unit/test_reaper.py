@@ -5,6 +5,7 @@ import json
 import boto3
 import pytest
 
+from batchscratch import ebs
 from batchscratch import reap as reap_module
 from batchscratch.errors import ReapIncomplete
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED
@@ -89,7 +90,7 @@ def test_reaper_raises_for_a_retry_when_time_runs_out(aborted_run, network, lamb
         VolumeId=aborted_run["volume"]["volumeId"], InstanceId=instance, Device="/dev/xvdf"
     )
     # moto detaches at once; report the release as unfinished to model a slow detach.
-    release = reap_module.release_volumes
+    release = ebs.release_volumes
 
     def never_done(*args, **kwargs):
         return release(*args, **kwargs) | {"done": False}
@@ -97,6 +98,6 @@ def test_reaper_raises_for_a_retry_when_time_runs_out(aborted_run, network, lamb
     lambda_context.remaining_millis = 30_000
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(reap_module, "release_volumes", never_done)
+        patch.setattr(ebs, "release_volumes", never_done)
         with pytest.raises(ReapIncomplete, match="not fully released"):
             reaper.lambda_handler(load_event("reaper"), lambda_context)

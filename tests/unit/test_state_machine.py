@@ -12,7 +12,10 @@ from batchscratch import errors
 from batchscratch.config import CONFIG_MODELS
 from tests.conftest import REPO
 
-MACHINES = {"OnlyEBS": REPO / "statemachine" / "only_ebs.asl.json"}
+MACHINES = {
+    "OnlyEBS": REPO / "statemachine" / "only_ebs.asl.json",
+    "TaskExport": REPO / "statemachine" / "lustre_task_export.asl.json",
+}
 SERVICE_PREFIXES = ("States.", "Lambda.", "Batch.")
 STANDARD_LAMBDA_RETRY = {
     "Lambda.ServiceException",
@@ -164,6 +167,39 @@ def test_no_wait_loop_is_unbounded(machine):
 
 def test_job_runs_with_submit_job_sync_and_is_never_resubmitted(machine):
     _, definition = machine
-    run_job = definition["States"]["RunJob"]
-    assert run_job["Resource"] == "arn:aws:states:::batch:submitJob.sync"
-    assert "Retry" not in run_job
+    for name in ("RunJob", "RunArrayJob"):
+        run_job = definition["States"].get(name)
+        if run_job is None:
+            continue
+        assert run_job["Resource"] == "arn:aws:states:::batch:submitJob.sync"
+        assert "Retry" not in run_job
+
+
+def test_states_of_a_shared_step_are_identical_in_every_machine():
+    """A step that is the same in two modes looks the same in both files (STYLE.md)."""
+    definitions = [load(path)["States"] for path in MACHINES.values()]
+    common = set.intersection(*(set(states) for states in definitions))
+    shared = common - {
+        "LoadConfig",
+        "PrepareCompute",
+        "IsComputeReady",
+        "IsComputeCleanedUp",
+        "Summarize",
+        "ApplyFailurePolicy",
+        "WaitForFailurePolicy",
+    }
+    for name in sorted(shared):
+        assert all(states[name] == definitions[0][name] for states in definitions), name
+
+
+def test_lustre_deletes_only_after_the_export_was_checked():
+    definition = load(MACHINES["TaskExport"])
+    states = definition["States"]
+    path_to_release = reachable({"StartAt": "StartExport", "States": states})
+    assert "ReleaseFileSystem" in path_to_release
+    # The only way into ReleaseFileSystem is a done export.
+    into_release = [n for n, s in states.items() if "ReleaseFileSystem" in targets(s)]
+    assert into_release == ["IsExportDone", "WaitForFileSystemRelease"]
+    assert states["IsExportDone"]["Choices"] == [
+        {"Variable": "$.exportStatus.done", "BooleanEquals": True, "Next": "ReleaseFileSystem"}
+    ]

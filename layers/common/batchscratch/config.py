@@ -88,7 +88,93 @@ class OnlyEbsConfig(CommonConfig):
         return self
 
 
-CONFIG_MODELS: dict[str, type[CommonConfig]] = {"OnlyEBS": OnlyEbsConfig}
+LUSTRE_PER_UNIT_THROUGHPUT = {"PERSISTENT_1": (50, 100, 200), "PERSISTENT_2": (125, 250, 500, 1000)}
+"""Allowed PerUnitStorageThroughput (MB/s/TiB) of SSD deployment types; the first is the default."""
+
+
+class LustreConfig(CommonConfig):
+    """Keys of the Lustre modes: one FSx for Lustre file system linked to S3 by a data
+    repository association (DRA).
+
+    Rules (FSx API Reference, CreateFileSystem and CreateFileSystemLustreConfiguration;
+    FSx for Lustre User Guide, "Linking your file system to an Amazon S3 bucket"):
+    StorageCapacity (GiB) for SCRATCH_2, PERSISTENT_1 (SSD) and PERSISTENT_2 is 1200, 2400 or a
+    multiple of 2400; DRAs need Lustre 2.12 or 2.15 and any deployment type but SCRATCH_1;
+    ImportedFileChunkSize is 1-512,000 MiB; an array job has 2-10,000 children (arraySize 1
+    runs a single job).
+    """
+
+    deleteLustre: bool = True
+    lustreFileSystemTypeVersion: Literal["2.12", "2.15"] = "2.15"
+    lustreStorageCapacity: int = Field(2400, description="GiB")
+    lustreImportedFileChunkSize: int = Field(1024, ge=1, le=512000, description="MiB")
+    lustreDeploymentType: str = "SCRATCH_2"
+    lustrePerUnitStorageThroughput: int | None = Field(None, description="MB/s/TiB")
+    dataRepositoryPath: str = Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
+    arraySize: int = Field(1, ge=1, le=10000)
+    waitForLustreCreationSeconds: int = Field(30, ge=0, le=3600)
+    waitForDataRepositoryTaskSeconds: int = Field(300, ge=0, le=3600)
+    exportTimeoutSeconds: int = Field(21600, ge=60)
+    onFailure: Literal["export", "retain", "delete"] = "export"
+
+    @field_validator("lustreFileSystemTypeVersion", mode="before")
+    @classmethod
+    def _version_as_text(cls, value: Any) -> Any:
+        # The original secrets wrote the version as a number (2.15) or a string ("2.15").
+        return f"{value:.2f}" if isinstance(value, float) else value
+
+    @field_validator("lustreDeploymentType")
+    @classmethod
+    def _deployment_type_with_dra(cls, value: str) -> str:
+        if value == "SCRATCH_1":
+            raise ValueError(
+                "SCRATCH_1 file systems cannot have data repository associations; "
+                "use SCRATCH_2, PERSISTENT_1 or PERSISTENT_2"
+            )
+        if value not in ("SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2"):
+            raise ValueError("must be one of SCRATCH_2, PERSISTENT_1, PERSISTENT_2")
+        return value
+
+    @model_validator(mode="after")
+    def _capacity_and_throughput(self) -> "LustreConfig":
+        capacity = self.lustreStorageCapacity
+        if capacity not in (1200, 2400) and (capacity <= 0 or capacity % 2400 != 0):
+            raise ValueError(
+                f"lustreStorageCapacity = {capacity} is not allowed for "
+                f"{self.lustreDeploymentType}: allowed values are 1200, 2400 or a multiple of "
+                f"2400 GiB (4800, 7200, ...)"
+            )
+        allowed = LUSTRE_PER_UNIT_THROUGHPUT.get(self.lustreDeploymentType)
+        throughput = self.lustrePerUnitStorageThroughput
+        if allowed is None and throughput is not None:
+            raise ValueError(
+                f"lustrePerUnitStorageThroughput = {throughput} applies only to PERSISTENT_1 "
+                f"and PERSISTENT_2, not {self.lustreDeploymentType}"
+            )
+        if allowed is not None and throughput is not None and throughput not in allowed:
+            raise ValueError(
+                f"lustrePerUnitStorageThroughput = {throughput} is not allowed for "
+                f"{self.lustreDeploymentType}: allowed values are "
+                f"{', '.join(map(str, allowed))} MB/s/TiB"
+            )
+        return self
+
+    def per_unit_throughput(self) -> int | None:
+        """Return the PerUnitStorageThroughput to send (the type's lowest when unset)."""
+        allowed = LUSTRE_PER_UNIT_THROUGHPUT.get(self.lustreDeploymentType)
+        if allowed is None:
+            return None
+        return self.lustrePerUnitStorageThroughput or allowed[0]
+
+
+class TaskExportConfig(LustreConfig):
+    """TaskExport mode: results reach S3 by an export task after the job."""
+
+
+CONFIG_MODELS: dict[str, type[CommonConfig]] = {
+    "OnlyEBS": OnlyEbsConfig,
+    "TaskExport": TaskExportConfig,
+}
 """The configuration model of each implemented mode."""
 
 
@@ -114,7 +200,7 @@ def _describe_errors(
         elif detail["loc"]:
             lines.append(
                 f"{key} = {json.dumps(detail['input'], default=str)} (from the {source}): "
-                f"{detail['msg']}"
+                f"{str(detail['msg']).removeprefix('Value error, ')}"
             )
         else:
             lines.append(str(detail["msg"]).removeprefix("Value error, "))

@@ -49,6 +49,14 @@ class SnapshotFailed(BatchScratchError):
     """The failure-policy snapshot ended in state ``error``; the volume is retained."""
 
 
+class ExportFailed(BatchScratchError):
+    """The export to S3 did not succeed with 0 failed files; the file system is retained."""
+
+
+class ExportTimeout(BatchScratchError):
+    """The export did not finish within ``exportTimeoutSeconds``; the file system is retained."""
+
+
 class ReapIncomplete(BatchScratchError):
     """The reaper ran out of time before every run resource was released.
 

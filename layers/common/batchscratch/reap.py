@@ -11,11 +11,18 @@ import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
+from batchscratch import ebs, fsx
 from batchscratch.compute import cleanup_compute
-from batchscratch.config import CONFIG_MODELS, CommonConfig, OnlyEbsConfig, load_config
-from batchscratch.ebs import choose_policy, release_volumes
+from batchscratch.config import (
+    CONFIG_MODELS,
+    CommonConfig,
+    LustreConfig,
+    OnlyEbsConfig,
+    load_config,
+)
 from batchscratch.errors import InvalidConfiguration, ReapIncomplete
 from batchscratch.run import Run
 
@@ -69,11 +76,18 @@ def reap(
 
     Raises:
         ReapIncomplete: time ran out first; Lambda's asynchronous retry runs the reaper again.
-        SnapshotFailed: the storage's snapshot failed; the volume is kept and tagged.
+        SnapshotFailed: the volume's snapshot failed; the volume is kept and tagged.
     """
-    if not isinstance(config, OnlyEbsConfig):
-        raise NotImplementedError(f"the reaper does not handle mode {run.mode} yet")
-    policy, reason = choose_policy(config, f"execution {status}")
+    release: Callable[[], dict[str, Any]]
+    limit = config.cleanupTimeoutSeconds
+    if isinstance(config, OnlyEbsConfig):
+        policy, reason = ebs.choose_policy(config, f"execution {status}")
+        release = partial(ebs.release_volumes, run, policy, reason, limit, None)
+    elif isinstance(config, LustreConfig):
+        lustre_policy, reason = fsx.choose_policy(config, f"execution {status}")
+        release = partial(fsx.release_file_systems, run, lustre_policy, reason, limit, None)
+    else:
+        raise TypeError(f"the reaper does not handle mode {run.mode}")
     interval = max(config.waitForComputeSeconds, 1)
     compute: dict[str, Any] = {"done": False}
     storage: dict[str, Any] = {"done": False}
@@ -81,7 +95,7 @@ def reap(
         if not compute["done"]:
             compute = cleanup_compute(run, config.cleanupTimeoutSeconds, None)
         if compute["done"]:
-            storage = release_volumes(run, policy, reason, config.cleanupTimeoutSeconds, None)
+            storage = release()
         if compute["done"] and storage["done"]:
             return {
                 "executionArn": run.executionArn,

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from batchscratch.config import CONFIG_MODELS, CommonConfig, OnlyEbsConfig
+from batchscratch.config import CONFIG_MODELS, CommonConfig, LustreConfig, OnlyEbsConfig
 from batchscratch.run import Run
 
 
@@ -18,6 +18,35 @@ class VolumeRef(BaseModel):
     volumeId: str
     availabilityZone: str
     subnetIds: list[str]
+    createdAt: str
+
+
+class FileSystemRef(BaseModel):
+    """``$.fileSystem``: the run's FSx for Lustre file system (CreateFileSystem's result)."""
+
+    fileSystemId: str
+    availabilityZone: str
+    subnetIds: list[str]
+    createdAt: str
+
+
+class FileSystemStatus(BaseModel):
+    """``$.fileSystemStatus``: CheckFileSystem's result (mount details once ready)."""
+
+    ready: bool
+    lifecycle: str
+    dnsName: str | None = None
+    mountName: str | None = None
+    associationId: str | None = None
+    dataRepositoryPath: str | None = None
+    waitingSince: str
+
+
+class ExportRef(BaseModel):
+    """``$.export``: the export task StartExport created."""
+
+    taskId: str
+    reportPath: str
     createdAt: str
 
 
@@ -36,6 +65,9 @@ class RunState(BaseModel):
     run: Run
     config: dict[str, Any]
     volume: VolumeRef | None = None
+    fileSystem: FileSystemRef | None = None
+    fileSystemStatus: FileSystemStatus | None = None
+    export: ExportRef | None = None
     error: StepError | None = None
 
     def run_config(self) -> CommonConfig:
@@ -48,6 +80,32 @@ class RunState(BaseModel):
         if not isinstance(config, OnlyEbsConfig):
             raise TypeError(f"run {self.run.runId} is in mode {self.run.mode}, not OnlyEBS")
         return config
+
+    def lustre_config(self) -> LustreConfig:
+        """Return ``config`` as a Lustre model (raises ``TypeError`` in OnlyEBS)."""
+        config = self.run_config()
+        if not isinstance(config, LustreConfig):
+            raise TypeError(f"run {self.run.runId} is in mode {self.run.mode}, not a Lustre mode")
+        return config
+
+    def require_file_system(self) -> FileSystemRef:
+        """Return ``fileSystem``; raise ``ValueError`` when the state has none."""
+        if self.fileSystem is None:
+            raise ValueError("the state has no file system: CreateFileSystem did not run")
+        return self.fileSystem
+
+    def require_mount(self) -> FileSystemStatus:
+        """Return ``fileSystemStatus`` once it has the mount details; else ``ValueError``."""
+        status = self.fileSystemStatus
+        if status is None or not (status.ready and status.dnsName and status.mountName):
+            raise ValueError("the file system is not ready: CheckFileSystem did not finish")
+        return status
+
+    def require_export(self) -> ExportRef:
+        """Return ``export``; raise ``ValueError`` when the state has none."""
+        if self.export is None:
+            raise ValueError("the state has no export task: StartExport did not run")
+        return self.export
 
     def previous(self, key: str) -> dict[str, Any] | None:
         """Return this step's earlier result stored under ``key`` (e.g. ``"cleanup"``)."""

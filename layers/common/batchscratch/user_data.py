@@ -1,7 +1,9 @@
 """Launch template user data: MIME multipart documents that mount the run's storage.
 
 AWS Batch merges a launch template's user data with its own, which requires the MIME
-multi-part format (AWS Batch User Guide, "Launch template support").
+multi-part format (AWS Batch User Guide, "Launch template support"). Each document is one
+shell script: the settings, then ``scripts/common.sh`` (logging, IMDSv2, Spot draining,
+self-termination), then the mode's mount script.
 """
 
 import shlex
@@ -12,11 +14,23 @@ from importlib import resources
 _BOUNDARY = "==BATCHSCRATCH=="
 
 
-def _script(name: str, settings: dict[str, str]) -> str:
-    body = resources.files("batchscratch").joinpath("scripts", name).read_text()
-    shebang, _, rest = body.partition("\n")
+def _body(name: str) -> str:
+    text = resources.files("batchscratch").joinpath("scripts", name).read_text()
+    return text.partition("\n")[2]
+
+
+def render_script(name: str, settings: dict[str, str]) -> str:
+    """Return ``scripts/<name>`` as one self-contained script with ``settings`` first.
+
+    Args:
+        name: the mount script, e.g. ``"mount_lustre.sh"``.
+        settings: shell variables to define, e.g. ``{"VOLUME_ID": "vol-…"}`` (values quoted).
+
+    Returns:
+        ``#!/bin/bash``, the settings, ``common.sh`` and the script, as text.
+    """
     header = "".join(f"{key}={shlex.quote(value)}\n" for key, value in settings.items())
-    return f"{shebang}\n{header}{rest}"
+    return f"#!/bin/bash\n{header}{_body('common.sh')}{_body(name)}"
 
 
 def mime_user_data(script: str) -> str:
@@ -37,6 +51,28 @@ def ebs_user_data(volume_id: str, mount_point: str = "/data") -> str:
         A MIME multipart document (text) for the launch template's ``UserData`` (before
         base64 encoding).
     """
-    return mime_user_data(
-        _script("mount_ebs_volume.sh", {"VOLUME_ID": volume_id, "MOUNT_POINT": mount_point})
-    )
+    settings = {"VOLUME_ID": volume_id, "MOUNT_POINT": mount_point}
+    return mime_user_data(render_script("mount_ebs_volume.sh", settings))
+
+
+def lustre_user_data(
+    dns_name: str, mount_name: str, mount_point: str = "/fsx", scratch_dir: str = "/fsx/scratch"
+) -> str:
+    """Return the user data that installs the Lustre client and mounts the file system.
+
+    Args:
+        dns_name: the file system's ``DNSName``.
+        mount_name: its ``LustreConfiguration.MountName``.
+        mount_point: where the file system is mounted on the host.
+        scratch_dir: the association's directory on the host, which the job sees.
+
+    Returns:
+        A MIME multipart document (text) for the launch template's ``UserData``.
+    """
+    settings = {
+        "DNS_NAME": dns_name,
+        "MOUNT_NAME": mount_name,
+        "MOUNT_POINT": mount_point,
+        "SCRATCH_DIR": scratch_dir,
+    }
+    return mime_user_data(render_script("mount_lustre.sh", settings))

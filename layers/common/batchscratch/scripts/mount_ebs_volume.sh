@@ -2,39 +2,15 @@
 # Launch template user data (OnlyEBS): attach the run's EBS volume to this instance and mount
 # it before the ECS agent starts jobs. A retried attempt after a Spot reclaim lands on a new
 # instance and runs this again: the volume is reattached with the previous attempt's data.
-# Settings come from the lines the renderer puts above this script (see user_data.py).
+# Settings and common.sh (log, imds, terminate_self, Spot draining) come first (user_data.py).
 set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=common.sh
+[[ $(type -t terminate_self) == function ]] || source "$(dirname "$0")/common.sh"
 
 : "${VOLUME_ID:?}" "${MOUNT_POINT:?}"
 ATTACH_TIMEOUT_SECONDS="${ATTACH_TIMEOUT_SECONDS:-900}"
 LIVE_OWNER_GRACE_SECONDS="${LIVE_OWNER_GRACE_SECONDS:-300}"
 POLL_SECONDS="${POLL_SECONDS:-10}"
-IMDS="${IMDS:-http://169.254.169.254}"
-
-log() { echo "batch-scratch: $*" >&2; }
-
-# Spot draining: the ECS agent stops tasks at the interruption notice (SIGTERM, then
-# SIGKILL after the stop timeout), so a job has most of the 2-minute notice to checkpoint.
-cat >>"${ECS_CONFIG:-/etc/ecs/ecs.config}" <<ECS
-ECS_ENABLE_SPOT_INSTANCE_DRAINING=true
-ECS_CONTAINER_STOP_TIMEOUT=110s
-ECS
-
-imds() {
-  local token
-  token=$(curl -sSf -X PUT "$IMDS/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300")
-  curl -sSf -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/meta-data/$1"
-}
-
-INSTANCE_ID=$(imds instance-id)
-AWS_DEFAULT_REGION=$(imds placement/region)
-export AWS_DEFAULT_REGION
-
-terminate_self() {
-  log "$1; terminating instance $INSTANCE_ID so that the job does not run here"
-  aws ec2 terminate-instances --instance-ids "$INSTANCE_ID" >/dev/null || shutdown -h now
-  exit 1
-}
 
 attach_volume() {
   local deadline=$((SECONDS + ATTACH_TIMEOUT_SECONDS)) live_since="" state owner owner_state

@@ -1,0 +1,53 @@
+"""How the run's storage reaches the job: host user data, host path, container path, subnets."""
+
+from dataclasses import dataclass
+
+from batchscratch.state import RunState
+from batchscratch.user_data import ebs_user_data, lustre_user_data
+
+EBS_MOUNT_POINT = "/data"
+LUSTRE_MOUNT_POINT = "/fsx"
+LUSTRE_SCRATCH_DIR = "/fsx/scratch"
+"""The association's directory on the host (FileSystemPath /scratch under the mount point)."""
+JOB_SCRATCH_DIR = "/scratch"
+
+
+@dataclass(frozen=True)
+class StorageMount:
+    """Where compute must run and how it mounts the storage.
+
+    ``subnet_ids``: private subnets in the storage's Availability Zone; ``user_data``: the
+    launch template's MIME document; ``host_path`` is mounted into the job at
+    ``container_path``.
+    """
+
+    subnet_ids: list[str]
+    user_data: str
+    host_path: str
+    container_path: str
+
+
+def storage_mount(state: RunState) -> StorageMount:
+    """Return the mount of the run's storage: the EBS volume or the Lustre file system.
+
+    Raises:
+        ValueError: the state lacks the storage's details (its create/check step did not run).
+    """
+    if state.run.mode == "OnlyEBS":
+        volume = state.require_volume()
+        return StorageMount(
+            subnet_ids=volume.subnetIds,
+            user_data=ebs_user_data(volume.volumeId, EBS_MOUNT_POINT),
+            host_path=EBS_MOUNT_POINT,
+            container_path=EBS_MOUNT_POINT,
+        )
+    file_system = state.require_file_system()
+    status = state.require_mount()
+    return StorageMount(
+        subnet_ids=file_system.subnetIds,
+        user_data=lustre_user_data(
+            str(status.dnsName), str(status.mountName), LUSTRE_MOUNT_POINT, LUSTRE_SCRATCH_DIR
+        ),
+        host_path=LUSTRE_SCRATCH_DIR,
+        container_path=JOB_SCRATCH_DIR,
+    )

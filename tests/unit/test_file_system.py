@@ -1,0 +1,469 @@
+"""CreateFileSystem, CheckFileSystem, StartExport, CheckExport and ReleaseFileSystem.
+
+moto has no data repository associations or tasks, so FSx is stubbed with botocore's
+Stubber, which validates every request against the real FSx service model: these tests pin
+the exact request shapes.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.stub import Stubber
+
+from batchscratch import aws as layer_aws
+from batchscratch.errors import ExportFailed, ExportTimeout, StorageFailed
+from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run
+from functions.check_export import app as check_export
+from functions.check_file_system import app as check_file_system
+from functions.create_file_system import app as create_file_system
+from functions.release_file_system import app as release_file_system
+from functions.start_export import app as start_export
+from tests.conftest import load_event
+
+FS_ID = "fs-0123456789abcdef0"
+FS_ARN = f"arn:aws:fsx:us-east-1:123456789012:file-system/{FS_ID}"
+DRA_PATH = "s3://batch-scratch-taskexport-databucket-0123456789ab/"
+TASK_ID = "task-0123456789abcdef0"
+
+
+@pytest.fixture
+def fsx():
+    """The layer's FSx client, stubbed; every expected response must be used."""
+    with Stubber(layer_aws.client("fsx")) as stub:
+        yield stub
+        stub.assert_no_pending_responses()
+
+
+def run_of(event: dict[str, Any]) -> Run:
+    return Run.model_validate(event["run"])
+
+
+def file_system(lifecycle: str, tags: dict[str, str] | None = None, **extra) -> dict[str, Any]:
+    run = run_of(load_event("check_file_system"))
+    return {
+        "FileSystemId": FS_ID,
+        "FileSystemType": "LUSTRE",
+        "Lifecycle": lifecycle,
+        "ResourceARN": FS_ARN,
+        "DNSName": f"{FS_ID}.fsx.us-east-1.amazonaws.com",
+        "LustreConfiguration": {"MountName": "abcdefgh"},
+        "Tags": [{"Key": k, "Value": v} for k, v in (run.tags() | (tags or {})).items()],
+        **extra,
+    }
+
+
+def association(lifecycle: str) -> dict[str, Any]:
+    return {
+        "AssociationId": "dra-0123456789abcdef0",
+        "FileSystemId": FS_ID,
+        "Lifecycle": lifecycle,
+        "FileSystemPath": "/scratch",
+        "DataRepositoryPath": DRA_PATH,
+    }
+
+
+def task(lifecycle: str, failed: int = 0, purpose: str = "export") -> dict[str, Any]:
+    return {
+        "TaskId": TASK_ID,
+        "Lifecycle": lifecycle,
+        "Type": "EXPORT_TO_REPOSITORY",
+        "CreationTime": datetime(2026, 11, 29, tzinfo=UTC),
+        "FileSystemId": FS_ID,
+        "Status": {"TotalCount": 10, "SucceededCount": 10 - failed, "FailedCount": failed},
+        "Report": {"Enabled": True, "Path": DRA_PATH.rstrip("/")},
+        "Tags": [{"Key": "batch-scratch:purpose", "Value": purpose}],
+    }
+
+
+BY_FILE_SYSTEM = {"Filters": [{"Name": "file-system-id", "Values": [FS_ID]}]}
+
+
+def test_create_file_system_request(network, fsx, lambda_context):
+    event = load_event("create_file_system")
+    run = run_of(event)
+    fsx.add_response(
+        "create_file_system",
+        {"FileSystem": {"FileSystemId": FS_ID, "Lifecycle": "CREATING"}},
+        {
+            "ClientRequestToken": run.client_token("file-system"),
+            "FileSystemType": "LUSTRE",
+            "StorageCapacity": 2400,
+            "StorageType": "SSD",
+            "SubnetIds": [network.subnet_ids[0]],
+            "SecurityGroupIds": [network.security_group_id],
+            "FileSystemTypeVersion": "2.15",
+            "LustreConfiguration": {"DeploymentType": "SCRATCH_2", "DataCompressionType": "LZ4"},
+            "Tags": [
+                *run.tag_list(),
+                {"Key": "Name", "Value": run.resource_name("fs")},
+            ],
+        },
+    )
+
+    result = create_file_system.lambda_handler(event, lambda_context)
+
+    assert result["fileSystemId"] == FS_ID
+    assert result["availabilityZone"] == network.zone
+    assert result["subnetIds"] == [network.subnet_ids[0], network.subnet_ids[2]]
+
+
+def test_persistent_file_system_gets_a_per_unit_throughput(network, fsx, lambda_context):
+    event = load_event("create_file_system")
+    event["config"] |= {"lustreDeploymentType": "PERSISTENT_2"}
+    fsx.add_response(
+        "create_file_system",
+        {"FileSystem": {"FileSystemId": FS_ID}},
+        {
+            "ClientRequestToken": run_of(event).client_token("file-system"),
+            "FileSystemType": "LUSTRE",
+            "StorageCapacity": 2400,
+            "StorageType": "SSD",
+            "SubnetIds": [network.subnet_ids[0]],
+            "SecurityGroupIds": [network.security_group_id],
+            "FileSystemTypeVersion": "2.15",
+            "LustreConfiguration": {
+                "DeploymentType": "PERSISTENT_2",
+                "DataCompressionType": "LZ4",
+                "PerUnitStorageThroughput": 125,
+            },
+            "Tags": [
+                *run_of(event).tag_list(),
+                {"Key": "Name", "Value": run_of(event).resource_name("fs")},
+            ],
+        },
+    )
+
+    create_file_system.lambda_handler(event, lambda_context)
+
+
+def test_check_waits_while_the_file_system_is_creating(fsx, lambda_context):
+    fsx.add_response(
+        "describe_file_systems",
+        {"FileSystems": [file_system("CREATING")]},
+        {"FileSystemIds": [FS_ID]},
+    )
+
+    status = check_file_system.lambda_handler(load_event("check_file_system"), lambda_context)
+
+    assert status["ready"] is False
+    assert status["lifecycle"] == "CREATING"
+    assert status["associationId"] is None
+
+
+def test_check_creates_the_association_once_available(fsx, lambda_context):
+    event = load_event("check_file_system")
+    run = run_of(event)
+    fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
+    fsx.add_response("describe_data_repository_associations", {"Associations": []}, BY_FILE_SYSTEM)
+    fsx.add_response(
+        "create_data_repository_association",
+        {"Association": association("CREATING")},
+        {
+            "FileSystemId": FS_ID,
+            "FileSystemPath": "/scratch",
+            "DataRepositoryPath": DRA_PATH,
+            "BatchImportMetaDataOnCreate": True,
+            "ImportedFileChunkSize": 1024,
+            "S3": {"AutoImportPolicy": {"Events": ["NEW", "CHANGED", "DELETED"]}},
+            "ClientRequestToken": run.client_token("association"),
+            "Tags": run.tag_list(),
+        },
+    )
+
+    status = check_file_system.lambda_handler(event, lambda_context)
+
+    assert status["ready"] is False
+    assert status["associationId"] == "dra-0123456789abcdef0"
+
+
+def test_check_is_ready_with_mount_details_once_the_association_is_available(fsx, lambda_context):
+    fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
+    fsx.add_response(
+        "describe_data_repository_associations", {"Associations": [association("AVAILABLE")]}
+    )
+
+    status = check_file_system.lambda_handler(load_event("check_file_system"), lambda_context)
+
+    assert status["ready"] is True
+    assert status["dnsName"] == f"{FS_ID}.fsx.us-east-1.amazonaws.com"
+    assert status["mountName"] == "abcdefgh"
+    assert status["dataRepositoryPath"] == DRA_PATH
+
+
+@pytest.mark.parametrize("lifecycle", ["FAILED", "MISCONFIGURED"])
+def test_check_raises_storage_failed_with_fsx_details(fsx, lambda_context, lifecycle):
+    broken = file_system(lifecycle, FailureDetails={"Message": "subnet has no free addresses"})
+    fsx.add_response("describe_file_systems", {"FileSystems": [broken]})
+
+    with pytest.raises(
+        StorageFailed, match=f"{FS_ID} is {lifecycle}: subnet has no free addresses"
+    ):
+        check_file_system.lambda_handler(load_event("check_file_system"), lambda_context)
+
+
+def test_check_raises_when_the_association_is_misconfigured(fsx, lambda_context):
+    fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
+    fsx.add_response(
+        "describe_data_repository_associations", {"Associations": [association("MISCONFIGURED")]}
+    )
+
+    with pytest.raises(StorageFailed, match="association dra-0123456789abcdef0"):
+        check_file_system.lambda_handler(load_event("check_file_system"), lambda_context)
+
+
+def test_start_export_request(fsx, lambda_context):
+    event = load_event("start_export")
+    run = run_of(event)
+    fsx.add_response(
+        "describe_data_repository_associations",
+        {"Associations": [association("AVAILABLE")]},
+        BY_FILE_SYSTEM,
+    )
+    fsx.add_response(
+        "create_data_repository_task",
+        {"DataRepositoryTask": task("PENDING")},
+        {
+            "Type": "EXPORT_TO_REPOSITORY",
+            "FileSystemId": FS_ID,
+            "Report": {
+                "Enabled": True,
+                "Path": DRA_PATH.rstrip("/"),
+                "Format": "REPORT_CSV_20191124",
+                "Scope": "FAILED_FILES_ONLY",
+            },
+            "ClientRequestToken": run.client_token("export"),
+            "Tags": [*run.tag_list(), {"Key": "batch-scratch:purpose", "Value": "export"}],
+        },
+    )
+
+    export = start_export.lambda_handler(event, lambda_context)
+
+    assert export["taskId"] == TASK_ID
+    assert export["reportPath"] == DRA_PATH.rstrip("/")
+
+
+def test_check_export_asks_for_its_own_task_and_is_done_on_success(fsx, lambda_context):
+    fsx.add_response(
+        "describe_data_repository_tasks",
+        {"DataRepositoryTasks": [task("SUCCEEDED")]},
+        {"TaskIds": [TASK_ID]},
+    )
+
+    status = check_export.lambda_handler(load_event("check_export"), lambda_context)
+
+    assert status["done"] is True
+    assert (status["failedCount"], status["succeededCount"]) == (0, 10)
+
+
+def test_check_export_waits_while_the_task_runs(fsx, lambda_context):
+    fsx.add_response("describe_data_repository_tasks", {"DataRepositoryTasks": [task("EXECUTING")]})
+
+    status = check_export.lambda_handler(load_event("check_export"), lambda_context)
+
+    assert status["done"] is False
+
+
+@pytest.mark.parametrize(
+    ("lifecycle", "failed"), [("FAILED", 0), ("CANCELED", 0), ("SUCCEEDED", 3)]
+)
+def test_failed_export_keeps_the_file_system_and_says_where_the_data_is(
+    fsx, lambda_context, lifecycle, failed
+):
+    fsx.add_response(
+        "describe_data_repository_tasks", {"DataRepositoryTasks": [task(lifecycle, failed)]}
+    )
+    fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
+    fsx.add_response("tag_resource", {})
+
+    with pytest.raises(ExportFailed) as raised:
+        check_export.lambda_handler(load_event("check_export"), lambda_context)
+
+    message = str(raised.value)
+    assert FS_ID in message
+    assert f"{failed} failed file(s)" in message
+    assert f"{DRA_PATH.rstrip('/')}/task-{TASK_ID}/failures.csv" in message
+
+
+def test_export_past_its_limit_keeps_the_file_system(fsx, lambda_context):
+    event = load_event("check_export")
+    long_ago = (datetime.now(UTC) - timedelta(seconds=21601)).isoformat()
+    event["exportStatus"] = {"done": False, "waitingSince": long_ago}
+    fsx.add_response("describe_data_repository_tasks", {"DataRepositoryTasks": [task("EXECUTING")]})
+    fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
+    fsx.add_response("tag_resource", {})
+
+    with pytest.raises(ExportTimeout, match=f"file system {FS_ID} is kept"):
+        check_export.lambda_handler(event, lambda_context)
+
+
+def release(fsx, systems, tasks=None, then=()):
+    fsx.add_response("describe_file_systems", {"FileSystems": systems})
+    if tasks is not None:
+        fsx.add_response(
+            "describe_data_repository_tasks", {"DataRepositoryTasks": tasks}, BY_FILE_SYSTEM
+        )
+    for operation, response, params in then:
+        fsx.add_response(operation, response, params)
+
+
+def test_success_deletes_the_exported_file_system(fsx, lambda_context):
+    release(
+        fsx,
+        [file_system("AVAILABLE")],
+        [task("SUCCEEDED")],
+        then=[
+            (
+                "delete_file_system",
+                {"FileSystemId": FS_ID, "Lifecycle": "DELETING"},
+                {"FileSystemId": FS_ID},
+            )
+        ],
+    )
+
+    result = release_file_system.lambda_handler(load_event("release_file_system"), lambda_context)
+
+    assert result == result | {
+        "done": True,
+        "policy": "delete",
+        "deleted": [f"fsx:file-system:{FS_ID}"],
+    }
+
+
+def test_delete_waits_while_a_task_runs(fsx, lambda_context):
+    release(fsx, [file_system("AVAILABLE")], [task("EXECUTING")])
+
+    result = release_file_system.lambda_handler(load_event("release_file_system"), lambda_context)
+
+    assert result["done"] is False
+    assert result["deleted"] == []
+
+
+def test_file_system_kept_after_a_failed_export_is_never_touched(fsx, lambda_context):
+    release(fsx, [file_system("AVAILABLE", {TAG_RETAINED: "export task failed"})])
+
+    result = release_file_system.lambda_handler(
+        load_event("release_file_system_after_failure"), lambda_context
+    )
+
+    assert result["retained"] == [f"fsx:file-system:{FS_ID}"]
+    assert result["deleted"] == []
+
+
+def test_failure_exports_before_deleting(fsx, lambda_context):
+    event = load_event("release_file_system_after_failure")
+    run = run_of(event)
+    release(
+        fsx,
+        [file_system("AVAILABLE")],
+        [],
+        then=[
+            (
+                "describe_data_repository_associations",
+                {"Associations": [association("AVAILABLE")]},
+                BY_FILE_SYSTEM,
+            ),
+            (
+                "create_data_repository_task",
+                {"DataRepositoryTask": task("PENDING", purpose="failure-export")},
+                {
+                    "Type": "EXPORT_TO_REPOSITORY",
+                    "FileSystemId": FS_ID,
+                    "Report": {
+                        "Enabled": True,
+                        "Path": DRA_PATH.rstrip("/"),
+                        "Format": "REPORT_CSV_20191124",
+                        "Scope": "FAILED_FILES_ONLY",
+                    },
+                    "ClientRequestToken": run.client_token("failure-export"),
+                    "Tags": [
+                        *run.tag_list(),
+                        {"Key": "batch-scratch:purpose", "Value": "failure-export"},
+                    ],
+                },
+            ),
+        ],
+    )
+    first = release_file_system.lambda_handler(event, lambda_context)
+    assert first["done"] is False
+    assert first["policy"] == "export"
+
+    release(
+        fsx,
+        [file_system("AVAILABLE")],
+        [task("SUCCEEDED", purpose="failure-export")],
+        then=[
+            (
+                "delete_file_system",
+                {"FileSystemId": FS_ID, "Lifecycle": "DELETING"},
+                {"FileSystemId": FS_ID},
+            )
+        ],
+    )
+    second = release_file_system.lambda_handler(event | {"release": first}, lambda_context)
+
+    assert second["done"] is True
+    assert second["deleted"] == [f"fsx:file-system:{FS_ID}"]
+
+
+def test_failure_export_that_fails_keeps_the_file_system(fsx, lambda_context):
+    release(
+        fsx,
+        [file_system("AVAILABLE")],
+        [task("SUCCEEDED", failed=2, purpose="failure-export")],
+        then=[("tag_resource", {}, None)],
+    )
+
+    result = release_file_system.lambda_handler(
+        load_event("release_file_system_after_failure"), lambda_context
+    )
+
+    assert result["done"] is True
+    assert result["retained"] == [f"fsx:file-system:{FS_ID}"]
+    assert result["deleted"] == []
+
+
+@pytest.mark.parametrize(("policy", "deleted"), [("retain", False), ("delete", True)])
+def test_failure_retain_and_delete(fsx, lambda_context, policy, deleted):
+    event = load_event("release_file_system_after_failure")
+    event["config"]["onFailure"] = policy
+    if deleted:
+        release(
+            fsx,
+            [file_system("AVAILABLE")],
+            [],
+            then=[("delete_file_system", {}, {"FileSystemId": FS_ID})],
+        )
+    else:
+        release(fsx, [file_system("AVAILABLE")], then=[("tag_resource", {}, None)])
+
+    result = release_file_system.lambda_handler(event, lambda_context)
+
+    assert (result["deleted"] != []) is deleted
+    assert (result["retained"] != []) is not deleted
+
+
+def test_file_system_whose_creation_failed_is_deleted_even_under_retain(fsx, lambda_context):
+    event = load_event("release_file_system_after_failure")
+    event["config"]["onFailure"] = "retain"
+    release(
+        fsx,
+        [file_system("FAILED")],
+        [],
+        then=[("delete_file_system", {}, {"FileSystemId": FS_ID})],
+    )
+
+    result = release_file_system.lambda_handler(event, lambda_context)
+
+    assert result["deleted"] == [f"fsx:file-system:{FS_ID}"]
+
+
+def test_release_ignores_other_runs_file_systems(fsx, lambda_context):
+    other = file_system(
+        "AVAILABLE", {TAG_EXECUTION: "arn:aws:states:us-east-1:1:execution:x:other"}
+    )
+    release(fsx, [other])
+
+    result = release_file_system.lambda_handler(load_event("release_file_system"), lambda_context)
+
+    assert result == result | {"done": True, "deleted": [], "retained": []}
