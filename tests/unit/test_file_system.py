@@ -282,7 +282,7 @@ def test_failed_export_keeps_the_file_system_and_says_where_the_data_is(
     message = str(raised.value)
     assert FS_ID in message
     assert f"{failed} failed file(s)" in message
-    assert f"{DRA_PATH.rstrip('/')}/task-{TASK_ID}/failures.csv" in message
+    assert f"{DRA_PATH.rstrip('/')}/{TASK_ID}/failures.csv" in message
 
 
 def test_export_past_its_limit_keeps_the_file_system(fsx, lambda_context):
@@ -467,3 +467,14 @@ def test_release_ignores_other_runs_file_systems(fsx, lambda_context):
     result = release_file_system.lambda_handler(load_event("release_file_system"), lambda_context)
 
     assert result == result | {"done": True, "deleted": [], "retained": []}
+
+
+def test_misconfigured_file_system_is_kept_under_export(fsx, lambda_context):
+    release(fsx, [file_system("MISCONFIGURED")], then=[("tag_resource", {}, None)])
+
+    result = release_file_system.lambda_handler(
+        load_event("release_file_system_after_failure"), lambda_context
+    )
+
+    assert result["retained"] == [f"fsx:file-system:{FS_ID}"]
+    assert result["deleted"] == []

@@ -6,7 +6,7 @@ MISCONFIGURED | UPDATING | MISCONFIGURED_UNAVAILABLE), CreateDataRepositoryAssoc
 CreateDataRepositoryTask (``Lifecycle``: PENDING | EXECUTING | FAILED | SUCCEEDED | CANCELED |
 CANCELING; ``Status.FailedCount``), DeleteFileSystem (refused while a data repository task is
 PENDING or EXECUTING). The completion report ``Path`` must lie inside the association's S3
-path; FSx writes the report under ``{Path}/task-{TaskId}/``.
+path; FSx writes the report under ``{Path}/<task id>/`` (``report_location``).
 """
 
 from typing import Any, Literal
@@ -237,8 +237,13 @@ def start_export(run: Run, file_system_id: str, purpose: str = "export") -> dict
 
 
 def report_location(report_path: str, task_id: str) -> str:
-    """Return where FSx writes the failed-files report of ``task_id``."""
-    return f"{report_path}/task-{task_id}/failures.csv"
+    """Return where FSx writes the failed-files report of ``task_id``.
+
+    The API Reference (CompletionReport) gives ``{path}/task-{id}/failures.csv``; task ids
+    already start with ``task-``, so the folder is the task id itself.
+    """
+    folder = task_id if task_id.startswith("task-") else f"task-{task_id}"
+    return f"{report_path}/{folder}/failures.csv"
 
 
 def _mark_retained(file_system: dict[str, Any], reason: str) -> None:
@@ -345,7 +350,8 @@ def release_file_systems(
     - ``retain``: tag ``retained-reason`` and keep.
 
     A file system that already carries ``retained-reason`` (for example after a failed
-    export) is never touched; one whose creation FAILED holds no data and is deleted.
+    export) is never touched; one whose creation FAILED holds no data and is deleted; a
+    MISCONFIGURED one cannot be exported, so ``export`` keeps it.
 
     Args:
         run: whose file systems.
@@ -369,18 +375,23 @@ def release_file_systems(
     for system in run_file_systems(run):
         system_id = system["FileSystemId"]
         kind_id = f"fsx:file-system:{system_id}"
+        lifecycle = system["Lifecycle"]
         if TAG_RETAINED in _tags(system):
             retained.append(kind_id)
             continue
-        if system["Lifecycle"] not in _BROKEN and policy == "retain":
-            _mark_retained(system, reason)
+        # FAILED means creation failed: the file system never held data.
+        if lifecycle != "FAILED" and (
+            policy == "retain" or (policy == "export" and lifecycle in _BROKEN)
+        ):
+            why = reason if policy == "retain" else f"{reason}: {lifecycle}, cannot export"
+            _mark_retained(system, why)
             retained.append(kind_id)
             continue
         tasks = _tasks(system_id)
         if any(task["Lifecycle"] in _RUNNING_TASK for task in tasks):
             pending.append(f"{kind_id} (data repository task running)")
             continue
-        if system["Lifecycle"] not in _BROKEN and policy == "export":
+        if lifecycle != "FAILED" and policy == "export":
             exports = [t for t in tasks if _tags(t).get(TAG_PURPOSE) == "failure-export"]
             if not exports:
                 start_export(run, system_id, purpose="failure-export")
