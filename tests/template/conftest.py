@@ -7,6 +7,9 @@ import pytest
 
 from tests.template import cfn
 
+DEPLOYABLE_MODES = ("TaskExport", "OnlyEBS")
+"""The modes the template's Rules accept (AutoExport is refused until implemented)."""
+
 
 @pytest.fixture(scope="session")
 def sam_template() -> dict[str, Any]:
@@ -38,3 +41,15 @@ def render(translated: dict[str, Any]) -> Callable[..., dict[str, Any]]:
 def only_ebs(render: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """The OnlyEBS deployment with every other parameter at its default."""
     return render(Mode="OnlyEBS")
+
+
+@pytest.fixture(scope="session")
+def task_export(render: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """The TaskExport deployment with every other parameter at its default."""
+    return render(Mode="TaskExport")
+
+
+@pytest.fixture(scope="session", params=DEPLOYABLE_MODES)
+def deployment(request: pytest.FixtureRequest, render: Callable[..., dict[str, Any]]) -> Any:
+    """Each deployable mode's rendering in turn (``deployment["Parameters"]["Mode"]``)."""
+    return render(Mode=request.param)

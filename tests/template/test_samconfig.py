@@ -2,6 +2,7 @@
 
 import re
 import tomllib
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -45,18 +46,22 @@ def test_deploy_settings(samconfig: dict[str, Any], env: str) -> None:
 
 @pytest.mark.parametrize(("env", "mode"), sorted(MODE_ENVS.items()))
 def test_each_mode_env_deploys_its_mode_and_repository(
-    samconfig: dict[str, Any], env: str, mode: str
+    samconfig: dict[str, Any], render: Callable[..., dict[str, Any]], env: str, mode: str
 ) -> None:
     overrides = parse_overrides(_deploy(samconfig, env)["parameter_overrides"])
     assert overrides["Mode"] == mode
-    assert overrides["EcrRepositoryName"] == REPOSITORIES[mode]
+    repository = render(**overrides)["Resources"]["EcrRepository"]["Properties"]
+    assert repository["RepositoryName"] == REPOSITORIES[mode]
 
 
-def test_the_default_env_is_the_only_ebs_stack(samconfig: dict[str, Any]) -> None:
+def test_the_default_env_is_the_default_mode_s_stack(
+    samconfig: dict[str, Any], sam_template: dict[str, Any]
+) -> None:
     default = parse_overrides(_deploy(samconfig, "default")["parameter_overrides"])
-    assert default == parse_overrides(_deploy(samconfig, "onlyebs")["parameter_overrides"])
+    assert default == parse_overrides(_deploy(samconfig, "taskexport")["parameter_overrides"])
+    assert default["Mode"] == sam_template["Parameters"]["Mode"]["Default"]
     stack = samconfig["default"]["global"]["parameters"]["stack_name"]
-    assert stack == samconfig["onlyebs"]["global"]["parameters"]["stack_name"]
+    assert stack == samconfig["taskexport"]["global"]["parameters"]["stack_name"]
 
 
 def test_mode_envs_deploy_distinct_stacks(samconfig: dict[str, Any]) -> None:
@@ -85,7 +90,7 @@ def test_only_implemented_modes_pass_the_rules(
 ) -> None:
     overrides = parse_overrides(_deploy(samconfig, env)["parameter_overrides"])
     failures = rule_failures(sam_template, overrides)
-    if mode == "OnlyEBS":
-        assert failures == []
-    else:
+    if mode == "AutoExport":
         assert failures and "not implemented" in failures[0]
+    else:
+        assert failures == []

@@ -1,12 +1,13 @@
 """The Lambda functions, their layer, their settings and the network they are told about."""
 
 import ipaddress
+import json
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from tests.template.cfn import REPO, references, resources_of_type
+from tests.template.cfn import REPO, as_list, policy_statements, references, resources_of_type
 
 COMMON_ENVIRONMENT = {
     "STACK_NAME": {"Ref": "AWS::StackName"},
@@ -27,6 +28,14 @@ FUNCTIONS: dict[str, tuple[str, set[str]]] = {
     "LoadConfigFunction": ("load_config", {"CONFIG_SECRET_ID"}),
     "CreateVolumeFunction": ("create_volume", {"PRIVATE_SUBNET_IDS"}),
     "CheckVolumeFunction": ("check_volume", set()),
+    "CreateFileSystemFunction": (
+        "create_file_system",
+        {"PRIVATE_SUBNET_IDS", "BATCH_SECURITY_GROUP_ID"},
+    ),
+    "CheckFileSystemFunction": ("check_file_system", set()),
+    "StartExportFunction": ("start_export", set()),
+    "CheckExportFunction": ("check_export", set()),
+    "ReleaseFileSystemFunction": ("release_file_system", set()),
     "PrepareComputeFunction": (
         "prepare_compute",
         {
@@ -51,8 +60,45 @@ ONLY_EBS_RESOURCES = {
     "ReleaseVolumeFunction",
     "ReleaseVolumeLogGroup",
     "VolumeReleasePolicy",
+    "BatchInstanceVolumePolicy",
     "OnlyEbsStateMachine",
     "OnlyEbsStateMachineLogGroup",
+}
+LUSTRE_RESOURCES = {
+    "CreateFileSystemFunction",
+    "CreateFileSystemLogGroup",
+    "CheckFileSystemFunction",
+    "CheckFileSystemLogGroup",
+    "StartExportFunction",
+    "StartExportLogGroup",
+    "CheckExportFunction",
+    "CheckExportLogGroup",
+    "ReleaseFileSystemFunction",
+    "ReleaseFileSystemLogGroup",
+    "FileSystemReleasePolicy",
+    "LustreIngressPort988",
+    "LustreIngressPorts1018To1023",
+}
+TASK_EXPORT_RESOURCES = {"TaskExportStateMachine", "TaskExportStateMachineLogGroup"}
+LUSTRE_FUNCTIONS = {name for name in LUSTRE_RESOURCES if name.endswith("Function")}
+EBS_FUNCTIONS = {name for name in ONLY_EBS_RESOURCES if name.endswith("Function")}
+MODE_FUNCTIONS = {
+    "OnlyEBS": set(FUNCTIONS) - LUSTRE_FUNCTIONS,
+    "TaskExport": set(FUNCTIONS) - EBS_FUNCTIONS,
+}
+DEPLOYED_FUNCTIONS = sorted(
+    (mode, name) for mode, names in MODE_FUNCTIONS.items() for name in names
+)
+# EBS actions no Lustre deployment may allow, and the resource types of EBS (an instance
+# role allowed to attach volumes, a function allowed to snapshot them).
+EBS_ACTIONS = {
+    "ec2:CreateVolume",
+    "ec2:DeleteVolume",
+    "ec2:AttachVolume",
+    "ec2:DetachVolume",
+    "ec2:CreateSnapshot",
+    "ec2:DescribeVolumes",
+    "ec2:DescribeSnapshots",
 }
 OWN_VPC = {
     "VpcId": "vpc-0123456789abcdef0",
@@ -76,9 +122,11 @@ def test_function_code_lives_in_its_own_folder(sam_template: dict[str, Any], nam
     assert (REPO / "functions" / folder / "app.py").is_file()
 
 
-@pytest.mark.parametrize("name", sorted(FUNCTIONS))
-def test_function_runtime_and_settings(only_ebs: dict[str, Any], name: str) -> None:
-    resources = only_ebs["Resources"]
+@pytest.mark.parametrize(("mode", "name"), DEPLOYED_FUNCTIONS)
+def test_function_runtime_and_settings(
+    render: Callable[..., dict[str, Any]], mode: str, name: str
+) -> None:
+    resources = render(Mode=mode)["Resources"]
     properties = resources[name]["Properties"]
     assert properties["Runtime"] == "python3.13"
     assert properties["Architectures"] == ["arm64"]
@@ -91,16 +139,18 @@ def test_function_runtime_and_settings(only_ebs: dict[str, Any], name: str) -> N
     assert resources[layer["Ref"]]["Type"] == "AWS::Lambda::LayerVersion"
 
 
-@pytest.mark.parametrize("name", sorted(FUNCTIONS))
-def test_function_environment_is_the_documented_one(only_ebs: dict[str, Any], name: str) -> None:
+@pytest.mark.parametrize(("mode", "name"), DEPLOYED_FUNCTIONS)
+def test_function_environment_is_the_documented_one(
+    render: Callable[..., dict[str, Any]], mode: str, name: str
+) -> None:
     _, extra = FUNCTIONS[name]
-    variables = only_ebs["Resources"][name]["Properties"]["Environment"]["Variables"]
+    variables = render(Mode=mode)["Resources"][name]["Properties"]["Environment"]["Variables"]
     assert set(variables) == set(COMMON_ENVIRONMENT) | extra
     assert {key: variables[key] for key in COMMON_ENVIRONMENT} == COMMON_ENVIRONMENT
 
 
-def test_prepare_compute_gets_the_compute_parameters(only_ebs: dict[str, Any]) -> None:
-    variables = only_ebs["Resources"]["PrepareComputeFunction"]["Properties"]["Environment"][
+def test_prepare_compute_gets_the_compute_parameters(deployment: dict[str, Any]) -> None:
+    variables = deployment["Resources"]["PrepareComputeFunction"]["Properties"]["Environment"][
         "Variables"
     ]
     for variable, parameter in COMPUTE_SETTINGS.items():
@@ -111,11 +161,22 @@ def test_prepare_compute_gets_the_compute_parameters(only_ebs: dict[str, Any]) -
     assert variables["DATA_BUCKET_NAME"] == {"Ref": "DataBucket"}
 
 
-@pytest.mark.parametrize("name", sorted(FUNCTIONS))
-def test_function_logs_have_a_retention(only_ebs: dict[str, Any], name: str) -> None:
+def test_create_file_system_gets_the_network(task_export: dict[str, Any]) -> None:
+    variables = task_export["Resources"]["CreateFileSystemFunction"]["Properties"]["Environment"][
+        "Variables"
+    ]
+    assert variables["BATCH_SECURITY_GROUP_ID"] == {"Fn::GetAtt": ["BatchSecurityGroup", "GroupId"]}
+    expected = {"Fn::Join": [",", [{"Ref": "PrivateSubnet1"}, {"Ref": "PrivateSubnet2"}]]}
+    assert variables["PRIVATE_SUBNET_IDS"] == expected
+
+
+@pytest.mark.parametrize(("mode", "name"), DEPLOYED_FUNCTIONS)
+def test_function_logs_have_a_retention(
+    render: Callable[..., dict[str, Any]], mode: str, name: str
+) -> None:
     groups = [
         body["Properties"]
-        for body in resources_of_type(only_ebs, "AWS::Logs::LogGroup").values()
+        for body in resources_of_type(render(Mode=mode), "AWS::Logs::LogGroup").values()
         if body["Properties"]["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{{name}}}"}
     ]
     assert len(groups) == 1
@@ -141,6 +202,37 @@ def test_only_ebs_resources_exist_only_in_only_ebs_mode(sam_template: dict[str, 
         name: sam_template["Resources"][name].get("Condition") for name in ONLY_EBS_RESOURCES
     }
     assert conditions == dict.fromkeys(ONLY_EBS_RESOURCES, "IsEbs")
+
+
+def test_lustre_resources_exist_only_in_the_lustre_modes(sam_template: dict[str, Any]) -> None:
+    resources = sam_template["Resources"]
+    conditions = {name: resources[name].get("Condition") for name in LUSTRE_RESOURCES}
+    assert conditions == dict.fromkeys(LUSTRE_RESOURCES, "IsLustre")
+    conditions = {name: resources[name].get("Condition") for name in TASK_EXPORT_RESOURCES}
+    assert conditions == dict.fromkeys(TASK_EXPORT_RESOURCES, "IsTaskExport")
+
+
+def test_task_export_deploys_nothing_of_ebs(task_export: dict[str, Any]) -> None:
+    resources = task_export["Resources"]
+    assert set(resources).isdisjoint(ONLY_EBS_RESOURCES)
+    assert set(resources) >= LUSTRE_RESOURCES | TASK_EXPORT_RESOURCES
+    allowed = {
+        action
+        for _, statement in policy_statements(task_export)
+        for action in as_list(statement["Action"])
+    }
+    assert allowed, "no IAM statement found"
+    assert allowed.isdisjoint(EBS_ACTIONS)
+    assert "batch-job-with-ebs" not in json.dumps(resources)
+
+
+def test_only_ebs_deploys_nothing_of_lustre(only_ebs: dict[str, Any]) -> None:
+    resources = only_ebs["Resources"]
+    assert set(resources).isdisjoint(LUSTRE_RESOURCES | TASK_EXPORT_RESOURCES)
+    assert resources_of_type(only_ebs, "AWS::EC2::SecurityGroupIngress") == {}
+    text = json.dumps(resources)
+    assert '"fsx:' not in text
+    assert "lustre" not in text.lower()
 
 
 @pytest.mark.parametrize(
@@ -204,13 +296,19 @@ def test_created_subnets_are_four_disjoint_blocks_of_the_vpc(only_ebs: dict[str,
     assert all(not a.overlaps(b) for a in blocks for b in blocks if a != b)
 
 
-def test_an_existing_vpc_is_used_as_given(render: Callable[..., dict[str, Any]]) -> None:
-    rendered = render(**OWN_VPC)
+@pytest.mark.parametrize(
+    ("mode", "create"),
+    [("OnlyEBS", "CreateVolumeFunction"), ("TaskExport", "CreateFileSystemFunction")],
+)
+def test_an_existing_vpc_is_used_as_given(
+    render: Callable[..., dict[str, Any]], mode: str, create: str
+) -> None:
+    rendered = render(Mode=mode, **OWN_VPC)
     for kind in ("AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::NatGateway", "AWS::EC2::EIP"):
         assert resources_of_type(rendered, kind) == {}
     expected = {"Fn::Join": [",", {"Ref": "PrivateSubnetIds"}]}
     assert rendered["Outputs"]["BatchPrivateSubnetIds"]["Value"] == expected
-    for name in ("CreateVolumeFunction", "PrepareComputeFunction"):
+    for name in (create, "PrepareComputeFunction"):
         variables = rendered["Resources"][name]["Properties"]["Environment"]["Variables"]
         assert variables["PRIVATE_SUBNET_IDS"] == expected
     group = rendered["Resources"]["BatchSecurityGroup"]["Properties"]
@@ -230,3 +328,20 @@ def test_batch_instances_accept_no_inbound_traffic_in_only_ebs_mode(
             "CidrIp": "0.0.0.0/0",
         }
     ]
+
+
+def test_lustre_traffic_comes_only_from_the_group_itself(task_export: dict[str, Any]) -> None:
+    group = task_export["Resources"]["BatchSecurityGroup"]["Properties"]
+    assert "SecurityGroupIngress" not in group
+    assert [rule["CidrIp"] for rule in group["SecurityGroupEgress"]] == ["0.0.0.0/0"]
+    itself = {"Fn::GetAtt": ["BatchSecurityGroup", "GroupId"]}
+    ports = set()
+    for body in resources_of_type(task_export, "AWS::EC2::SecurityGroupIngress").values():
+        rule = dict(body["Properties"])
+        assert rule.pop("Description")
+        assert rule.pop("GroupId") == itself
+        assert rule.pop("SourceSecurityGroupId") == itself
+        assert rule.pop("IpProtocol") == "tcp"
+        ports.add((rule.pop("FromPort"), rule.pop("ToPort")))
+        assert rule == {}, "no CIDR, prefix list or other source"
+    assert ports == {(988, 988), (1018, 1023)}

@@ -1,6 +1,7 @@
 """IAM: least privilege, scoped to this stack's tagged resources wherever AWS allows it."""
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -98,12 +99,68 @@ FUNCTION_CALLS = {
         "ec2:CreateTags",
     },
 }
-FUNCTION_CALLS["ReaperFunction"] = {
+LUSTRE_FUNCTION_CALLS = {
+    "CreateFileSystemFunction": {
+        "ec2:DescribeSubnets",
+        "fsx:CreateFileSystem",
+        "fsx:TagResource",
+        "iam:CreateServiceLinkedRole",
+    },
+    "CheckFileSystemFunction": {
+        "fsx:DescribeFileSystems",
+        "fsx:DescribeDataRepositoryAssociations",
+        "fsx:CreateDataRepositoryAssociation",
+        "fsx:TagResource",
+        "iam:CreateServiceLinkedRole",
+        "iam:AttachRolePolicy",
+        "iam:PutRolePolicy",
+        "s3:Get*",
+        "s3:List*",
+        "s3:PutObject",
+    },
+    "StartExportFunction": {
+        "fsx:DescribeDataRepositoryAssociations",
+        "fsx:CreateDataRepositoryTask",
+        "fsx:TagResource",
+    },
+    "CheckExportFunction": {
+        "fsx:DescribeDataRepositoryTasks",
+        "fsx:DescribeFileSystems",
+        "fsx:TagResource",
+    },
+    "ReleaseFileSystemFunction": {
+        "fsx:DescribeFileSystems",
+        "fsx:DescribeDataRepositoryAssociations",
+        "fsx:DescribeDataRepositoryTasks",
+        "fsx:CreateDataRepositoryTask",
+        "fsx:DeleteFileSystem",
+        "fsx:TagResource",
+    },
+}
+SHARED_FUNCTIONS = (
+    "LoadConfigFunction",
+    "PrepareComputeFunction",
+    "CheckComputeFunction",
+    "CleanupComputeFunction",
+)
+REAPER_CALLS = {
     "states:DescribeExecution",
     "secretsmanager:GetSecretValue",
     *FUNCTION_CALLS["CleanupComputeFunction"],
-    *FUNCTION_CALLS["ReleaseVolumeFunction"],
 }
+MODE_FUNCTION_CALLS: dict[str, dict[str, set[str]]] = {
+    "OnlyEBS": {
+        **FUNCTION_CALLS,
+        "ReaperFunction": REAPER_CALLS | FUNCTION_CALLS["ReleaseVolumeFunction"],
+    },
+    "TaskExport": {
+        **{name: FUNCTION_CALLS[name] for name in SHARED_FUNCTIONS},
+        **LUSTRE_FUNCTION_CALLS,
+        "ReaperFunction": REAPER_CALLS | LUSTRE_FUNCTION_CALLS["ReleaseFileSystemFunction"],
+    },
+}
+FSX_ARN = "arn:${AWS::Partition}:fsx:${AWS::Region}:${AWS::AccountId}:"
+SERVICE_LINKED_ROLES = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/"
 _PSEUDO = re.compile(r"\$\{AWS::(Partition|Region|AccountId|URLSuffix)\}")
 _TYPE_WIDE = re.compile(r"arn:[^:]+:[^:]+:[^:]*:[^:]*:[^/:]+[/:]\*")
 
@@ -133,8 +190,8 @@ def _allow_statements(rendered: dict[str, Any]) -> list[tuple[str, dict[str, Any
     return [(owner, s) for owner, s in policy_statements(rendered) if s["Effect"] == "Allow"]
 
 
-def test_no_statement_allows_every_action(only_ebs: dict[str, Any]) -> None:
-    for owner, statement in _allow_statements(only_ebs):
+def test_no_statement_allows_every_action(deployment: dict[str, Any]) -> None:
+    for owner, statement in _allow_statements(deployment):
         assert "NotAction" not in statement, owner
         assert "NotResource" not in statement, owner
         for action in as_list(statement["Action"]):
@@ -142,9 +199,9 @@ def test_no_statement_allows_every_action(only_ebs: dict[str, Any]) -> None:
             assert not action.endswith(":*"), (owner, action)
 
 
-def test_mutating_actions_are_scoped_to_this_stack(only_ebs: dict[str, Any]) -> None:
+def test_mutating_actions_are_scoped_to_this_stack(deployment: dict[str, Any]) -> None:
     unscoped = set()
-    for owner, statement in _allow_statements(only_ebs):
+    for owner, statement in _allow_statements(deployment):
         resources = as_list(statement["Resource"])
         if _scoping_keys(statement) or not any(_is_wildcard(r) for r in resources):
             continue
@@ -154,10 +211,10 @@ def test_mutating_actions_are_scoped_to_this_stack(only_ebs: dict[str, Any]) -> 
     assert unscoped == set()
 
 
-def test_every_exception_is_still_needed(only_ebs: dict[str, Any]) -> None:
+def test_every_exception_is_still_needed(deployment: dict[str, Any]) -> None:
     used = {
         action
-        for _, statement in _allow_statements(only_ebs)
+        for _, statement in _allow_statements(deployment)
         if not _scoping_keys(statement)
         and any(_is_wildcard(r) for r in as_list(statement["Resource"]))
         for action in as_list(statement["Action"])
@@ -166,8 +223,8 @@ def test_every_exception_is_still_needed(only_ebs: dict[str, Any]) -> None:
     assert used == set(EXCEPTIONS)
 
 
-def test_scoping_conditions_name_this_stack(only_ebs: dict[str, Any]) -> None:
-    for owner, statement in _allow_statements(only_ebs):
+def test_scoping_conditions_name_this_stack(deployment: dict[str, Any]) -> None:
+    for owner, statement in _allow_statements(deployment):
         for operator, pairs in statement.get("Condition", {}).items():
             for key, value in pairs.items():
                 if key.startswith(("aws:ResourceTag/", "aws:RequestTag/")):
@@ -178,31 +235,131 @@ def test_scoping_conditions_name_this_stack(only_ebs: dict[str, Any]) -> None:
                     assert value == expected, (owner, key, value)
 
 
-def test_only_known_aws_managed_policies(only_ebs: dict[str, Any]) -> None:
-    for name, body in only_ebs["Resources"].items():
+def test_only_known_aws_managed_policies(deployment: dict[str, Any]) -> None:
+    for name, body in deployment["Resources"].items():
         if body["Type"] != "AWS::IAM::Role":
             continue
         for arn in body["Properties"].get("ManagedPolicyArns", []):
             if isinstance(arn, dict) and "Ref" in arn:
-                assert only_ebs["Resources"][arn["Ref"]]["Type"] == "AWS::IAM::ManagedPolicy"
+                assert deployment["Resources"][arn["Ref"]]["Type"] == "AWS::IAM::ManagedPolicy"
                 continue
             text = resource_text(arn)
             assert ":iam::aws:policy/" in text, (name, text)
             assert text.split(":iam::aws:policy/", 1)[1] in AWS_MANAGED_POLICIES, (name, text)
 
 
-@pytest.mark.parametrize("function", sorted(FUNCTION_CALLS))
-def test_each_function_may_make_its_calls(only_ebs: dict[str, Any], function: str) -> None:
-    role = only_ebs["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
-    statements = role_statements(only_ebs, role)
-    missing = {action for action in FUNCTION_CALLS[function] if not allows(statements, action)}
+@pytest.mark.parametrize(
+    ("mode", "function"),
+    sorted((mode, name) for mode, calls in MODE_FUNCTION_CALLS.items() for name in calls),
+)
+def test_each_function_may_make_its_calls(
+    render: Callable[..., dict[str, Any]], mode: str, function: str
+) -> None:
+    rendered = render(Mode=mode)
+    role = rendered["Resources"][function]["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = role_statements(rendered, role)
+    calls = MODE_FUNCTION_CALLS[mode][function]
+    missing = {action for action in calls if not allows(statements, action)}
     assert missing == set()
 
 
-def test_roles_are_passed_only_to_batch_resources(only_ebs: dict[str, Any]) -> None:
+def _fsx_grants(rendered: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """``(action, resource type, tag condition)`` of every statement allowing an FSx write."""
+    grants = set()
+    for _, statement in _allow_statements(rendered):
+        condition = statement.get("Condition", {})
+        for action in as_list(statement["Action"]):
+            if not action.startswith("fsx:") or action.startswith("fsx:Describe"):
+                continue
+            assert list(condition) == ["StringEquals"], (action, condition)
+            ((key, value),) = condition["StringEquals"].items()
+            assert value == STACK, (action, key, value)
+            for resource in as_list(statement["Resource"]):
+                text = resource_text(resource)
+                assert text.startswith(FSX_ARN), (action, text)
+                grants.add((action, text.removeprefix(FSX_ARN), key.split("/")[0]))
+    return grants
+
+
+def test_fsx_writes_reach_only_this_stack_s_runs(task_export: dict[str, Any]) -> None:
+    # What a call creates carries the stack tag in its request (aws:RequestTag); what it
+    # changes or deletes already carries it (aws:ResourceTag).
+    assert _fsx_grants(task_export) == {
+        ("fsx:CreateFileSystem", "file-system/*", "aws:RequestTag"),
+        ("fsx:TagResource", "file-system/*", "aws:RequestTag"),
+        ("fsx:CreateDataRepositoryAssociation", "association/*", "aws:RequestTag"),
+        ("fsx:TagResource", "association/*", "aws:RequestTag"),
+        ("fsx:CreateDataRepositoryTask", "task/*", "aws:RequestTag"),
+        ("fsx:TagResource", "task/*", "aws:RequestTag"),
+        ("fsx:CreateDataRepositoryAssociation", "file-system/*", "aws:ResourceTag"),
+        ("fsx:CreateDataRepositoryTask", "file-system/*", "aws:ResourceTag"),
+        ("fsx:TagResource", "file-system/*", "aws:ResourceTag"),
+        ("fsx:DeleteFileSystem", "file-system/*", "aws:ResourceTag"),
+    }
+
+
+def test_only_ebs_allows_no_fsx_action(only_ebs: dict[str, Any]) -> None:
+    actions = {
+        action
+        for _, statement in policy_statements(only_ebs)
+        for action in as_list(statement["Action"])
+    }
+    assert actions
+    assert {action for action in actions if action.startswith("fsx:")} == set()
+
+
+def test_service_linked_roles_are_only_fsx_and_batch_ones(deployment: dict[str, Any]) -> None:
+    """iam:* beyond PassRole touches only the service-linked roles AWS documents as needed."""
+    expected = {
+        ("iam:CreateServiceLinkedRole", "batch.amazonaws.com"),
+    }
+    if deployment["Parameters"]["Mode"] != "OnlyEBS":
+        expected |= {
+            ("iam:CreateServiceLinkedRole", "fsx.amazonaws.com"),
+            ("iam:CreateServiceLinkedRole", "s3.data-source.lustre.fsx.amazonaws.com"),
+            ("iam:AttachRolePolicy", "s3.data-source.lustre.fsx.amazonaws.com"),
+            ("iam:PutRolePolicy", "s3.data-source.lustre.fsx.amazonaws.com"),
+        }
+    found = set()
+    for _, statement in _allow_statements(deployment):
+        for action in as_list(statement["Action"]):
+            if not action.startswith("iam:") or action == "iam:PassRole":
+                continue
+            for resource in as_list(statement["Resource"]):
+                text = resource_text(resource)
+                assert text.startswith(SERVICE_LINKED_ROLES) and text.endswith("/*"), text
+                service = text.removeprefix(SERVICE_LINKED_ROLES).removesuffix("/*")
+                found.add((action, service))
+                if action == "iam:CreateServiceLinkedRole":
+                    assert statement["Condition"] == {
+                        "StringEquals": {"iam:AWSServiceName": service}
+                    }
+    assert found == expected
+
+
+def test_lustre_steps_reach_only_the_data_bucket(task_export: dict[str, Any]) -> None:
+    for _, statement in _allow_statements(task_export):
+        for action in as_list(statement["Action"]):
+            if action.startswith("s3:"):
+                for resource in as_list(statement["Resource"]):
+                    assert "DataBucket" in resource_text(resource), (action, resource)
+
+
+def test_fsx_reads_network_settings_only_through_fsx(task_export: dict[str, Any]) -> None:
+    role = task_export["Resources"]["CreateFileSystemFunction"]["Properties"]["Role"]
+    statements = role_statements(task_export, role["Fn::GetAtt"][0])
+    (through_fsx,) = allows(statements, "ec2:DescribeSecurityGroups")
+    assert through_fsx["Condition"] == {
+        "ForAnyValue:StringEquals": {"aws:CalledVia": "fsx.amazonaws.com"}
+    }
+    for action in as_list(through_fsx["Action"]):
+        assert action.startswith(("ec2:Describe", "ec2:Get")), action
+
+
+def test_roles_are_passed_only_to_batch_resources(deployment: dict[str, Any]) -> None:
     passed = {
         resource_text(resource)
-        for _, statement in _allow_statements(only_ebs)
+        for _, statement in _allow_statements(deployment)
         if "iam:PassRole" in as_list(statement["Action"])
         for resource in as_list(statement["Resource"])
     }
@@ -237,13 +394,28 @@ def test_batch_instances_attach_only_run_volumes_and_stop_only_themselves(
     assert terminate["Condition"] == {"StringEquals": {"ec2:InstanceProfile": INSTANCE_PROFILE}}
 
 
-def test_jobs_reach_only_the_data_bucket(only_ebs: dict[str, Any]) -> None:
-    role = only_ebs["Resources"]["JobRole"]["Properties"]
+def test_lustre_instances_need_nothing_but_to_stop_themselves(task_export: dict[str, Any]) -> None:
+    """Mounting Lustre needs no IAM permission: the client talks to the file servers over the
+    network, which the security group admits. An instance that cannot mount leaves."""
+    role = task_export["Resources"]["BatchInstanceRole"]["Properties"]
+    assert role["ManagedPolicyArns"] == [
+        {
+            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+            "AmazonEC2ContainerServiceforEC2Role"
+        }
+    ]
+    (terminate,) = role_statements(task_export, "BatchInstanceRole")
+    assert as_list(terminate["Action"]) == ["ec2:TerminateInstances"]
+    assert terminate["Condition"] == {"StringEquals": {"ec2:InstanceProfile": INSTANCE_PROFILE}}
+
+
+def test_jobs_reach_only_the_data_bucket(deployment: dict[str, Any]) -> None:
+    role = deployment["Resources"]["JobRole"]["Properties"]
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
         "Service": "ecs-tasks.amazonaws.com"
     }
     assert "ManagedPolicyArns" not in role
-    statements = role_statements(only_ebs, "JobRole")
+    statements = role_statements(deployment, "JobRole")
     for action in ("s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
         assert allows(statements, action), action
     for statement in statements:

@@ -52,7 +52,7 @@ def test_every_parameter_has_a_description_and_a_default_that_deploys(
 def test_parameters_with_a_fixed_set_of_values_list_them(sam_template: dict[str, Any]) -> None:
     parameters = sam_template["Parameters"]
     assert set(parameters["Mode"]["AllowedValues"]) == MODES
-    assert parameters["Mode"]["Default"] == "OnlyEBS"
+    assert parameters["Mode"]["Default"] == "TaskExport"
     assert set(parameters["ComputeEnvironmentType"]["AllowedValues"]) == {"SPOT", "EC2"}
     assert parameters["ComputeEnvironmentType"]["Default"] == "SPOT"
     assert set(parameters["AllocationStrategy"]["AllowedValues"]) == {
@@ -73,21 +73,43 @@ def test_compute_defaults(sam_template: dict[str, Any]) -> None:
         "256",
         "0",
     )
-    assert defaults["EcrRepositoryName"] == "batch-job-with-ebs"
+    # Empty: the repository takes the mode's standard name (test_template_workflow.py).
+    assert defaults["EcrRepositoryName"] == ""
 
 
 def test_the_defaults_pass_every_rule(sam_template: dict[str, Any]) -> None:
     assert rule_failures(sam_template, {}) == []
 
 
-@pytest.mark.parametrize("mode", ["TaskExport", "AutoExport"])
-def test_unimplemented_modes_are_refused_before_anything_is_created(
-    sam_template: dict[str, Any], mode: str
-) -> None:
-    failures = rule_failures(sam_template, {"Mode": mode})
+@pytest.mark.parametrize("mode", ["TaskExport", "OnlyEBS"])
+def test_implemented_modes_pass_every_rule(sam_template: dict[str, Any], mode: str) -> None:
+    assert rule_failures(sam_template, {"Mode": mode}) == []
+
+
+def test_auto_export_is_refused_before_anything_is_created(sam_template: dict[str, Any]) -> None:
+    failures = rule_failures(sam_template, {"Mode": "AutoExport"})
     assert len(failures) == 1
-    assert "not implemented" in failures[0]
+    assert "AutoExport is not implemented" in failures[0]
+    assert "Mode=TaskExport" in failures[0]
     assert "Mode=OnlyEBS" in failures[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "accepted"),
+    [
+        ("", True),
+        ("batch-job-with-ebs", True),
+        ("team/batch-job_v2.1", True),
+        ("Batch-Job", False),
+        ("batch job", False),
+        ("-batch", False),
+    ],
+)
+def test_repository_names_follow_ecr_rules_or_stay_empty(
+    sam_template: dict[str, Any], name: str, accepted: bool
+) -> None:
+    spec = sam_template["Parameters"]["EcrRepositoryName"]
+    assert (_satisfies(spec, name) == []) is accepted
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,11 @@
-"""The state machine, its configuration secret, the reaper and the names users look for."""
+"""The state machines, the configuration secrets, the reaper and the names users look for."""
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
+
+import pytest
 
 from batchscratch.config import build_config
 from tests.template.cfn import (
@@ -15,33 +18,76 @@ from tests.template.cfn import (
     role_statements,
 )
 
-ASL = "statemachine/only_ebs.asl.json"
-LAMBDA_STEPS = [
-    "LoadConfigFunction",
-    "CreateVolumeFunction",
-    "CheckVolumeFunction",
-    "PrepareComputeFunction",
-    "CheckComputeFunction",
-    "CleanupComputeFunction",
-    "ReleaseVolumeFunction",
-]
-SECRET_DEFAULTS = {
-    "deleteEbs": True,
-    "ebsSizeGb": 500,
-    "ebsIOPS": 5000,
-    "ebsThroughput": 500,
-    "jobDefinitionContainerImage": (
-        "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${EcrRepository}:latest"
-    ),
-    "jobDefinitionRetryAttempts": 5,
-    "jobDefinitionVcpus": 32,
-    "jobDefinitionMemory": 30000,
-    "waitForEbsCreationSeconds": 30,
-    "waitForJobCompletionSeconds": 300,
-    "waitAfterDetachSeconds": 10,
+IMAGE = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${EcrRepository}:latest"
+MODES: dict[str, dict[str, Any]] = {
+    "OnlyEBS": {
+        "state_machine": "OnlyEbsStateMachine",
+        "asl": "statemachine/only_ebs.asl.json",
+        "state_machine_prefix": "BatchJobWithOnlyEBSStateMachine",
+        "secret_prefix": "BatchJobWithOnlyEbs",
+        "repository": "batch-job-with-ebs",
+        "steps": [
+            "LoadConfigFunction",
+            "CreateVolumeFunction",
+            "CheckVolumeFunction",
+            "PrepareComputeFunction",
+            "CheckComputeFunction",
+            "CleanupComputeFunction",
+            "ReleaseVolumeFunction",
+        ],
+        "secret": {
+            "deleteEbs": True,
+            "ebsSizeGb": 500,
+            "ebsIOPS": 5000,
+            "ebsThroughput": 500,
+            "jobDefinitionContainerImage": IMAGE,
+            "jobDefinitionRetryAttempts": 5,
+            "jobDefinitionVcpus": 32,
+            "jobDefinitionMemory": 30000,
+            "waitForEbsCreationSeconds": 30,
+            "waitForJobCompletionSeconds": 300,
+            "waitAfterDetachSeconds": 10,
+        },
+    },
+    "TaskExport": {
+        "state_machine": "TaskExportStateMachine",
+        "asl": "statemachine/lustre_task_export.asl.json",
+        "state_machine_prefix": "BatchJobWithTaskExportStateMachine",
+        "secret_prefix": "BatchJobWithTaskExport",
+        "repository": "batch-job-with-lustre-task-export",
+        "steps": [
+            "LoadConfigFunction",
+            "CreateFileSystemFunction",
+            "CheckFileSystemFunction",
+            "PrepareComputeFunction",
+            "CheckComputeFunction",
+            "CleanupComputeFunction",
+            "StartExportFunction",
+            "CheckExportFunction",
+            "ReleaseFileSystemFunction",
+        ],
+        "secret": {
+            "deleteLustre": True,
+            "lustreFileSystemTypeVersion": "2.15",
+            "lustreStorageCapacity": 2400,
+            "lustreImportedFileChunkSize": 1024,
+            "jobDefinitionContainerImage": IMAGE,
+            "jobDefinitionRetryAttempts": 5,
+            "jobDefinitionVcpus": 32,
+            "jobDefinitionMemory": 30000,
+            "waitForLustreCreationSeconds": 30,
+            "waitForJobCompletionSeconds": 300,
+            "waitForDataRepositoryTaskSeconds": 300,
+            "lustreDeploymentType": "SCRATCH_2",
+            "dataRepositoryPath": "s3://${DataBucket}/",
+            "arraySize": 1,
+            "onFailure": "export",
+        },
+    },
 }
 OUTPUTS = {
     "StateMachineArn",
+    "StateMachineName",
     "ConfigSecretName",
     "DataBucketName",
     "EcrRepositoryUri",
@@ -49,6 +95,18 @@ OUTPUTS = {
     "BatchPrivateSubnetIds",
     "BatchSecurityGroupId",
 }
+# What the secret's references resolve to in the tests (a bucket name CloudFormation could make).
+REFERENCES = {**PSEUDO_PARAMETERS, "DataBucket": "batch-scratch-test-databucket-1a2b3c4d5e6f"}
+
+
+@pytest.fixture(scope="module", params=sorted(MODES))
+def mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def rendered(render: Callable[..., dict[str, Any]], mode: str) -> dict[str, Any]:
+    return render(Mode=mode)
 
 
 def _state_machine(rendered: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -56,17 +114,29 @@ def _state_machine(rendered: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     return name, body["Properties"]
 
 
-def test_the_state_machine_definition_is_the_only_ebs_file(sam_template: dict[str, Any]) -> None:
-    properties = sam_template["Resources"]["OnlyEbsStateMachine"]["Properties"]
-    assert properties["DefinitionUri"] == ASL
-    assert (REPO / ASL).is_file()
+def _secret_text(rendered: dict[str, Any], mode: str) -> str:
+    text: str = rendered["Resources"]["ConfigSecret"]["Properties"]["SecretString"]["Fn::Sub"]
+    references = {**REFERENCES, "EcrRepository": MODES[mode]["repository"]}
+    for name, value in references.items():
+        text = text.replace("${" + name + "}", value)
+    return text
 
 
-def test_the_state_machine_is_named_and_observable(only_ebs: dict[str, Any]) -> None:
-    _, properties = _state_machine(only_ebs)
-    assert properties["StateMachineName"] == {
-        "Fn::Sub": "BatchJobWithOnlyEBSStateMachine-${AWS::StackName}"
-    }
+def test_each_mode_deploys_its_own_state_machine_file(
+    sam_template: dict[str, Any], rendered: dict[str, Any], mode: str
+) -> None:
+    expected = MODES[mode]
+    properties = sam_template["Resources"][expected["state_machine"]]["Properties"]
+    assert properties["DefinitionUri"] == expected["asl"]
+    assert (REPO / expected["asl"]).is_file()
+    name, _ = _state_machine(rendered)
+    assert name == expected["state_machine"]
+
+
+def test_the_state_machine_is_named_and_observable(rendered: dict[str, Any], mode: str) -> None:
+    _, properties = _state_machine(rendered)
+    prefix = MODES[mode]["state_machine_prefix"]
+    assert properties["StateMachineName"] == {"Fn::Sub": prefix + "-${AWS::StackName}"}
     assert properties["StateMachineType"] == "STANDARD"
     assert properties["TracingConfiguration"] == {"Enabled": True}
     logging = properties["LoggingConfiguration"]
@@ -74,33 +144,40 @@ def test_the_state_machine_is_named_and_observable(only_ebs: dict[str, Any]) -> 
     assert logging["IncludeExecutionData"] is True
     (destination,) = logging["Destinations"]
     group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
-    assert only_ebs["Resources"][group]["Type"] == "AWS::Logs::LogGroup"
+    assert rendered["Resources"][group]["Type"] == "AWS::Logs::LogGroup"
+    assert rendered["Resources"][group]["Properties"]["LogGroupName"] == {
+        "Fn::Sub": f"/aws/vendedlogs/states/{prefix}" + "-${AWS::StackName}"
+    }
 
 
-def test_substitutions_and_asl_placeholders_match(only_ebs: dict[str, Any]) -> None:
-    _, properties = _state_machine(only_ebs)
+def test_substitutions_and_asl_placeholders_match(rendered: dict[str, Any], mode: str) -> None:
+    _, properties = _state_machine(rendered)
     substitutions = properties["DefinitionSubstitutions"]
-    placeholders = set(re.findall(r"\$\{([^}]+)\}", (REPO / ASL).read_text()))
+    placeholders = set(re.findall(r"\$\{([^}]+)\}", (REPO / MODES[mode]["asl"]).read_text()))
     assert set(substitutions) == placeholders
-    assert set(substitutions) == {f"{name}Arn" for name in LAMBDA_STEPS}
+    assert set(substitutions) == {f"{name}Arn" for name in MODES[mode]["steps"]}
     for key, value in substitutions.items():
         function = key.removesuffix("Arn")
         assert value == {"Fn::GetAtt": [function, "Arn"]}
-        assert only_ebs["Resources"][function]["Type"] == "AWS::Lambda::Function"
+        assert rendered["Resources"][function]["Type"] == "AWS::Lambda::Function"
 
 
-def test_the_state_machine_may_invoke_its_steps_and_run_the_job(only_ebs: dict[str, Any]) -> None:
-    name, properties = _state_machine(only_ebs)
+def test_the_state_machine_may_invoke_its_steps_and_run_the_job(
+    rendered: dict[str, Any], mode: str
+) -> None:
+    name, properties = _state_machine(rendered)
     role = properties["RoleArn"]["Fn::GetAtt"][0]
-    statements = role_statements(only_ebs, role)
+    statements = role_statements(rendered, role)
     invoke = allows(statements, "lambda:InvokeFunction")
     invoked = {
         json.dumps(resource, sort_keys=True)
         for statement in invoke
         for resource in as_list(statement["Resource"])
     }
-    for function in LAMBDA_STEPS:
+    for function in MODES[mode]["steps"]:
         assert any(f'"Ref": "{function}"' in text for text in invoked), function
+    assert len(invoked) == len(MODES[mode]["steps"])
+    # batch:submitJob.sync, for single and array jobs alike.
     for action in ("batch:SubmitJob", "batch:DescribeJobs", "batch:TerminateJob"):
         assert allows(statements, action), action
     rule = (
@@ -114,45 +191,61 @@ def test_the_state_machine_may_invoke_its_steps_and_run_the_job(only_ebs: dict[s
         assert resources == [rule], action
     for action in ("logs:CreateLogDelivery", "logs:PutResourcePolicy", "logs:DescribeLogGroups"):
         assert allows(statements, action), action
-    managed = only_ebs["Resources"][role]["Properties"]["ManagedPolicyArns"]
+    managed = rendered["Resources"][role]["Properties"]["ManagedPolicyArns"]
     assert any(str(arn).endswith(":policy/AWSXrayWriteOnlyAccess") for arn in managed), name
 
 
-def test_the_secret_holds_the_original_defaults(only_ebs: dict[str, Any]) -> None:
-    properties = only_ebs["Resources"]["ConfigSecret"]["Properties"]
-    assert properties["Name"] == {"Fn::Sub": "BatchJobWithOnlyEbs-${AWS::StackName}"}
+def test_the_secret_holds_the_mode_s_defaults(rendered: dict[str, Any], mode: str) -> None:
+    properties = rendered["Resources"]["ConfigSecret"]["Properties"]
+    prefix = MODES[mode]["secret_prefix"]
+    assert properties["Name"] == {"Fn::Sub": prefix + "-${AWS::StackName}"}
     secret = json.loads(properties["SecretString"]["Fn::Sub"])
-    assert secret == SECRET_DEFAULTS
-    assert only_ebs["Outputs"]["ConfigSecretName"]["Value"] == properties["Name"]
+    assert secret == MODES[mode]["secret"]
+    assert rendered["Outputs"]["ConfigSecretName"]["Value"] == properties["Name"]
 
 
-def test_the_secret_defaults_pass_the_configuration_loader(only_ebs: dict[str, Any]) -> None:
-    text = only_ebs["Resources"]["ConfigSecret"]["Properties"]["SecretString"]["Fn::Sub"]
-    for name, value in {**PSEUDO_PARAMETERS, "EcrRepository": "batch-job-with-ebs"}.items():
-        text = text.replace("${" + name + "}", value)
-    config = build_config("OnlyEBS", json.loads(text), {})
+def test_the_secret_defaults_pass_the_configuration_loader(
+    rendered: dict[str, Any], mode: str
+) -> None:
+    config = build_config(mode, json.loads(_secret_text(rendered, mode)), {})
     assert config.jobDefinitionContainerImage == (
-        "123456789012.dkr.ecr.us-east-1.amazonaws.com/batch-job-with-ebs:latest"
+        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{MODES[mode]['repository']}:latest"
     )
 
 
-def test_the_job_image_repository(only_ebs: dict[str, Any]) -> None:
-    properties = only_ebs["Resources"]["EcrRepository"]["Properties"]
-    assert properties["RepositoryName"] == {"Ref": "EcrRepositoryName"}
+def test_task_export_links_the_data_bucket(task_export: dict[str, Any]) -> None:
+    secret = json.loads(_secret_text(task_export, "TaskExport"))
+    assert secret["dataRepositoryPath"] == f"s3://{REFERENCES['DataBucket']}/"
+    # Data repository associations need Lustre 2.12 or newer and exclude SCRATCH_1.
+    assert secret["lustreFileSystemTypeVersion"] == "2.15"
+    assert secret["lustreDeploymentType"] != "SCRATCH_1"
+
+
+def test_the_job_image_repository_has_the_mode_s_name(rendered: dict[str, Any], mode: str) -> None:
+    properties = rendered["Resources"]["EcrRepository"]["Properties"]
+    assert properties["RepositoryName"] == MODES[mode]["repository"]
     assert properties["ImageScanningConfiguration"] == {"ScanOnPush": True}
-    assert only_ebs["Parameters"]["EcrRepositoryName"] == "batch-job-with-ebs"
-    assert only_ebs["Outputs"]["EcrRepositoryUri"]["Value"] == {
+    assert rendered["Outputs"]["EcrRepositoryUri"]["Value"] == {
         "Fn::GetAtt": ["EcrRepository", "RepositoryUri"]
     }
 
 
-def test_the_reaper_hears_every_unsuccessful_end_of_this_state_machine(
-    only_ebs: dict[str, Any],
+@pytest.mark.parametrize("mode_name", sorted(MODES))
+def test_a_repository_name_given_replaces_the_mode_s(
+    render: Callable[..., dict[str, Any]], mode_name: str
 ) -> None:
-    state_machine, _ = _state_machine(only_ebs)
+    rendered = render(Mode=mode_name, EcrRepositoryName="team/my-job")
+    properties = rendered["Resources"]["EcrRepository"]["Properties"]
+    assert properties["RepositoryName"] == {"Ref": "EcrRepositoryName"}
+
+
+def test_the_reaper_hears_every_unsuccessful_end_of_this_state_machine(
+    rendered: dict[str, Any],
+) -> None:
+    state_machine, _ = _state_machine(rendered)
     rules = [
         body["Properties"]
-        for body in resources_of_type(only_ebs, "AWS::Events::Rule").values()
+        for body in resources_of_type(rendered, "AWS::Events::Rule").values()
         if {"Fn::GetAtt": ["ReaperFunction", "Arn"]}
         in [target["Arn"] for target in body["Properties"]["Targets"]]
     ]
@@ -165,16 +258,29 @@ def test_the_reaper_hears_every_unsuccessful_end_of_this_state_machine(
             "stateMachineArn": [{"Ref": state_machine}],
         },
     }
-    (invoke_config,) = resources_of_type(only_ebs, "AWS::Lambda::EventInvokeConfig").values()
+    (invoke_config,) = resources_of_type(rendered, "AWS::Lambda::EventInvokeConfig").values()
     assert invoke_config["Properties"]["FunctionName"] == {"Ref": "ReaperFunction"}
     assert invoke_config["Properties"]["MaximumRetryAttempts"] == 2
 
 
-def test_outputs_name_what_users_need(only_ebs: dict[str, Any]) -> None:
-    outputs = only_ebs["Outputs"]
+def test_the_reaper_may_describe_this_state_machine_s_executions(
+    rendered: dict[str, Any], mode: str
+) -> None:
+    role = rendered["Resources"]["ReaperFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
+    (describe,) = allows(role_statements(rendered, role), "states:DescribeExecution")
+    prefix = MODES[mode]["state_machine_prefix"]
+    assert resource_text(describe["Resource"]) == (
+        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
+        f"{prefix}" + "-${AWS::StackName}:*"
+    )
+
+
+def test_outputs_name_what_users_need(rendered: dict[str, Any]) -> None:
+    outputs = rendered["Outputs"]
     assert set(outputs) >= OUTPUTS
-    state_machine, _ = _state_machine(only_ebs)
+    state_machine, _ = _state_machine(rendered)
     assert outputs["StateMachineArn"]["Value"] == {"Ref": state_machine}
+    assert outputs["StateMachineName"]["Value"] == {"Fn::GetAtt": [state_machine, "Name"]}
     assert outputs["DataBucketName"]["Value"] == {"Ref": "DataBucket"}
     assert outputs["BatchSecurityGroupId"]["Value"] == {
         "Fn::GetAtt": ["BatchSecurityGroup", "GroupId"]
