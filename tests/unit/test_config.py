@@ -140,8 +140,8 @@ def test_small_volume_keeps_the_gp3_baseline():
 
 
 def test_unimplemented_mode_is_refused():
-    with pytest.raises(InvalidConfiguration, match="mode = 'AutoExport' is not implemented"):
-        build_config("AutoExport", SECRET, {})
+    with pytest.raises(InvalidConfiguration, match="mode = 'Hybrid' is not implemented"):
+        build_config("Hybrid", SECRET, {})
 
 
 LUSTRE_SECRET = {

@@ -364,6 +364,11 @@ def test_failure_exports_before_deleting(fsx, lambda_context):
                 BY_FILE_SYSTEM,
             ),
             (
+                "describe_data_repository_associations",
+                {"Associations": [association("AVAILABLE")]},
+                BY_FILE_SYSTEM,
+            ),
+            (
                 "create_data_repository_task",
                 {"DataRepositoryTask": task("PENDING", purpose="failure-export")},
                 {

@@ -15,6 +15,7 @@ from tests.conftest import REPO
 MACHINES = {
     "OnlyEBS": REPO / "statemachine" / "only_ebs.asl.json",
     "TaskExport": REPO / "statemachine" / "lustre_task_export.asl.json",
+    "AutoExport": REPO / "statemachine" / "lustre_auto_export.asl.json",
 }
 SERVICE_PREFIXES = ("States.", "Lambda.", "Batch.")
 STANDARD_LAMBDA_RETRY = {
@@ -190,6 +191,20 @@ def test_states_of_a_shared_step_are_identical_in_every_machine():
     }
     for name in sorted(shared):
         assert all(states[name] == definitions[0][name] for states in definitions), name
+
+
+def test_auto_export_deletes_only_after_a_drain_or_a_verified_export():
+    states = load(MACHINES["AutoExport"])["States"]
+    into_release = sorted(n for n, s in states.items() if "ReleaseFileSystem" in targets(s))
+    assert into_release == ["IsExportDone", "IsVerificationRequired", "WaitForFileSystemRelease"]
+    # Skipping verification is possible only after a real drain, never after a timeout.
+    assert [c["Next"] for c in states["IsDrained"]["Choices"]] == [
+        "IsVerificationRequired",
+        "DisableAutoExport",
+    ]
+    assert states["IsDrained"]["Choices"][0]["Variable"] == "$.drain.drained"
+    assert states["DisableAutoExport"]["Next"] == "IsAutoExportDisabled"
+    assert states["IsAutoExportDisabled"]["Choices"][0]["Next"] == "StartExport"
 
 
 def test_lustre_deletes_only_after_the_export_was_checked():

@@ -171,9 +171,26 @@ class TaskExportConfig(LustreConfig):
     """TaskExport mode: results reach S3 by an export task after the job."""
 
 
+class AutoExportConfig(LustreConfig):
+    """AutoExport mode: FSx exports every change while the job runs.
+
+    After the job the drain check reads ``AgeOfOldestQueuedMessage`` every
+    ``waitForCheckMetricsSeconds`` at a period of ``lambdaPeriodSeconds`` (a multiple of 60,
+    the metric's resolution), and requires the last ``lambdaTimeDiffMinutes`` (the quiet
+    window) to be all 0; it gives up after ``drainTimeoutSeconds`` and verifies instead.
+    """
+
+    waitForCheckMetricsSeconds: int = Field(60, ge=0, le=3600)
+    lambdaPeriodSeconds: int = Field(60, ge=60, le=3600, multiple_of=60)
+    lambdaTimeDiffMinutes: int = Field(15, ge=1, le=1440)
+    drainTimeoutSeconds: int = Field(7200, ge=60)
+    verifyExportBeforeDelete: bool = True
+
+
 CONFIG_MODELS: dict[str, type[CommonConfig]] = {
     "OnlyEBS": OnlyEbsConfig,
     "TaskExport": TaskExportConfig,
+    "AutoExport": AutoExportConfig,
 }
 """The configuration model of each implemented mode."""
 

@@ -200,6 +200,44 @@ def check_file_system(
     }
 
 
+def disable_auto_export(file_system_id: str) -> dict[str, Any]:
+    """Turn auto-export off on the file system's association; call again until ``done``.
+
+    FSx runs a data repository task only after auto-export is disabled on the association
+    (UpdateDataRepositoryAssociation with an empty ``AutoExportPolicy``); auto-import stays.
+
+    Args:
+        file_system_id: the run's file system.
+
+    Returns:
+        ``{"done": bool, "associationId", "lifecycle"}``; done once the association is
+        AVAILABLE without auto-export events.
+
+    Raises:
+        StorageFailed: the file system has no association.
+    """
+    association = _association(file_system_id)
+    if association is None:
+        raise StorageFailed(f"File system {file_system_id} has no data repository association")
+    s3 = association.get("S3", {})
+    exporting = bool(s3.get("AutoExportPolicy", {}).get("Events"))
+    if exporting and association["Lifecycle"] == "AVAILABLE":
+        client("fsx").update_data_repository_association(
+            AssociationId=association["AssociationId"],
+            S3={
+                "AutoImportPolicy": s3.get("AutoImportPolicy", {"Events": []}),
+                "AutoExportPolicy": {"Events": []},
+            },
+        )
+        association = _association(file_system_id) or association
+        exporting = bool(association.get("S3", {}).get("AutoExportPolicy", {}).get("Events"))
+    return {
+        "done": not exporting and association["Lifecycle"] == "AVAILABLE",
+        "associationId": association["AssociationId"],
+        "lifecycle": association["Lifecycle"],
+    }
+
+
 def start_export(run: Run, file_system_id: str, purpose: str = "export") -> dict[str, Any]:
     """Start an EXPORT_TO_REPOSITORY task of the whole file system.
 
@@ -393,6 +431,9 @@ def release_file_systems(
             continue
         if lifecycle != "FAILED" and policy == "export":
             exports = [t for t in tasks if _tags(t).get(TAG_PURPOSE) == "failure-export"]
+            if not exports and not disable_auto_export(system_id)["done"]:
+                pending.append(f"{kind_id} (disabling auto-export)")
+                continue
             if not exports:
                 start_export(run, system_id, purpose="failure-export")
                 pending.append(f"{kind_id} (exporting)")
