@@ -12,7 +12,7 @@ import pytest
 from botocore.stub import Stubber
 
 from batchscratch import aws as layer_aws
-from batchscratch.errors import ExportFailed, ExportTimeout, StorageFailed
+from batchscratch.errors import ExportFailed, ExportTimeout, StorageFailed, StorageTimeout
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run
 from functions.check_export import app as check_export
 from functions.check_file_system import app as check_file_system
@@ -369,6 +369,11 @@ def test_failure_exports_before_deleting(fsx, lambda_context):
                 BY_FILE_SYSTEM,
             ),
             (
+                "describe_data_repository_associations",
+                {"Associations": [association("AVAILABLE")]},
+                BY_FILE_SYSTEM,
+            ),
+            (
                 "create_data_repository_task",
                 {"DataRepositoryTask": task("PENDING", purpose="failure-export")},
                 {
@@ -399,10 +404,15 @@ def test_failure_exports_before_deleting(fsx, lambda_context):
         [task("SUCCEEDED", purpose="failure-export")],
         then=[
             (
+                "describe_data_repository_associations",
+                {"Associations": [association("AVAILABLE")]},
+                BY_FILE_SYSTEM,
+            ),
+            (
                 "delete_file_system",
                 {"FileSystemId": FS_ID, "Lifecycle": "DELETING"},
                 {"FileSystemId": FS_ID},
-            )
+            ),
         ],
     )
     second = release_file_system.lambda_handler(event | {"release": first}, lambda_context)
@@ -416,7 +426,14 @@ def test_failure_export_that_fails_keeps_the_file_system(fsx, lambda_context):
         fsx,
         [file_system("AVAILABLE")],
         [task("SUCCEEDED", failed=2, purpose="failure-export")],
-        then=[("tag_resource", {}, None)],
+        then=[
+            (
+                "describe_data_repository_associations",
+                {"Associations": [association("AVAILABLE")]},
+                BY_FILE_SYSTEM,
+            ),
+            ("tag_resource", {}, None),
+        ],
     )
 
     result = release_file_system.lambda_handler(
@@ -483,3 +500,58 @@ def test_misconfigured_file_system_is_kept_under_export(fsx, lambda_context):
 
     assert result["retained"] == [f"fsx:file-system:{FS_ID}"]
     assert result["deleted"] == []
+
+
+@pytest.mark.parametrize("association_state", [None, "CREATING"])
+def test_export_policy_deletes_a_file_system_no_job_can_have_used(
+    fsx, lambda_context, association_state
+):
+    associations = [] if association_state is None else [association(association_state)]
+    release(
+        fsx,
+        [file_system("AVAILABLE")],
+        [],
+        then=[
+            ("describe_data_repository_associations", {"Associations": associations}, None),
+            ("delete_file_system", {}, {"FileSystemId": FS_ID}),
+        ],
+    )
+
+    result = release_file_system.lambda_handler(
+        load_event("release_file_system_after_failure"), lambda_context
+    )
+
+    assert result["deleted"] == [f"fsx:file-system:{FS_ID}"]
+
+
+def test_export_policy_keeps_a_file_system_whose_association_broke(fsx, lambda_context):
+    release(
+        fsx,
+        [file_system("AVAILABLE")],
+        [],
+        then=[
+            (
+                "describe_data_repository_associations",
+                {"Associations": [association("MISCONFIGURED")]},
+                None,
+            ),
+            ("tag_resource", {}, None),
+        ],
+    )
+
+    result = release_file_system.lambda_handler(
+        load_event("release_file_system_after_failure"), lambda_context
+    )
+
+    assert result["retained"] == [f"fsx:file-system:{FS_ID}"]
+
+
+def test_check_keeps_its_clock_across_polls(fsx, lambda_context):
+    """CheckFileSystem reads its own earlier waitingSince, so StorageTimeout can fire."""
+    event = load_event("check_file_system")
+    long_ago = (datetime.now(UTC) - timedelta(seconds=1801)).isoformat()
+    event["fileSystemStatus"] = {"ready": False, "lifecycle": "CREATING", "waitingSince": long_ago}
+    fsx.add_response("describe_file_systems", {"FileSystems": [file_system("CREATING")]})
+
+    with pytest.raises(StorageTimeout, match="limit 1800 s"):
+        check_file_system.lambda_handler(event, lambda_context)

@@ -389,7 +389,9 @@ def release_file_systems(
 
     A file system that already carries ``retained-reason`` (for example after a failed
     export) is never touched; one whose creation FAILED holds no data and is deleted; a
-    MISCONFIGURED one cannot be exported, so ``export`` keeps it.
+    MISCONFIGURED one cannot be exported, so ``export`` keeps it; one without an AVAILABLE
+    association never had a job (compute starts after the association), so ``export``
+    deletes it.
 
     Args:
         run: whose file systems.
@@ -430,6 +432,16 @@ def release_file_systems(
             pending.append(f"{kind_id} (data repository task running)")
             continue
         if lifecycle != "FAILED" and policy == "export":
+            association = _association(system_id)
+            if association is not None and association["Lifecycle"] in _BROKEN:
+                _mark_retained(system, f"{reason}: association {association['Lifecycle']}")
+                retained.append(kind_id)
+                continue
+            if association is None or association["Lifecycle"] == "CREATING":
+                # Compute starts only once the association is AVAILABLE: no job wrote here.
+                fsx.delete_file_system(FileSystemId=system_id)
+                deleted.append(kind_id)
+                continue
             exports = [t for t in tasks if _tags(t).get(TAG_PURPOSE) == "failure-export"]
             if not exports and not disable_auto_export(system_id)["done"]:
                 pending.append(f"{kind_id} (disabling auto-export)")

@@ -108,8 +108,14 @@ class RunState(BaseModel):
         return self.export
 
     def previous(self, key: str) -> dict[str, Any] | None:
-        """Return this step's earlier result stored under ``key`` (e.g. ``"cleanup"``)."""
-        value = (self.model_extra or {}).get(key)
+        """Return this step's earlier result stored under ``key`` (e.g. ``"cleanup"``),
+        whether the key is a declared field (``fileSystemStatus``) or passed through."""
+        if key in type(self).model_fields:
+            value: Any = getattr(self, key)
+            if isinstance(value, BaseModel):
+                value = value.model_dump()
+        else:
+            value = (self.model_extra or {}).get(key)
         return value if isinstance(value, dict) else None
 
     def require_volume(self) -> VolumeRef:
