@@ -222,6 +222,8 @@ def _simulation(scenario: Scenario) -> Simulation:
         ready_after_polls=scenario.aws.storage.readyAfterPolls,
         create_fails=scenario.aws.storage.createFails,
         job_attempts=job,
+        export_lifecycle=scenario.aws.export.taskLifecycle,
+        export_failed_files=scenario.aws.export.failedFiles,
         throttle=dict(scenario.aws.throttle),
         log_level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING",
     )
@@ -386,6 +388,7 @@ def _run(scenario: Scenario, root: Path, out: TextIO | None, echo: TextIO | None
             for line in compact(history.lines):
                 say(line)
             _report_jobs(jobs, say)
+            _report_refusals(sim, arn, say)
             _report_deliveries(sim, description, say)
             say(f"  leaked: {', '.join(leaked) or 'nothing'}")
             say(f"  retained: {', '.join(retained) or 'nothing'}")
@@ -404,6 +407,12 @@ def _report_jobs(jobs: list[Any], say: Any) -> None:
             for o in job.attempts
         )
         say(f"  job {job.job_id}: {job.status} after {len(job.attempts)} attempt(s): {attempts}")
+
+
+def _report_refusals(sim: Simulation, arn: str, say: Any) -> None:
+    for refusal in sim.refusals:
+        if refusal.execution_arn == arn:
+            say(f"  FSx refused {refusal.operation}: {refusal.code}: {_short(refusal.message)}")
 
 
 def _report_deliveries(sim: Simulation, description: dict[str, Any], say: Any) -> None:

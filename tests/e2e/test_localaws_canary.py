@@ -1,7 +1,8 @@
 """The local AWS patches moto internals: fail loudly when moto is not the version they fit.
 
 Every internal a workaround replaces or relies on is listed in ``tools.localaws.patches.TARGETS``
-with the signature the workaround was written against. An upgrade of moto that moves,
+(and, for the FSx for Lustre emulation, ``tools.localaws.fsx.TARGETS``) with the signature the
+workaround was written against. An upgrade of moto that moves,
 renames or reshapes one of them fails here, naming it, instead of silently rehearsing
 something else.
 """
@@ -12,8 +13,13 @@ from types import ModuleType
 
 import moto
 import pytest
+from moto.core.base_backend import BackendDict
 
-from tools.localaws.patches import MOTO_VERSION, TARGETS
+from tools.localaws import fsx
+from tools.localaws.patches import MOTO_VERSION
+from tools.localaws.patches import TARGETS as PATCH_TARGETS
+
+TARGETS = {**PATCH_TARGETS, **fsx.TARGETS}
 
 
 def test_moto_is_the_pinned_version() -> None:
@@ -28,8 +34,9 @@ def test_patched_internal_has_the_expected_signature(name: str) -> None:
     except (ImportError, AttributeError, KeyError) as error:
         pytest.fail(f"{target.path} ({target.gap}) no longer exists: {error!r}")
     if target.signature is None:
-        assert isinstance(found, (type, ModuleType)) or callable(found), (
-            f"{target.path} ({target.gap}) is no longer a class, module or function"
+        assert isinstance(found, (type, ModuleType, BackendDict)) or callable(found), (
+            f"{target.path} ({target.gap}) is no longer a class, module, function or "
+            "backend registry"
         )
         return
     if isinstance(found, (classmethod, staticmethod)):
@@ -50,3 +57,20 @@ def test_batch_task_still_inherits_the_normalisation_the_workaround_replaces() -
 def test_fast_clock_targets_are_the_time_module() -> None:
     assert TARGETS["retrier_time"].resolve() is time
     assert TARGETS["sync_poll_time"].resolve() is time
+
+
+def test_both_target_lists_use_distinct_names() -> None:
+    assert not set(PATCH_TARGETS) & set(fsx.TARGETS)
+
+
+@pytest.mark.parametrize("action", fsx.ADDED_ACTIONS)
+def test_moto_fsx_still_lacks_the_actions_the_emulation_adds(action: str) -> None:
+    response_class = fsx.TARGETS["fsx_response_class"].resolve()
+    assert action not in vars(response_class), (
+        f"moto's FSxResponse now implements {action}: compare it with tools.localaws.fsx"
+    )
+
+
+@pytest.mark.parametrize("action", fsx.REPLACED_ACTIONS)
+def test_fsx_actions_the_emulation_replaces_are_listed(action: str) -> None:
+    assert any(t.path.endswith(f"FSxResponse.{action}") for t in fsx.TARGETS.values())

@@ -1,15 +1,14 @@
 """Every scenario in scenarios/ runs the real template, state machine and handlers locally
-and ends the way its file says; the fields a user relies on are checked here too."""
+and ends the way its file says; the fields a user relies on are checked here too (OnlyEBS
+here, TaskExport in test_task_export.py)."""
 
 import json
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
+from tests.e2e.conftest import SHIPPED
 from tools.rehearse import Summary
-
-SHIPPED = sorted(p.stem for p in (Path(__file__).parents[2] / "scenarios").glob("*/*.yaml"))
 
 Rehearsed = Callable[[str], list[Summary]]
 COMPUTE = {
@@ -25,15 +24,15 @@ def kinds(entries: list[str]) -> list[str]:
     return [":".join(entry.split(":")[:2]) for entry in entries]
 
 
-@pytest.mark.parametrize("stem", SHIPPED)
-def test_scenario_meets_its_expectations(rehearsed: Rehearsed, stem: str) -> None:
-    for summary in rehearsed(stem):
+@pytest.mark.parametrize("key", sorted(SHIPPED))
+def test_scenario_meets_its_expectations(rehearsed: Rehearsed, key: str) -> None:
+    for summary in rehearsed(key):
         assert summary.expectationsMet, summary.failedExpectations
         assert json.loads(summary.to_json())["scenario"] == summary.scenario
 
 
 def test_default_run_succeeds_and_leaves_nothing(rehearsed: Rehearsed) -> None:
-    (summary,) = rehearsed("default")
+    (summary,) = rehearsed("only_ebs/default")
     assert summary.status == "SUCCEEDED"
     assert summary.error is None
     assert summary.jobAttempts == 1
@@ -45,7 +44,7 @@ def test_default_run_succeeds_and_leaves_nothing(rehearsed: Rehearsed) -> None:
 
 
 def test_spot_reclaim_is_retried_on_the_same_volume(rehearsed: Rehearsed) -> None:
-    (summary,) = rehearsed("spot-reclaim")
+    (summary,) = rehearsed("only_ebs/spot-reclaim")
     assert summary.status == "SUCCEEDED"
     assert summary.jobAttempts == 2
     assert summary.created["ec2:volume"] == 1
@@ -54,7 +53,7 @@ def test_spot_reclaim_is_retried_on_the_same_volume(rehearsed: Rehearsed) -> Non
 
 
 def test_application_failure_keeps_only_a_snapshot(rehearsed: Rehearsed) -> None:
-    (summary,) = rehearsed("application-failure")
+    (summary,) = rehearsed("only_ebs/application-failure")
     assert summary.status == "FAILED"
     assert summary.error == "States.TaskFailed"
     assert summary.jobAttempts == 1
@@ -65,7 +64,7 @@ def test_application_failure_keeps_only_a_snapshot(rehearsed: Rehearsed) -> None
 
 
 def test_invalid_input_is_refused_before_anything_exists(rehearsed: Rehearsed) -> None:
-    (summary,) = rehearsed("invalid-input")
+    (summary,) = rehearsed("only_ebs/invalid-input")
     assert summary.status == "FAILED"
     assert summary.error == "InvalidConfiguration"
     assert "ebsSizeGb" in (summary.cause or "")
@@ -75,7 +74,7 @@ def test_invalid_input_is_refused_before_anything_exists(rehearsed: Rehearsed) -
 
 
 def test_abort_during_job_is_cleaned_up_by_the_reaper(rehearsed: Rehearsed) -> None:
-    (summary,) = rehearsed("abort-during-job")
+    (summary,) = rehearsed("only_ebs/abort-during-job")
     assert summary.status == "ABORTED"
     assert summary.states[-1] == "RunJob"
     assert set(summary.created) >= COMPUTE
@@ -84,7 +83,7 @@ def test_abort_during_job_is_cleaned_up_by_the_reaper(rehearsed: Rehearsed) -> N
 
 
 def test_throttled_calls_are_absorbed(rehearsed: Rehearsed) -> None:
-    (summary,) = rehearsed("throttled")
+    (summary,) = rehearsed("only_ebs/throttled")
     assert summary.status == "SUCCEEDED"
     assert summary.created["ec2:volume"] == 1
     assert summary.created["batch:compute-environment"] == 1

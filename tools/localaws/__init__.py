@@ -1,8 +1,9 @@
 """A local AWS for rehearsing the workflow: moto in-process, with its gaps worked around.
 
 ``LocalAws`` starts moto (Step Functions interpreter on, Batch without Docker), installs
-every workaround in ``patches`` (the only module that touches moto internals) and the
-botocore hooks in ``hooks``, and deploys the repository's SAM template::
+every workaround in ``patches`` and the FSx for Lustre emulation in ``fsx`` (the only
+modules that touch moto internals) and the botocore hooks in ``hooks``, and deploys the
+repository's SAM template::
 
     sim = Simulation(ready_after_polls=2)
     with LocalAws(root, sim) as aws:
@@ -24,13 +25,14 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from tools.localaws import hooks, invoke, patches
+from tools.localaws import fsx, hooks, invoke, patches
 from tools.localaws.inventory import KINDS, Resource, existing_resources, left_behind
 from tools.localaws.simulation import (
     Created,
     FunctionCode,
     JobOutcome,
     JobRecord,
+    Refusal,
     Simulation,
     VirtualClock,
     retry_action,
@@ -45,6 +47,7 @@ __all__ = [
     "JobOutcome",
     "JobRecord",
     "LocalAws",
+    "Refusal",
     "Resource",
     "Simulation",
     "Stack",
@@ -108,6 +111,7 @@ class LocalAws:
                 )
             )
             self._patcher = stack.enter_context(patches.activate(self.sim))
+            fsx.install(self._patcher)
             _forget_cached_parameters()
         except BaseException:
             stack.close()

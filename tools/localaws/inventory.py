@@ -4,6 +4,11 @@ A resource belongs to an execution when it carries the execution's
 ``batch-scratch:execution-arn`` tag, or when the run's own Create call made it (so a
 resource the run forgot to tag still counts). It is *retained* when it carries
 ``batch-scratch:retained-reason``, *leaked* otherwise.
+
+FSx data repository associations and tasks are parts of their file system: they exist
+while it exists (FSx deletes them with it), belong to the execution its file system belongs
+to, and are retained when it is. A task counts only while it runs (PENDING, EXECUTING,
+CANCELING): an ended task is history, not something left to delete.
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ class Resource:
     kind: str
     resource_id: str
     tags: dict[str, str]
+    part_of: str | None = None
+    """The entry ("kind:id") of the resource this one is part of (an FSx file system)."""
 
     @property
     def entry(self) -> str:
@@ -48,8 +55,13 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[dic
     if client.can_paginate(operation):
         for page in client.get_paginator(operation).paginate(**kwargs):
             yield from page.get(key, [])
-    else:
-        yield from getattr(client, operation)(**kwargs).get(key, [])
+        return
+    while True:  # NextToken without a botocore paginator (FSx DRAs and tasks)
+        page = getattr(client, operation)(**kwargs)
+        yield from page.get(key, [])
+        if not page.get("NextToken"):
+            return
+        kwargs = {**kwargs, "NextToken": page["NextToken"]}
 
 
 def existing_resources(clients: Callable[[str], Any]) -> list[Resource]:
@@ -91,13 +103,47 @@ def existing_resources(clients: Callable[[str], Any]) -> list[Resource]:
                 dict(definition.get("tags") or {}),
             )
         )
-    for file_system in _pages(clients("fsx"), "describe_file_systems", "FileSystems"):
+    found.extend(_fsx_resources(clients("fsx")))
+    return found
+
+
+TASK_RUNNING = ("PENDING", "EXECUTING", "CANCELING")
+
+
+def _fsx_resources(fsx: Any) -> list[Resource]:
+    found: list[Resource] = []
+    file_systems: set[str] = set()
+    for file_system in _pages(fsx, "describe_file_systems", "FileSystems"):
         if file_system.get("Lifecycle") not in ("DELETING", "DELETED"):
+            file_systems.add(file_system["FileSystemId"])
             found.append(
                 Resource(
                     "fsx:file-system",
                     file_system["FileSystemId"],
                     _ec2_tags(file_system.get("Tags")),
+                )
+            )
+    for association in _pages(fsx, "describe_data_repository_associations", "Associations"):
+        if (
+            association.get("FileSystemId") in file_systems
+            and association.get("Lifecycle") != "DELETING"
+        ):
+            found.append(
+                Resource(
+                    "fsx:data-repository-association",
+                    association["AssociationId"],
+                    _ec2_tags(association.get("Tags")),
+                    f"fsx:file-system:{association['FileSystemId']}",
+                )
+            )
+    for task in _pages(fsx, "describe_data_repository_tasks", "DataRepositoryTasks"):
+        if task.get("FileSystemId") in file_systems and task.get("Lifecycle") in TASK_RUNNING:
+            found.append(
+                Resource(
+                    "fsx:data-repository-task",
+                    task["TaskId"],
+                    _ec2_tags(task.get("Tags")),
+                    f"fsx:file-system:{task['FileSystemId']}",
                 )
             )
     return found
@@ -109,11 +155,21 @@ def left_behind(
     """Return ``(leaked, retained)`` entries ("kind:id", sorted) of one execution."""
     leaked: list[str] = []
     retained: list[str] = []
-    for resource in resources:
-        mine = resource.tags.get(TAG_EXECUTION) == execution_arn or (
-            resource.resource_id in created.get(resource.kind, set())
+    by_entry = {resource.entry: resource for resource in resources}
+
+    def mine(resource: Resource) -> bool:
+        parent = by_entry.get(resource.part_of or "")
+        return (
+            resource.tags.get(TAG_EXECUTION) == execution_arn
+            or resource.resource_id in created.get(resource.kind, set())
+            or (parent is not None and mine(parent))
         )
-        if not mine:
-            continue
-        (retained if TAG_RETAINED in resource.tags else leaked).append(resource.entry)
+
+    def kept(resource: Resource) -> bool:
+        parent = by_entry.get(resource.part_of or "")
+        return TAG_RETAINED in resource.tags or (parent is not None and kept(parent))
+
+    for resource in resources:
+        if mine(resource):
+            (retained if kept(resource) else leaked).append(resource.entry)
     return sorted(leaked), sorted(retained)

@@ -8,6 +8,11 @@ that changes one fails loudly instead of silently breaking the rehearsal.
 
 The patches read the scripted behaviour from the active ``Simulation`` (``activate``); with
 no simulation active they behave as moto does.
+
+Gap 6 (FSx for Lustre: lifecycle, data repository associations and tasks) is large enough
+for a module of its own, ``tools.localaws.fsx``, built the same way: its own ``TARGETS``
+(checked by the same canary test) and an ``install(patcher)`` that ``LocalAws`` calls on the
+``Patcher`` that ``activate`` yields.
 """
 
 from __future__ import annotations
@@ -52,6 +57,11 @@ class _Active:
     """The simulation the patches currently play (``None``: behave as moto does)."""
 
     sim: Simulation | None = None
+
+
+def active_simulation() -> Simulation | None:
+    """The simulation the patches currently play (``None``: behave as moto does)."""
+    return _Active.sim
 
 
 @dataclass(frozen=True)

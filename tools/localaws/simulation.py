@@ -82,6 +82,16 @@ class Created:
 
 
 @dataclass(frozen=True)
+class Refusal:
+    """An error answer of the emulated FSx (e.g. DeleteFileSystem while a task runs)."""
+
+    execution_arn: str | None
+    operation: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
 class FunctionCode:
     """Where a deployed Lambda function's handler lives in the repository."""
 
@@ -125,6 +135,10 @@ class Simulation:
     ready_after_polls: int = 0
     create_fails: bool = False
     job_attempts: list[JobOutcome] = field(default_factory=list)
+    export_lifecycle: str = "SUCCEEDED"
+    """How every export data repository task ends: SUCCEEDED, FAILED or CANCELED."""
+    export_failed_files: int = 0
+    """Files an export task fails to export (its ``Status.FailedCount``)."""
     throttle: dict[str, int] = field(default_factory=dict)
     clock: VirtualClock = field(default_factory=VirtualClock)
     log_level: str = "WARNING"
@@ -137,6 +151,8 @@ class Simulation:
     jobs: dict[str, JobRecord] = field(default_factory=dict)
     throttled: dict[str, int] = field(default_factory=dict)
     state_listeners: list[Callable[[str, str], None]] = field(default_factory=list)
+    refusals: list[Refusal] = field(default_factory=list)
+    """Error answers of the emulated FSx, in order (``tools.localaws.fsx``)."""
     deliveries: list[Any] = field(default_factory=list)
     """EventBridge deliveries to Lambda targets (``patches.Delivery``)."""
     modules: dict[str, ModuleType] = field(default_factory=dict)
@@ -166,6 +182,12 @@ class Simulation:
         execution = tags.get(TAG_EXECUTION) or self.current_execution
         with self._lock:
             self.created.append(Created(kind, resource_id, execution))
+
+    def record_refusal(self, operation: str, code: str, message: str) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self.refusals.append(Refusal(self.current_execution, operation, code, message))
 
     def state_entered(self, execution_arn: str, state_name: str) -> None:
         for listener in list(self.state_listeners):
