@@ -12,8 +12,8 @@ from botocore.exceptions import ClientError
 
 from batchscratch.aws import client
 from batchscratch.config import OnlyEbsConfig
-from batchscratch.errors import CleanupTimeout, SnapshotFailed, StorageFailed, StorageTimeout
-from batchscratch.polling import enforce_deadline, waiting_since
+from batchscratch.errors import SnapshotFailed, StorageFailed, StorageTimeout
+from batchscratch.polling import ReleaseProgress, enforce_deadline, waiting_since
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run, now_iso
 
 Policy = Literal["delete", "snapshot", "retain"]
@@ -196,9 +196,8 @@ def release_volumes(
     """
     since = waiting_since(previous)
     ec2 = client("ec2")
-    retained: list[str] = []
-    deleted: list[str] = []
-    pending: list[str] = []
+    progress = ReleaseProgress(policy, since)
+    retained, deleted, pending = progress.retained, progress.deleted, progress.pending
     for volume in run_volumes(run):
         volume_id = volume["VolumeId"]
         if TAG_RETAINED in _tags(volume):
@@ -248,14 +247,4 @@ def release_volumes(
                 continue
         ec2.delete_volume(VolumeId=volume_id)
         deleted.append(f"ec2:volume:{volume_id}")
-    if pending:
-        enforce_deadline(
-            since, timeout_seconds, CleanupTimeout, f"storage release ({', '.join(pending)})"
-        )
-    return {
-        "done": not pending,
-        "policy": policy,
-        "retained": retained,
-        "deleted": deleted,
-        "waitingSince": since,
-    }
+    return progress.result(timeout_seconds)

@@ -16,13 +16,12 @@ from botocore.exceptions import ClientError
 from batchscratch.aws import client
 from batchscratch.config import LustreConfig
 from batchscratch.errors import (
-    CleanupTimeout,
     ExportFailed,
     ExportTimeout,
     StorageFailed,
     StorageTimeout,
 )
-from batchscratch.polling import enforce_deadline, waiting_since
+from batchscratch.polling import ReleaseProgress, enforce_deadline, waiting_since
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run, now_iso
 
 Policy = Literal["delete", "export", "retain"]
@@ -409,9 +408,8 @@ def release_file_systems(
     """
     since = waiting_since(previous)
     fsx = client("fsx")
-    retained: list[str] = []
-    deleted: list[str] = []
-    pending: list[str] = []
+    progress = ReleaseProgress(policy, since)
+    retained, deleted, pending = progress.retained, progress.deleted, progress.pending
     for system in run_file_systems(run):
         system_id = system["FileSystemId"]
         kind_id = f"fsx:file-system:{system_id}"
@@ -458,14 +456,4 @@ def release_file_systems(
                 continue
         fsx.delete_file_system(FileSystemId=system_id)
         deleted.append(kind_id)
-    if pending:
-        enforce_deadline(
-            since, timeout_seconds, CleanupTimeout, f"storage release ({', '.join(pending)})"
-        )
-    return {
-        "done": not pending,
-        "policy": policy,
-        "retained": retained,
-        "deleted": deleted,
-        "waitingSince": since,
-    }
+    return progress.result(timeout_seconds)

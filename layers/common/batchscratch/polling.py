@@ -2,9 +2,10 @@
 time limit has passed, so no Wait → check → Choice loop in a state machine can spin forever.
 """
 
+from dataclasses import dataclass, field
 from typing import Any
 
-from batchscratch.errors import BatchScratchError
+from batchscratch.errors import BatchScratchError, CleanupTimeout
 from batchscratch.run import now_iso, seconds_since
 
 
@@ -38,3 +39,40 @@ def enforce_deadline(
         raise error(
             f"Gave up waiting for {what}: {elapsed:.0f} s since {since}, limit {limit_seconds} s"
         )
+
+
+@dataclass
+class ReleaseProgress:
+    """What one pass of a storage release did, as ``"kind:id"`` entries.
+
+    ``retained``: kept on purpose; ``deleted``: deleted in this pass; ``pending``: waiting
+    for AWS (detaching, snapshotting, a running task), with the reason in parentheses.
+    """
+
+    policy: str
+    since: str
+    retained: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+
+    def result(self, timeout_seconds: int) -> dict[str, Any]:
+        """Return the step's result; ``done`` once nothing is pending.
+
+        Raises:
+            CleanupTimeout: something is still pending after ``timeout_seconds`` since
+                ``since``; what is left keeps its tags.
+        """
+        if self.pending:
+            enforce_deadline(
+                self.since,
+                timeout_seconds,
+                CleanupTimeout,
+                f"storage release ({', '.join(self.pending)})",
+            )
+        return {
+            "done": not self.pending,
+            "policy": self.policy,
+            "retained": self.retained,
+            "deleted": self.deleted,
+            "waitingSince": self.since,
+        }
