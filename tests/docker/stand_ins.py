@@ -13,9 +13,12 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKER_DIR = REPO_ROOT / "docker"
 
+# One write per call: `aws ecr get-login-password | docker login` runs two stand-ins at once,
+# and lines written in pieces would interleave.
 RECORD = """\
-{ printf '%s' "$(basename "$0")"; for arg in "$@"; do printf '\\t%s' "$arg"; done
-  printf '\\n'; } >>"$FAKE_CALLS"
+line=$(basename "$0")
+for arg in "$@"; do line="$line$(printf '\\t%s' "$arg")"; done
+printf '%s\\n' "$line" >>"$FAKE_CALLS"
 """
 
 FAKE_AWS = f"""#!/bin/sh
