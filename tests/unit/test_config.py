@@ -114,6 +114,11 @@ def test_secret_that_is_not_json_is_refused(aws, monkeypatch, lambda_context):
         ({"deleteEbs": "perhaps"}, 'deleteEbs = "perhaps"'),
         ({"jobEnvironment": {"AWS_BATCH_JOB_ID": "x"}}, "reserved by AWS Batch"),
         ({"waitForEbsCreationSeconds": 1.5}, "waitForEbsCreationSeconds = 1.5"),
+        ({"ebsSizeGb": True}, "ebsSizeGb = true: must be a number, not a boolean"),
+        ({"jobAttemptTimeoutSeconds": False}, "jobAttemptTimeoutSeconds = false"),
+        ({"jobEnvironment": {"SCRATCH_DIR": "/tmp"}}, "['SCRATCH_DIR'] are set by the run itself"),
+        ({"jobEnvironment": {"MY VAR": "1"}}, "not valid environment variable names: ['MY VAR']"),
+        ({"jobEnvironment": {"": "1"}}, "not valid environment variable names"),
     ],
 )
 def test_values_outside_the_rules_are_refused(overlay, expected):

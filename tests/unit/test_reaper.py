@@ -4,6 +4,7 @@ import json
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from batchscratch import ebs
 from batchscratch import reap as reap_module
@@ -101,3 +102,24 @@ def test_reaper_raises_for_a_retry_when_time_runs_out(aborted_run, network, lamb
         patch.setattr(ebs, "release_volumes", never_done)
         with pytest.raises(ReapIncomplete, match="not fully released"):
             reaper.lambda_handler(load_event("reaper"), lambda_context)
+
+
+def test_reaper_keeps_trying_through_aws_errors(aborted_run, run, lambda_context):
+    """A throttled call ends one pass, not the whole attempt."""
+    cleanup = reap_module.cleanup_compute
+    failures = iter([True, True, False])
+
+    def throttled_twice(*args, **kwargs):
+        if next(failures, False):
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                "DescribeJobQueues",
+            )
+        return cleanup(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reap_module, "cleanup_compute", throttled_twice)
+        result = reaper.lambda_handler(load_event("reaper"), lambda_context)
+
+    assert result["compute"]["done"] and result["storage"]["done"]
+    assert_no_compute_left(run)

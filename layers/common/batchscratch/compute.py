@@ -185,10 +185,11 @@ def _job_definition(
         return str(active[0]["jobDefinitionArn"])
     host_path, container_path = mount
     environment = {
+        **config.jobEnvironment,
+        # The run's own variables (config.RUN_ENVIRONMENT) come last and always win.
         "S3_BUCKET_NAME": settings.data_bucket,
         "SCRATCH_DIR": container_path,
         "BATCH_SCRATCH_RUN_ID": run.runId,
-        **config.jobEnvironment,
     }
     container: dict[str, Any] = {
         "image": config.jobDefinitionContainerImage,

@@ -13,12 +13,17 @@ Reference, RetryStrategy (1-10 attempts) and JobTimeout (at least 60 seconds).
 """
 
 import json
+import re
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities import parameters
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from batchscratch.errors import InvalidConfiguration
+
+RUN_ENVIRONMENT = ("S3_BUCKET_NAME", "SCRATCH_DIR", "BATCH_SCRATCH_RUN_ID")
+"""Variables every job gets from the run; jobEnvironment may not replace them."""
+ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 GP3_MAX_IOPS_PER_GIB = 500
 GP3_MIB_PER_SECOND_PER_IOPS = 0.25
@@ -50,12 +55,39 @@ class CommonConfig(BaseModel):
     computeTimeoutSeconds: int = Field(1800, ge=60)
     cleanupTimeoutSeconds: int = Field(21600, ge=60)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, data: Any) -> Any:
+        # pydantic reads true as 1: a typo such as {"ebsSizeGb": true} must not become 1 GiB.
+        if isinstance(data, dict):
+            for key, value in data.items():
+                field = cls.model_fields.get(key)
+                if (
+                    isinstance(value, bool)
+                    and field is not None
+                    and field.annotation
+                    in (
+                        int,
+                        int | None,
+                    )
+                ):
+                    raise ValueError(
+                        f"{key} = {json.dumps(value)}: must be a number, not a boolean"
+                    )
+        return data
+
     @field_validator("jobEnvironment")
     @classmethod
     def _no_reserved_names(cls, value: dict[str, str]) -> dict[str, str]:
+        invalid = sorted(name for name in value if not ENVIRONMENT_NAME.fullmatch(name))
+        if invalid:
+            raise ValueError(f"not valid environment variable names: {invalid}")
         reserved = sorted(name for name in value if name.startswith("AWS_BATCH"))
         if reserved:
             raise ValueError(f"names starting AWS_BATCH are reserved by AWS Batch: {reserved}")
+        own = sorted(set(value) & set(RUN_ENVIRONMENT))
+        if own:
+            raise ValueError(f"{own} are set by the run itself ({', '.join(RUN_ENVIRONMENT)})")
         return value
 
 

@@ -14,6 +14,9 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from aws_lambda_powertools import Logger
+from botocore.exceptions import BotoCoreError, ClientError
+
 from batchscratch import ebs, fsx
 from batchscratch.compute import cleanup_compute
 from batchscratch.config import (
@@ -25,6 +28,8 @@ from batchscratch.config import (
 )
 from batchscratch.errors import InvalidConfiguration, ReapIncomplete
 from batchscratch.run import Run
+
+logger = Logger(child=True)
 
 sleep: Callable[[float], None] = time.sleep
 """Pause between passes (the local rehearsal replaces it with a fast clock)."""
@@ -74,6 +79,9 @@ def reap(
     Returns:
         ``{"executionArn", "status", "compute": {...}, "storage": {...}}`` (the last results).
 
+    AWS errors (throttling, transient faults) end a pass, not the invocation: it tries again
+    every poll interval until its time runs out.
+
     Raises:
         ReapIncomplete: time ran out first; Lambda's asynchronous retry runs the reaper again.
         SnapshotFailed: the volume's snapshot failed; the volume is kept and tagged.
@@ -91,11 +99,18 @@ def reap(
     interval = max(config.waitForComputeSeconds, 1)
     compute: dict[str, Any] = {"done": False}
     storage: dict[str, Any] = {"done": False}
+    last_error = "none"
     while True:
-        if not compute["done"]:
-            compute = cleanup_compute(run, config.cleanupTimeoutSeconds, None)
-        if compute["done"]:
-            storage = release()
+        try:
+            if not compute["done"]:
+                compute = cleanup_compute(run, config.cleanupTimeoutSeconds, None)
+            if compute["done"]:
+                storage = release()
+        except (ClientError, BotoCoreError) as error:
+            # Throttling or a transient fault ends this pass, not the attempt: a reaper
+            # that gives up early leaves billable resources behind.
+            last_error = f"{type(error).__name__}: {error}"
+            logger.warning("Reaper pass failed; trying again", extra={"error": last_error})
         if compute["done"] and storage["done"]:
             return {
                 "executionArn": run.executionArn,
@@ -105,6 +120,7 @@ def reap(
             }
         if seconds_left() < interval + 60:
             raise ReapIncomplete(
-                f"Run {run.runId} not fully released yet: compute {compute}, storage {storage}"
+                f"Run {run.runId} not fully released yet: compute {compute}, storage {storage}, "
+                f"last AWS error: {last_error}"
             )
         sleep(interval)
