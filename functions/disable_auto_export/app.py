@@ -1,7 +1,9 @@
 """DisableAutoExport: turn auto-export off on the association before the final export.
 
 FSx runs a data repository task only once auto-export is off. Event: the state
-(``fileSystem``). Returns ``$.autoExport``: ``{"done", "associationId", "lifecycle"}``.
+(``fileSystem``, earlier ``autoExport``). Returns ``$.autoExport``:
+``{"done", "associationId", "lifecycle", "waitingSince"}``. Raises ``ExportTimeout`` (the file
+system is kept) after ``exportTimeoutSeconds``.
 """
 
 from typing import Any
@@ -21,6 +23,10 @@ tracer = Tracer()
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = parse(event=event, model=RunState)
-    status = disable_auto_export(state.require_file_system().fileSystemId)
+    status = disable_auto_export(
+        state.require_file_system().fileSystemId,
+        state.lustre_config().exportTimeoutSeconds,
+        state.previous("autoExport"),
+    )
     logger.info("Auto-export disable step", extra=status)
     return status

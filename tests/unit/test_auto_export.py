@@ -8,7 +8,7 @@ from botocore.stub import Stubber
 
 from batchscratch import aws as layer_aws
 from batchscratch.config import build_config
-from batchscratch.errors import InvalidConfiguration
+from batchscratch.errors import ExportTimeout, InvalidConfiguration
 from functions.check_drain import app as check_drain
 from functions.disable_auto_export import app as disable_auto_export
 from tests.conftest import load_event
@@ -142,3 +142,22 @@ def test_disable_auto_export_keeps_auto_import(lambda_context):
 def test_auto_export_keys_are_validated(overlay, expected):
     with pytest.raises(InvalidConfiguration, match=expected):
         build_config("AutoExport", LUSTRE_SECRET, overlay)
+
+
+def test_disable_auto_export_gives_up_and_keeps_the_file_system(lambda_context):
+    event = load_event("disable_auto_export")
+    long_ago = (datetime.now(UTC) - timedelta(seconds=21601)).isoformat()
+    event["autoExport"] = {"done": False, "waitingSince": long_ago}
+    stuck = association(["NEW"]) | {"Lifecycle": "UPDATING"}
+    system = {
+        "FileSystemId": FS_ID,
+        "Lifecycle": "AVAILABLE",
+        "ResourceARN": f"arn:aws:fsx:us-east-1:123456789012:file-system/{FS_ID}",
+    }
+    with Stubber(layer_aws.client("fsx")) as stub:
+        stub.add_response("describe_data_repository_associations", {"Associations": [stuck]})
+        stub.add_response("describe_file_systems", {"FileSystems": [system]})
+        stub.add_response("tag_resource", {})
+        with pytest.raises(ExportTimeout, match=f"file system {FS_ID} is kept"):
+            disable_auto_export.lambda_handler(event, lambda_context)
+        stub.assert_no_pending_responses()

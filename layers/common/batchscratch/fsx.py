@@ -199,7 +199,11 @@ def check_file_system(
     }
 
 
-def disable_auto_export(file_system_id: str) -> dict[str, Any]:
+def disable_auto_export(
+    file_system_id: str,
+    timeout_seconds: int | None = None,
+    previous: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Turn auto-export off on the file system's association; call again until ``done``.
 
     FSx runs a data repository task only after auto-export is disabled on the association
@@ -207,14 +211,20 @@ def disable_auto_export(file_system_id: str) -> dict[str, Any]:
 
     Args:
         file_system_id: the run's file system.
+        timeout_seconds: limit (``exportTimeoutSeconds``), or None when the caller bounds
+            the wait itself (the failure path's release).
+        previous: this step's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"done": bool, "associationId", "lifecycle"}``; done once the association is
-        AVAILABLE without auto-export events.
+        ``{"done": bool, "associationId", "lifecycle", "waitingSince"}``; done once the
+        association is AVAILABLE without auto-export events.
 
     Raises:
         StorageFailed: the file system has no association.
+        ExportTimeout: not done within ``timeout_seconds``; the file system is tagged and
+            kept, since its export cannot be verified.
     """
+    since = waiting_since(previous)
     association = _association(file_system_id)
     if association is None:
         raise StorageFailed(f"File system {file_system_id} has no data repository association")
@@ -230,10 +240,20 @@ def disable_auto_export(file_system_id: str) -> dict[str, Any]:
         )
         association = _association(file_system_id) or association
         exporting = bool(association.get("S3", {}).get("AutoExportPolicy", {}).get("Events"))
+    done = not exporting and association["Lifecycle"] == "AVAILABLE"
+    if not done and timeout_seconds is not None:
+        try:
+            enforce_deadline(
+                since, timeout_seconds, ExportTimeout, f"auto-export off on {file_system_id}"
+            )
+        except ExportTimeout as error:
+            _mark_retained(_describe(file_system_id), "auto-export could not be disabled")
+            raise ExportTimeout(f"{error}; file system {file_system_id} is kept") from None
     return {
-        "done": not exporting and association["Lifecycle"] == "AVAILABLE",
+        "done": done,
         "associationId": association["AssociationId"],
         "lifecycle": association["Lifecycle"],
+        "waitingSince": since,
     }
 
 
