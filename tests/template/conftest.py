@@ -7,8 +7,9 @@ import pytest
 
 from tests.template import cfn
 
-DEPLOYABLE_MODES = ("TaskExport", "OnlyEBS")
-"""The modes the template's Rules accept (AutoExport is refused until implemented)."""
+DEPLOYABLE_MODES = ("TaskExport", "AutoExport", "OnlyEBS")
+"""Every value of the Mode parameter: each one deploys."""
+LUSTRE_MODES = ("TaskExport", "AutoExport")
 
 
 @pytest.fixture(scope="session")
@@ -47,6 +48,18 @@ def only_ebs(render: Callable[..., dict[str, Any]]) -> dict[str, Any]:
 def task_export(render: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     """The TaskExport deployment with every other parameter at its default."""
     return render(Mode="TaskExport")
+
+
+@pytest.fixture(scope="session")
+def auto_export(render: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """The AutoExport deployment with every other parameter at its default."""
+    return render(Mode="AutoExport")
+
+
+@pytest.fixture(scope="session", params=LUSTRE_MODES)
+def lustre(request: pytest.FixtureRequest, render: Callable[..., dict[str, Any]]) -> Any:
+    """Each Lustre mode's rendering in turn (TaskExport, AutoExport)."""
+    return render(Mode=request.param)
 
 
 @pytest.fixture(scope="session", params=DEPLOYABLE_MODES)

@@ -36,6 +36,8 @@ FUNCTIONS: dict[str, tuple[str, set[str]]] = {
     "StartExportFunction": ("start_export", set()),
     "CheckExportFunction": ("check_export", set()),
     "ReleaseFileSystemFunction": ("release_file_system", set()),
+    "CheckDrainFunction": ("check_drain", set()),
+    "DisableAutoExportFunction": ("disable_auto_export", set()),
     "PrepareComputeFunction": (
         "prepare_compute",
         {
@@ -80,11 +82,21 @@ LUSTRE_RESOURCES = {
     "LustreIngressPorts1018To1023",
 }
 TASK_EXPORT_RESOURCES = {"TaskExportStateMachine", "TaskExportStateMachineLogGroup"}
+AUTO_EXPORT_RESOURCES = {
+    "CheckDrainFunction",
+    "CheckDrainLogGroup",
+    "DisableAutoExportFunction",
+    "DisableAutoExportLogGroup",
+    "AutoExportStateMachine",
+    "AutoExportStateMachineLogGroup",
+}
 LUSTRE_FUNCTIONS = {name for name in LUSTRE_RESOURCES if name.endswith("Function")}
+AUTO_EXPORT_FUNCTIONS = {name for name in AUTO_EXPORT_RESOURCES if name.endswith("Function")}
 EBS_FUNCTIONS = {name for name in ONLY_EBS_RESOURCES if name.endswith("Function")}
 MODE_FUNCTIONS = {
-    "OnlyEBS": set(FUNCTIONS) - LUSTRE_FUNCTIONS,
-    "TaskExport": set(FUNCTIONS) - EBS_FUNCTIONS,
+    "OnlyEBS": set(FUNCTIONS) - LUSTRE_FUNCTIONS - AUTO_EXPORT_FUNCTIONS,
+    "TaskExport": set(FUNCTIONS) - EBS_FUNCTIONS - AUTO_EXPORT_FUNCTIONS,
+    "AutoExport": set(FUNCTIONS) - EBS_FUNCTIONS,
 }
 DEPLOYED_FUNCTIONS = sorted(
     (mode, name) for mode, names in MODE_FUNCTIONS.items() for name in names
@@ -161,8 +173,8 @@ def test_prepare_compute_gets_the_compute_parameters(deployment: dict[str, Any])
     assert variables["DATA_BUCKET_NAME"] == {"Ref": "DataBucket"}
 
 
-def test_create_file_system_gets_the_network(task_export: dict[str, Any]) -> None:
-    variables = task_export["Resources"]["CreateFileSystemFunction"]["Properties"]["Environment"][
+def test_create_file_system_gets_the_network(lustre: dict[str, Any]) -> None:
+    variables = lustre["Resources"]["CreateFileSystemFunction"]["Properties"]["Environment"][
         "Variables"
     ]
     assert variables["BATCH_SECURITY_GROUP_ID"] == {"Fn::GetAtt": ["BatchSecurityGroup", "GroupId"]}
@@ -210,15 +222,17 @@ def test_lustre_resources_exist_only_in_the_lustre_modes(sam_template: dict[str,
     assert conditions == dict.fromkeys(LUSTRE_RESOURCES, "IsLustre")
     conditions = {name: resources[name].get("Condition") for name in TASK_EXPORT_RESOURCES}
     assert conditions == dict.fromkeys(TASK_EXPORT_RESOURCES, "IsTaskExport")
+    conditions = {name: resources[name].get("Condition") for name in AUTO_EXPORT_RESOURCES}
+    assert conditions == dict.fromkeys(AUTO_EXPORT_RESOURCES, "IsAutoExport")
 
 
-def test_task_export_deploys_nothing_of_ebs(task_export: dict[str, Any]) -> None:
-    resources = task_export["Resources"]
+def test_lustre_modes_deploy_nothing_of_ebs(lustre: dict[str, Any]) -> None:
+    resources = lustre["Resources"]
     assert set(resources).isdisjoint(ONLY_EBS_RESOURCES)
-    assert set(resources) >= LUSTRE_RESOURCES | TASK_EXPORT_RESOURCES
+    assert set(resources) >= LUSTRE_RESOURCES
     allowed = {
         action
-        for _, statement in policy_statements(task_export)
+        for _, statement in policy_statements(lustre)
         for action in as_list(statement["Action"])
     }
     assert allowed, "no IAM statement found"
@@ -226,9 +240,24 @@ def test_task_export_deploys_nothing_of_ebs(task_export: dict[str, Any]) -> None
     assert "batch-job-with-ebs" not in json.dumps(resources)
 
 
+def test_task_export_deploys_no_drain_check(task_export: dict[str, Any]) -> None:
+    resources = task_export["Resources"]
+    assert set(resources) >= TASK_EXPORT_RESOURCES
+    assert set(resources).isdisjoint(AUTO_EXPORT_RESOURCES)
+    assert "check_drain" not in json.dumps(resources)
+
+
+def test_auto_export_deploys_its_own_steps_and_state_machine(auto_export: dict[str, Any]) -> None:
+    resources = auto_export["Resources"]
+    assert set(resources) >= AUTO_EXPORT_RESOURCES
+    assert set(resources).isdisjoint(TASK_EXPORT_RESOURCES)
+
+
 def test_only_ebs_deploys_nothing_of_lustre(only_ebs: dict[str, Any]) -> None:
     resources = only_ebs["Resources"]
-    assert set(resources).isdisjoint(LUSTRE_RESOURCES | TASK_EXPORT_RESOURCES)
+    assert set(resources).isdisjoint(
+        LUSTRE_RESOURCES | TASK_EXPORT_RESOURCES | AUTO_EXPORT_RESOURCES
+    )
     assert resources_of_type(only_ebs, "AWS::EC2::SecurityGroupIngress") == {}
     text = json.dumps(resources)
     assert '"fsx:' not in text
@@ -298,7 +327,11 @@ def test_created_subnets_are_four_disjoint_blocks_of_the_vpc(only_ebs: dict[str,
 
 @pytest.mark.parametrize(
     ("mode", "create"),
-    [("OnlyEBS", "CreateVolumeFunction"), ("TaskExport", "CreateFileSystemFunction")],
+    [
+        ("OnlyEBS", "CreateVolumeFunction"),
+        ("TaskExport", "CreateFileSystemFunction"),
+        ("AutoExport", "CreateFileSystemFunction"),
+    ],
 )
 def test_an_existing_vpc_is_used_as_given(
     render: Callable[..., dict[str, Any]], mode: str, create: str
@@ -330,13 +363,13 @@ def test_batch_instances_accept_no_inbound_traffic_in_only_ebs_mode(
     ]
 
 
-def test_lustre_traffic_comes_only_from_the_group_itself(task_export: dict[str, Any]) -> None:
-    group = task_export["Resources"]["BatchSecurityGroup"]["Properties"]
+def test_lustre_traffic_comes_only_from_the_group_itself(lustre: dict[str, Any]) -> None:
+    group = lustre["Resources"]["BatchSecurityGroup"]["Properties"]
     assert "SecurityGroupIngress" not in group
     assert [rule["CidrIp"] for rule in group["SecurityGroupEgress"]] == ["0.0.0.0/0"]
     itself = {"Fn::GetAtt": ["BatchSecurityGroup", "GroupId"]}
     ports = set()
-    for body in resources_of_type(task_export, "AWS::EC2::SecurityGroupIngress").values():
+    for body in resources_of_type(lustre, "AWS::EC2::SecurityGroupIngress").values():
         rule = dict(body["Properties"])
         assert rule.pop("Description")
         assert rule.pop("GroupId") == itself

@@ -135,6 +135,15 @@ LUSTRE_FUNCTION_CALLS = {
         "fsx:CreateDataRepositoryTask",
         "fsx:DeleteFileSystem",
         "fsx:TagResource",
+        # The failure path's export turns auto-export off first (AutoExport).
+        "fsx:UpdateDataRepositoryAssociation",
+    },
+}
+AUTO_EXPORT_FUNCTION_CALLS = {
+    "CheckDrainFunction": {"cloudwatch:GetMetricData"},
+    "DisableAutoExportFunction": {
+        "fsx:DescribeDataRepositoryAssociations",
+        "fsx:UpdateDataRepositoryAssociation",
     },
 }
 SHARED_FUNCTIONS = (
@@ -156,6 +165,12 @@ MODE_FUNCTION_CALLS: dict[str, dict[str, set[str]]] = {
     "TaskExport": {
         **{name: FUNCTION_CALLS[name] for name in SHARED_FUNCTIONS},
         **LUSTRE_FUNCTION_CALLS,
+        "ReaperFunction": REAPER_CALLS | LUSTRE_FUNCTION_CALLS["ReleaseFileSystemFunction"],
+    },
+    "AutoExport": {
+        **{name: FUNCTION_CALLS[name] for name in SHARED_FUNCTIONS},
+        **LUSTRE_FUNCTION_CALLS,
+        **AUTO_EXPORT_FUNCTION_CALLS,
         "ReaperFunction": REAPER_CALLS | LUSTRE_FUNCTION_CALLS["ReleaseFileSystemFunction"],
     },
 }
@@ -281,10 +296,10 @@ def _fsx_grants(rendered: dict[str, Any]) -> set[tuple[str, str, str]]:
     return grants
 
 
-def test_fsx_writes_reach_only_this_stack_s_runs(task_export: dict[str, Any]) -> None:
+def test_fsx_writes_reach_only_this_stack_s_runs(lustre: dict[str, Any]) -> None:
     # What a call creates carries the stack tag in its request (aws:RequestTag); what it
-    # changes or deletes already carries it (aws:ResourceTag).
-    assert _fsx_grants(task_export) == {
+    # changes or deletes already carries it (aws:ResourceTag). Both Lustre modes alike.
+    assert _fsx_grants(lustre) == {
         ("fsx:CreateFileSystem", "file-system/*", "aws:RequestTag"),
         ("fsx:TagResource", "file-system/*", "aws:RequestTag"),
         ("fsx:CreateDataRepositoryAssociation", "association/*", "aws:RequestTag"),
@@ -295,10 +310,11 @@ def test_fsx_writes_reach_only_this_stack_s_runs(task_export: dict[str, Any]) ->
         ("fsx:CreateDataRepositoryTask", "file-system/*", "aws:ResourceTag"),
         ("fsx:TagResource", "file-system/*", "aws:ResourceTag"),
         ("fsx:DeleteFileSystem", "file-system/*", "aws:ResourceTag"),
+        ("fsx:UpdateDataRepositoryAssociation", "association/*", "aws:ResourceTag"),
     }
 
 
-def test_only_ebs_allows_no_fsx_action(only_ebs: dict[str, Any]) -> None:
+def test_only_ebs_allows_no_fsx_action_and_no_metric_read(only_ebs: dict[str, Any]) -> None:
     actions = {
         action
         for _, statement in policy_statements(only_ebs)
@@ -306,6 +322,29 @@ def test_only_ebs_allows_no_fsx_action(only_ebs: dict[str, Any]) -> None:
     }
     assert actions
     assert {action for action in actions if action.startswith("fsx:")} == set()
+    assert {action for action in actions if action.startswith("cloudwatch:")} == set()
+
+
+def test_only_the_drain_check_reads_metrics(deployment: dict[str, Any]) -> None:
+    """cloudwatch:GetMetricData cannot be limited to one metric (Resource "*"), so exactly one
+    role has it: the drain check's, in AutoExport only; and that role has nothing else."""
+    readers = {
+        owner
+        for owner, statement in _allow_statements(deployment)
+        for action in as_list(statement["Action"])
+        if action.startswith("cloudwatch:")
+    }
+    if deployment["Parameters"]["Mode"] != "AutoExport":
+        assert readers == set()
+        return
+    role = deployment["Resources"]["CheckDrainFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
+    assert readers == {f"Role/{role}"}
+    statements = role_statements(deployment, role)
+    assert [as_list(statement["Action"]) for statement in statements] == [
+        ["cloudwatch:GetMetricData"]
+    ]
+    assert statements[0]["Resource"] == "*"
+    assert "Condition" not in statements[0]
 
 
 def test_service_linked_roles_are_only_fsx_and_batch_ones(deployment: dict[str, Any]) -> None:
@@ -337,17 +376,17 @@ def test_service_linked_roles_are_only_fsx_and_batch_ones(deployment: dict[str, 
     assert found == expected
 
 
-def test_lustre_steps_reach_only_the_data_bucket(task_export: dict[str, Any]) -> None:
-    for _, statement in _allow_statements(task_export):
+def test_lustre_steps_reach_only_the_data_bucket(lustre: dict[str, Any]) -> None:
+    for _, statement in _allow_statements(lustre):
         for action in as_list(statement["Action"]):
             if action.startswith("s3:"):
                 for resource in as_list(statement["Resource"]):
                     assert "DataBucket" in resource_text(resource), (action, resource)
 
 
-def test_fsx_reads_network_settings_only_through_fsx(task_export: dict[str, Any]) -> None:
-    role = task_export["Resources"]["CreateFileSystemFunction"]["Properties"]["Role"]
-    statements = role_statements(task_export, role["Fn::GetAtt"][0])
+def test_fsx_reads_network_settings_only_through_fsx(lustre: dict[str, Any]) -> None:
+    role = lustre["Resources"]["CreateFileSystemFunction"]["Properties"]["Role"]
+    statements = role_statements(lustre, role["Fn::GetAtt"][0])
     (through_fsx,) = allows(statements, "ec2:DescribeSecurityGroups")
     assert through_fsx["Condition"] == {
         "ForAnyValue:StringEquals": {"aws:CalledVia": "fsx.amazonaws.com"}
@@ -394,17 +433,17 @@ def test_batch_instances_attach_only_run_volumes_and_stop_only_themselves(
     assert terminate["Condition"] == {"StringEquals": {"ec2:InstanceProfile": INSTANCE_PROFILE}}
 
 
-def test_lustre_instances_need_nothing_but_to_stop_themselves(task_export: dict[str, Any]) -> None:
+def test_lustre_instances_need_nothing_but_to_stop_themselves(lustre: dict[str, Any]) -> None:
     """Mounting Lustre needs no IAM permission: the client talks to the file servers over the
     network, which the security group admits. An instance that cannot mount leaves."""
-    role = task_export["Resources"]["BatchInstanceRole"]["Properties"]
+    role = lustre["Resources"]["BatchInstanceRole"]["Properties"]
     assert role["ManagedPolicyArns"] == [
         {
             "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
             "AmazonEC2ContainerServiceforEC2Role"
         }
     ]
-    (terminate,) = role_statements(task_export, "BatchInstanceRole")
+    (terminate,) = role_statements(lustre, "BatchInstanceRole")
     assert as_list(terminate["Action"]) == ["ec2:TerminateInstances"]
     assert terminate["Condition"] == {"StringEquals": {"ec2:InstanceProfile": INSTANCE_PROFILE}}
 

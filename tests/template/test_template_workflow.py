@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from batchscratch.config import build_config
+from batchscratch.config import AutoExportConfig, build_config
 from tests.template.cfn import (
     PSEUDO_PARAMETERS,
     REPO,
@@ -83,6 +83,25 @@ MODES: dict[str, dict[str, Any]] = {
             "arraySize": 1,
             "onFailure": "export",
         },
+    },
+}
+MODES["AutoExport"] = {
+    "state_machine": "AutoExportStateMachine",
+    "asl": "statemachine/lustre_auto_export.asl.json",
+    "state_machine_prefix": "BatchJobWithAutoExportStateMachine",
+    "secret_prefix": "BatchJobWithAutoExport",
+    "repository": "batch-job-with-lustre-auto-export",
+    "steps": [
+        *MODES["TaskExport"]["steps"],
+        "CheckDrainFunction",
+        "DisableAutoExportFunction",
+    ],
+    # TaskExport's keys plus the drain check's (the original AutoExport secret's keys).
+    "secret": {
+        **MODES["TaskExport"]["secret"],
+        "waitForCheckMetricsSeconds": 60,
+        "lambdaPeriodSeconds": 60,
+        "lambdaTimeDiffMinutes": 15,
     },
 }
 OUTPUTS = {
@@ -213,12 +232,44 @@ def test_the_secret_defaults_pass_the_configuration_loader(
     )
 
 
-def test_task_export_links_the_data_bucket(task_export: dict[str, Any]) -> None:
-    secret = json.loads(_secret_text(task_export, "TaskExport"))
+def test_every_state_machine_file_is_deployed_by_one_mode() -> None:
+    files = {path.relative_to(REPO).as_posix() for path in REPO.glob("statemachine/*.asl.json")}
+    deployed = [expected["asl"] for expected in MODES.values()]
+    assert sorted(deployed) == sorted(files)
+
+
+@pytest.mark.parametrize("mode_name", ["TaskExport", "AutoExport"])
+def test_lustre_modes_link_the_data_bucket(
+    render: Callable[..., dict[str, Any]], mode_name: str
+) -> None:
+    secret = json.loads(_secret_text(render(Mode=mode_name), mode_name))
     assert secret["dataRepositoryPath"] == f"s3://{REFERENCES['DataBucket']}/"
     # Data repository associations need Lustre 2.12 or newer and exclude SCRATCH_1.
     assert secret["lustreFileSystemTypeVersion"] == "2.15"
     assert secret["lustreDeploymentType"] != "SCRATCH_1"
+
+
+def test_auto_export_secret_sets_the_drain_check_and_verifies_by_default(
+    auto_export: dict[str, Any],
+) -> None:
+    secret = json.loads(_secret_text(auto_export, "AutoExport"))
+    config = build_config("AutoExport", secret, {})
+    assert isinstance(config, AutoExportConfig)
+    # Poll every minute, at the metric's one-minute period, for a 15-minute quiet window.
+    drain = (config.waitForCheckMetricsSeconds, config.lambdaPeriodSeconds)
+    assert (*drain, config.lambdaTimeDiffMinutes) == (60, 60, 15)
+    # Not in the secret: the model's defaults apply (bounded drain, verify before deleting).
+    assert "drainTimeoutSeconds" not in secret
+    assert "verifyExportBeforeDelete" not in secret
+    assert config.drainTimeoutSeconds == 7200
+    assert config.verifyExportBeforeDelete is True
+
+
+def test_only_auto_export_has_drain_keys(rendered: dict[str, Any], mode: str) -> None:
+    secret = json.loads(_secret_text(rendered, mode))
+    drain_keys = {"waitForCheckMetricsSeconds", "lambdaPeriodSeconds", "lambdaTimeDiffMinutes"}
+    assert (drain_keys <= set(secret)) is (mode == "AutoExport")
+    assert drain_keys.isdisjoint(secret) is (mode != "AutoExport")
 
 
 def test_the_job_image_repository_has_the_mode_s_name(rendered: dict[str, Any], mode: str) -> None:
