@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from batchscratch.aws import transient_errors_retried
 from batchscratch.compute import check_compute
 from batchscratch.state import RunState
 
@@ -20,6 +21,7 @@ tracer = Tracer()
 
 @logger.inject_lambda_context(correlation_id_path="run.runId")
 @tracer.capture_lambda_handler
+@transient_errors_retried
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = parse(event=event, model=RunState)
     status = check_compute(

@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from batchscratch.aws import transient_errors_retried
 from batchscratch.ebs import check_volume
 from batchscratch.state import RunState
 
@@ -19,6 +20,7 @@ tracer = Tracer()
 
 @logger.inject_lambda_context(correlation_id_path="run.runId")
 @tracer.capture_lambda_handler
+@transient_errors_retried
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = parse(event=event, model=RunState)
     status = check_volume(

@@ -11,6 +11,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import BaseModel, parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from batchscratch.aws import transient_errors_retried
 from batchscratch.config import load_config
 from batchscratch.environment import setting
 from batchscratch.run import Run
@@ -28,6 +29,7 @@ class LoadConfigEvent(BaseModel):
 
 @logger.inject_lambda_context(correlation_id_path="executionName")
 @tracer.capture_lambda_handler
+@transient_errors_retried
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     request = parse(event=event, model=LoadConfigEvent)
     run = Run(

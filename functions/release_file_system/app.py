@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from batchscratch.aws import transient_errors_retried
 from batchscratch.fsx import choose_policy, release_file_systems
 from batchscratch.state import RunState
 
@@ -21,6 +22,7 @@ tracer = Tracer()
 
 @logger.inject_lambda_context(correlation_id_path="run.runId")
 @tracer.capture_lambda_handler
+@transient_errors_retried
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = parse(event=event, model=RunState)
     config = state.lustre_config()

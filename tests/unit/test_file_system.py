@@ -19,7 +19,7 @@ from functions.check_file_system import app as check_file_system
 from functions.create_file_system import app as create_file_system
 from functions.release_file_system import app as release_file_system
 from functions.start_export import app as start_export
-from tests.conftest import load_event
+from tests.conftest import FakeLambdaContext, load_event
 
 FS_ID = "fs-0123456789abcdef0"
 FS_ARN = f"arn:aws:fsx:us-east-1:123456789012:file-system/{FS_ID}"
@@ -297,253 +297,222 @@ def test_export_past_its_limit_keeps_the_file_system(fsx, lambda_context):
         check_export.lambda_handler(event, lambda_context)
 
 
-def release(fsx, systems, tasks=None, then=()):
-    fsx.add_response("describe_file_systems", {"FileSystems": systems})
-    if tasks is not None:
-        fsx.add_response(
-            "describe_data_repository_tasks", {"DataRepositoryTasks": tasks}, BY_FILE_SYSTEM
-        )
-    for operation, response, params in then:
-        fsx.add_response(operation, response, params)
+class FakeFsx:
+    """An in-memory FSx that answers look-ups in any order and records what was changed.
+
+    Methods take boto3's parameter names (FileSystemIds, Tags, ...).
+    """
+
+    def __init__(self, systems, associations=(), tasks=()):
+        self.systems = list(systems)
+        self.associations = list(associations)
+        self.tasks = list(tasks)
+        self.deleted: list[str] = []
+        self.tagged: dict[str, str] = {}
+        self.started: list[dict] = []
+        self.updated: list[dict] = []
+
+    def get_paginator(self, name):
+        assert name == "describe_file_systems"
+        fake = self
+
+        class Pages:
+            def paginate(self):
+                return [{"FileSystems": fake.systems}]
+
+        return Pages()
+
+    def describe_file_systems(self, FileSystemIds):
+        return {"FileSystems": [s for s in self.systems if s["FileSystemId"] in FileSystemIds]}
+
+    def describe_data_repository_associations(self, Filters):
+        return {"Associations": self.associations}
+
+    def describe_data_repository_tasks(self, Filters):
+        return {"DataRepositoryTasks": self.tasks}
+
+    def update_data_repository_association(self, **request):
+        self.updated.append(request)
+        return {}
+
+    def create_data_repository_task(self, **request):
+        self.started.append(request)
+        return {"DataRepositoryTask": task("PENDING", purpose="failure-export")}
+
+    def delete_file_system(self, FileSystemId):
+        self.deleted.append(FileSystemId)
+        return {"FileSystemId": FileSystemId, "Lifecycle": "DELETING"}
+
+    def tag_resource(self, ResourceARN, Tags):
+        self.tagged.update({tag["Key"]: tag["Value"] for tag in Tags})
+        return {}
 
 
-def test_success_deletes_the_exported_file_system(fsx, lambda_context):
-    release(
-        fsx,
-        [file_system("AVAILABLE")],
-        [task("SUCCEEDED")],
-        then=[
-            (
-                "delete_file_system",
-                {"FileSystemId": FS_ID, "Lifecycle": "DELETING"},
-                {"FileSystemId": FS_ID},
-            )
-        ],
-    )
+@pytest.fixture
+def fake_fsx(monkeypatch):
+    """Install a FakeFsx as the layer's FSx client; returns a factory."""
 
-    result = release_file_system.lambda_handler(load_event("release_file_system"), lambda_context)
+    def install(systems, associations=(), tasks=()):
+        fake = FakeFsx(systems, associations, tasks)
+        real = layer_aws.client
 
-    assert result == result | {
-        "done": True,
-        "policy": "delete",
-        "deleted": [f"fsx:file-system:{FS_ID}"],
-    }
+        def client(service):
+            return fake if service == "fsx" else real(service)
+
+        monkeypatch.setattr("batchscratch.fsx.client", client)
+        return fake
+
+    return install
 
 
-def test_delete_waits_while_a_task_runs(fsx, lambda_context):
-    release(fsx, [file_system("AVAILABLE")], [task("EXECUTING")])
-
-    result = release_file_system.lambda_handler(load_event("release_file_system"), lambda_context)
-
-    assert result["done"] is False
-    assert result["deleted"] == []
+def released(event_name="release_file_system_after_failure", **config):
+    event = load_event(event_name)
+    event["config"] |= config
+    return release_file_system.lambda_handler(event, FakeLambdaContext())
 
 
-def test_file_system_kept_after_a_failed_export_is_never_touched(fsx, lambda_context):
-    release(fsx, [file_system("AVAILABLE", {TAG_RETAINED: "export task failed"})])
+def test_success_deletes_the_exported_file_system(fake_fsx):
+    fsx = fake_fsx([file_system("AVAILABLE")], tasks=[task("SUCCEEDED")])
 
-    result = release_file_system.lambda_handler(
-        load_event("release_file_system_after_failure"), lambda_context
-    )
-
-    assert result["retained"] == [f"fsx:file-system:{FS_ID}"]
-    assert result["deleted"] == []
-
-
-def test_failure_exports_before_deleting(fsx, lambda_context):
-    event = load_event("release_file_system_after_failure")
-    run = run_of(event)
-    release(
-        fsx,
-        [file_system("AVAILABLE")],
-        [],
-        then=[
-            (
-                "describe_data_repository_associations",
-                {"Associations": [association("AVAILABLE")]},
-                BY_FILE_SYSTEM,
-            ),
-            (
-                "describe_data_repository_associations",
-                {"Associations": [association("AVAILABLE")]},
-                BY_FILE_SYSTEM,
-            ),
-            (
-                "describe_data_repository_associations",
-                {"Associations": [association("AVAILABLE")]},
-                BY_FILE_SYSTEM,
-            ),
-            (
-                "create_data_repository_task",
-                {"DataRepositoryTask": task("PENDING", purpose="failure-export")},
-                {
-                    "Type": "EXPORT_TO_REPOSITORY",
-                    "FileSystemId": FS_ID,
-                    "Report": {
-                        "Enabled": True,
-                        "Path": DRA_PATH.rstrip("/"),
-                        "Format": "REPORT_CSV_20191124",
-                        "Scope": "FAILED_FILES_ONLY",
-                    },
-                    "ClientRequestToken": run.client_token("failure-export"),
-                    "Tags": [
-                        *run.tag_list(),
-                        {"Key": "batch-scratch:purpose", "Value": "failure-export"},
-                    ],
-                },
-            ),
-        ],
-    )
-    first = release_file_system.lambda_handler(event, lambda_context)
-    assert first["done"] is False
-    assert first["policy"] == "export"
-
-    release(
-        fsx,
-        [file_system("AVAILABLE")],
-        [task("SUCCEEDED", purpose="failure-export")],
-        then=[
-            (
-                "describe_data_repository_associations",
-                {"Associations": [association("AVAILABLE")]},
-                BY_FILE_SYSTEM,
-            ),
-            (
-                "delete_file_system",
-                {"FileSystemId": FS_ID, "Lifecycle": "DELETING"},
-                {"FileSystemId": FS_ID},
-            ),
-        ],
-    )
-    second = release_file_system.lambda_handler(event | {"release": first}, lambda_context)
-
-    assert second["done"] is True
-    assert second["deleted"] == [f"fsx:file-system:{FS_ID}"]
-
-
-def test_failure_export_that_fails_keeps_the_file_system(fsx, lambda_context):
-    release(
-        fsx,
-        [file_system("AVAILABLE")],
-        [task("SUCCEEDED", failed=2, purpose="failure-export")],
-        then=[
-            (
-                "describe_data_repository_associations",
-                {"Associations": [association("AVAILABLE")]},
-                BY_FILE_SYSTEM,
-            ),
-            ("tag_resource", {}, None),
-        ],
-    )
-
-    result = release_file_system.lambda_handler(
-        load_event("release_file_system_after_failure"), lambda_context
-    )
+    result = released("release_file_system")
 
     assert result["done"] is True
+    assert result["policy"] == "delete"
+    assert fsx.deleted == [FS_ID]
+
+
+def test_delete_waits_while_a_task_runs(fake_fsx):
+    fsx = fake_fsx([file_system("AVAILABLE")], tasks=[task("EXECUTING")])
+
+    result = released("release_file_system")
+
+    assert result["done"] is False
+    assert fsx.deleted == []
+
+
+def test_file_system_kept_after_a_failed_export_is_never_touched(fake_fsx):
+    fsx = fake_fsx([file_system("AVAILABLE", {TAG_RETAINED: "export task failed"})])
+
+    result = released()
+
     assert result["retained"] == [f"fsx:file-system:{FS_ID}"]
-    assert result["deleted"] == []
+    assert fsx.deleted == []
+
+
+def test_failure_exports_before_deleting(fake_fsx):
+    fsx = fake_fsx([file_system("AVAILABLE")], [association("AVAILABLE")])
+
+    first = released()
+
+    assert first["done"] is False
+    assert first["policy"] == "export"
+    [request] = fsx.started
+    assert request["ClientRequestToken"] == run_of(load_event("release_file_system")).client_token(
+        "failure-export"
+    )
+    assert fsx.deleted == []
+    fsx.tasks = [task("SUCCEEDED", purpose="failure-export")]
+
+    second = released()
+
+    assert second["done"] is True
+    assert fsx.deleted == [FS_ID]
+
+
+def test_failure_export_disables_auto_export_first(fake_fsx):
+    exporting = association("AVAILABLE") | {
+        "S3": {"AutoImportPolicy": {"Events": ["NEW"]}, "AutoExportPolicy": {"Events": ["NEW"]}}
+    }
+    fsx = fake_fsx([file_system("AVAILABLE")], [exporting])
+
+    result = released()
+
+    assert result["done"] is False
+    assert fsx.updated[0]["S3"]["AutoExportPolicy"] == {"Events": []}
+    assert fsx.started == []
+
+
+@pytest.mark.parametrize(("lifecycle", "failed"), [("FAILED", 0), ("SUCCEEDED", 2)])
+@pytest.mark.parametrize("policy", ["export", "delete"])
+def test_an_export_that_left_files_behind_keeps_the_file_system(
+    fake_fsx, lifecycle, failed, policy
+):
+    """Whatever the policy: data an export left behind may exist nowhere else."""
+    fsx = fake_fsx(
+        [file_system("AVAILABLE")], [association("AVAILABLE")], [task(lifecycle, failed)]
+    )
+
+    result = released(onFailure=policy)
+
+    assert result["retained"] == [f"fsx:file-system:{FS_ID}"]
+    assert fsx.deleted == []
+    assert "failed file(s)" in fsx.tagged[TAG_RETAINED]
 
 
 @pytest.mark.parametrize(("policy", "deleted"), [("retain", False), ("delete", True)])
-def test_failure_retain_and_delete(fsx, lambda_context, policy, deleted):
-    event = load_event("release_file_system_after_failure")
-    event["config"]["onFailure"] = policy
-    if deleted:
-        release(
-            fsx,
-            [file_system("AVAILABLE")],
-            [],
-            then=[("delete_file_system", {}, {"FileSystemId": FS_ID})],
-        )
-    else:
-        release(fsx, [file_system("AVAILABLE")], then=[("tag_resource", {}, None)])
+def test_failure_retain_and_delete(fake_fsx, policy, deleted):
+    fsx = fake_fsx([file_system("AVAILABLE")])
 
-    result = release_file_system.lambda_handler(event, lambda_context)
+    result = released(onFailure=policy)
 
-    assert (result["deleted"] != []) is deleted
+    assert (fsx.deleted == [FS_ID]) is deleted
     assert (result["retained"] != []) is not deleted
 
 
-def test_file_system_whose_creation_failed_is_deleted_even_under_retain(fsx, lambda_context):
-    event = load_event("release_file_system_after_failure")
-    event["config"]["onFailure"] = "retain"
-    release(
-        fsx,
-        [file_system("FAILED")],
-        [],
-        then=[("delete_file_system", {}, {"FileSystemId": FS_ID})],
-    )
+def test_delete_lustre_false_keeps_the_file_system_after_a_failure_too(fake_fsx):
+    fsx = fake_fsx([file_system("AVAILABLE")])
 
-    result = release_file_system.lambda_handler(event, lambda_context)
-
-    assert result["deleted"] == [f"fsx:file-system:{FS_ID}"]
-
-
-def test_release_ignores_other_runs_file_systems(fsx, lambda_context):
-    other = file_system(
-        "AVAILABLE", {TAG_EXECUTION: "arn:aws:states:us-east-1:1:execution:x:other"}
-    )
-    release(fsx, [other])
-
-    result = release_file_system.lambda_handler(load_event("release_file_system"), lambda_context)
-
-    assert result == result | {"done": True, "deleted": [], "retained": []}
-
-
-def test_misconfigured_file_system_is_kept_under_export(fsx, lambda_context):
-    release(fsx, [file_system("MISCONFIGURED")], then=[("tag_resource", {}, None)])
-
-    result = release_file_system.lambda_handler(
-        load_event("release_file_system_after_failure"), lambda_context
-    )
+    result = released(onFailure="delete", deleteLustre=False)
 
     assert result["retained"] == [f"fsx:file-system:{FS_ID}"]
-    assert result["deleted"] == []
+    assert fsx.tagged[TAG_RETAINED] == "deleteLustre is false"
+
+
+def test_file_system_whose_creation_failed_is_deleted_even_under_retain(fake_fsx):
+    fsx = fake_fsx([file_system("FAILED")])
+
+    released(onFailure="retain")
+
+    assert fsx.deleted == [FS_ID]
+
+
+def test_release_ignores_other_runs_file_systems(fake_fsx):
+    other = file_system("AVAILABLE", {TAG_EXECUTION: "arn:aws:states:us-east-1:1:execution:x:o"})
+    fsx = fake_fsx([other])
+
+    result = released("release_file_system")
+
+    assert result["deleted"] == result["retained"] == []
+    assert fsx.deleted == []
+
+
+def test_misconfigured_file_system_is_kept_under_export(fake_fsx):
+    fsx = fake_fsx([file_system("MISCONFIGURED")], [association("AVAILABLE")])
+
+    result = released()
+
+    assert result["retained"] == [f"fsx:file-system:{FS_ID}"]
+    assert fsx.deleted == []
 
 
 @pytest.mark.parametrize("association_state", [None, "CREATING"])
-def test_export_policy_deletes_a_file_system_no_job_can_have_used(
-    fsx, lambda_context, association_state
-):
+def test_export_policy_deletes_a_file_system_no_job_can_have_used(fake_fsx, association_state):
     associations = [] if association_state is None else [association(association_state)]
-    release(
-        fsx,
-        [file_system("AVAILABLE")],
-        [],
-        then=[
-            ("describe_data_repository_associations", {"Associations": associations}, None),
-            ("delete_file_system", {}, {"FileSystemId": FS_ID}),
-        ],
-    )
+    fsx = fake_fsx([file_system("AVAILABLE")], associations)
 
-    result = release_file_system.lambda_handler(
-        load_event("release_file_system_after_failure"), lambda_context
-    )
+    result = released()
 
+    assert fsx.deleted == [FS_ID]
     assert result["deleted"] == [f"fsx:file-system:{FS_ID}"]
 
 
-def test_export_policy_keeps_a_file_system_whose_association_broke(fsx, lambda_context):
-    release(
-        fsx,
-        [file_system("AVAILABLE")],
-        [],
-        then=[
-            (
-                "describe_data_repository_associations",
-                {"Associations": [association("MISCONFIGURED")]},
-                None,
-            ),
-            ("tag_resource", {}, None),
-        ],
-    )
+def test_export_policy_keeps_a_file_system_whose_association_broke(fake_fsx):
+    fsx = fake_fsx([file_system("AVAILABLE")], [association("MISCONFIGURED")])
 
-    result = release_file_system.lambda_handler(
-        load_event("release_file_system_after_failure"), lambda_context
-    )
+    result = released()
 
     assert result["retained"] == [f"fsx:file-system:{FS_ID}"]
+    assert fsx.deleted == []
 
 
 def test_check_keeps_its_clock_across_polls(fsx, lambda_context):

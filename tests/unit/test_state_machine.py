@@ -118,7 +118,7 @@ def test_every_lambda_task_retries_transient_lambda_errors(machine):
     for name, state in definition["States"].items():
         if state.get("Resource") == "arn:aws:states:::lambda:invoke":
             retried = {e for rule in state.get("Retry", []) for e in rule["ErrorEquals"]}
-            assert retried >= STANDARD_LAMBDA_RETRY, name
+            assert retried >= STANDARD_LAMBDA_RETRY | {"AwsTransientError"}, name
             for rule in state["Retry"]:
                 assert rule["JitterStrategy"] == "FULL"
                 assert "MaxDelaySeconds" in rule

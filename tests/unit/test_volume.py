@@ -270,3 +270,14 @@ def test_volume_whose_creation_failed_is_deleted_under_every_policy(
     assert result["done"] is True
     assert result["deleted"] == [f"ec2:volume:{volume_id}"]
     assert result["retained"] == []
+
+
+def test_delete_ebs_false_keeps_the_volume_after_a_failure_too(network, state, lambda_context):
+    state = failed(create(state, lambda_context))
+    state["config"]["deleteEbs"] = False
+
+    release_until_done(state, lambda_context)
+
+    [volume] = volumes_of(state)
+    assert tags_of(volume)[TAG_RETAINED] == "deleteEbs is false"
+    assert snapshots_of(state) == []

@@ -5,13 +5,23 @@ after switching environment (moto, another region).
 """
 
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectionError,
+    ConnectTimeoutError,
+    ReadTimeoutError,
+)
+
+from batchscratch.errors import AwsTransientError
 
 _CONFIG = Config(
-    retries={"mode": "standard", "max_attempts": 5},
+    retries={"mode": "standard", "total_max_attempts": 5},
     user_agent_extra="batch-scratch",
 )
 
@@ -20,7 +30,8 @@ _CONFIG = Config(
 def client(service: str) -> Any:
     """Return the process-wide boto3 client for ``service`` (e.g. ``"ec2"``, ``"batch"``).
 
-    Retries use botocore's standard mode (throttling and transient errors, 5 attempts).
+    Retries use botocore's standard mode: throttling and transient errors are retried up to
+    4 times after the first call (``max_attempts`` 5 counts every call).
     """
     return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
 
@@ -28,3 +39,49 @@ def client(service: str) -> Any:
 def reset_clients() -> None:
     """Forget every cached client, so the next ``client()`` call reads the environment again."""
     client.cache_clear()
+
+
+_THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "ProvisionedThroughputExceededException",
+        "SlowDown",
+    }
+)
+
+
+def is_transient(error: Exception) -> bool:
+    """Return True for throttling, HTTP 429 or 5xx answers, and network failures.
+
+    The codes are botocore's own throttling codes (botocore.retries.standard).
+    """
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = int(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        return code in _THROTTLING_CODES or status == 429 or status >= 500
+    return isinstance(error, ConnectionError | ConnectTimeoutError | ReadTimeoutError)
+
+
+def transient_errors_retried[**P, R](handler: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a handler so that transient AWS errors surface as ``AwsTransientError``.
+
+    Step Functions retries that name (statemachine/*: every Lambda task); any other error
+    keeps its own name and goes to the failure path.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return handler(*args, **kwargs)
+        except (ClientError, BotoCoreError) as error:
+            if is_transient(error):
+                raise AwsTransientError(f"{type(error).__name__}: {error}") from error
+            raise
+
+    return wrapper

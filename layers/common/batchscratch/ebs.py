@@ -23,13 +23,13 @@ _TAG_VALUE_MAX = 256
 def choose_policy(config: OnlyEbsConfig, error_name: str | None) -> tuple[Policy, str]:
     """Return ``(policy, reason)`` for the run's volume at the end of a run.
 
-    Success (``error_name`` None): ``delete``, or ``retain`` when ``deleteEbs`` is false.
-    Failure: the ``onFailure`` policy (default ``snapshot``).
+    ``deleteEbs`` false keeps the volume whatever happened. Otherwise success
+    (``error_name`` None) deletes it, and failure applies ``onFailure`` (default ``snapshot``).
     """
-    if error_name is None:
-        if config.deleteEbs:
-            return "delete", "run succeeded"
+    if not config.deleteEbs:
         return "retain", "deleteEbs is false"
+    if error_name is None:
+        return "delete", "run succeeded"
     return config.onFailure, f"onFailure={config.onFailure} after {error_name}"
 
 

@@ -14,6 +14,14 @@ class MissingSetting(BatchScratchError):
     """A required environment variable is not set: the deployment is broken, not the input."""
 
 
+class AwsTransientError(BatchScratchError):
+    """AWS kept throttling or failing (HTTP 429/5xx) after the SDK's own retries.
+
+    Every Lambda task's Retry catches it: the steps are idempotent, so running one again is
+    safe, and a burst of throttling must not send a run with good results to its failure path.
+    """
+
+
 class InvalidConfiguration(BatchScratchError):
     """The secret or the execution input has an unknown key or a value outside its rule.
 

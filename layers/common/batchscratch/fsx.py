@@ -39,14 +39,14 @@ _TAG_VALUE_MAX = 256
 def choose_policy(config: LustreConfig, error_name: str | None) -> tuple[Policy, str]:
     """Return ``(policy, reason)`` for the run's file system at the end of a run.
 
-    Success (``error_name`` None; the export has already succeeded): ``delete``, or
-    ``retain`` when ``deleteLustre`` is false. Failure: ``onFailure`` (default ``export``:
-    export what is there, delete only if that export succeeds).
+    ``deleteLustre`` false keeps the file system whatever happened. Otherwise success
+    (``error_name`` None; the export has already succeeded) deletes it, and failure applies
+    ``onFailure`` (default ``export``: export what is there, delete only if that succeeds).
     """
-    if error_name is None:
-        if config.deleteLustre:
-            return "delete", "run succeeded and its export verified"
+    if not config.deleteLustre:
         return "retain", "deleteLustre is false"
+    if error_name is None:
+        return "delete", "run succeeded and its export verified"
     return config.onFailure, f"onFailure={config.onFailure} after {error_name}"
 
 
@@ -396,6 +396,47 @@ def _tasks(file_system_id: str) -> list[dict[str, Any]]:
     return tasks
 
 
+def _failed_export(tasks: list[dict[str, Any]]) -> str | None:
+    """Return the outcome of a finished export task that left files behind, if any."""
+    for task in tasks:
+        if task.get("Type") == "EXPORT_TO_REPOSITORY" and task["Lifecycle"] not in _RUNNING_TASK:
+            exported, description = _task_outcome(task, task.get("Report", {}).get("Path", ""))
+            if not exported:
+                return description
+    return None
+
+
+def _reason_to_keep(
+    system: dict[str, Any], association: dict[str, Any] | None, policy: Policy, reason: str
+) -> str | None:
+    """Return why the file system must be kept before any task is looked at, or None."""
+    existing = _tags(system).get(TAG_RETAINED)
+    if existing is not None:
+        return existing
+    lifecycle = system["Lifecycle"]
+    if lifecycle == "FAILED":  # creation failed: it never held data
+        return None
+    if policy == "retain":
+        return reason
+    if policy == "export":
+        if lifecycle in _BROKEN:
+            return f"{reason}: {lifecycle}, cannot export"
+        if association is not None and association["Lifecycle"] in _BROKEN:
+            return f"{reason}: association {association['Lifecycle']}"
+    return None
+
+
+def _needs_failure_export(association: dict[str, Any] | None, tasks: list[dict[str, Any]]) -> bool:
+    """Return True while the export policy still has to export before deleting.
+
+    Not when the failure export already succeeded, and not when the file system never had
+    an AVAILABLE association: compute starts only after it, so no job wrote there.
+    """
+    if any(_tags(task).get(TAG_PURPOSE) == "failure-export" for task in tasks):
+        return False
+    return association is not None and association["Lifecycle"] not in ("CREATING",)
+
+
 def release_file_systems(
     run: Run, policy: Policy, reason: str, timeout_seconds: int, previous: dict[str, Any] | None
 ) -> dict[str, Any]:
@@ -406,11 +447,11 @@ def release_file_systems(
       otherwise keep the file system, tagged with the outcome and the report location.
     - ``retain``: tag ``retained-reason`` and keep.
 
-    A file system that already carries ``retained-reason`` (for example after a failed
-    export) is never touched; one whose creation FAILED holds no data and is deleted; a
-    MISCONFIGURED one cannot be exported, so ``export`` keeps it; one without an AVAILABLE
-    association never had a job (compute starts after the association), so ``export``
-    deletes it.
+    A file system that already carries ``retained-reason``, or has an export task that did
+    not get every file to S3, is kept whatever the policy; one whose creation FAILED holds
+    no data and is deleted; a MISCONFIGURED one cannot be exported, so ``export`` keeps it;
+    one without an AVAILABLE association never had a job (compute starts after the
+    association), so ``export`` deletes it.
 
     Args:
         run: whose file systems.
@@ -429,51 +470,34 @@ def release_file_systems(
     since = waiting_since(previous)
     fsx = client("fsx")
     progress = ReleaseProgress(policy, since)
-    retained, deleted, pending = progress.retained, progress.deleted, progress.pending
     for system in run_file_systems(run):
         system_id = system["FileSystemId"]
         kind_id = f"fsx:file-system:{system_id}"
         lifecycle = system["Lifecycle"]
-        if TAG_RETAINED in _tags(system):
-            retained.append(kind_id)
-            continue
-        # FAILED means creation failed: the file system never held data.
-        if lifecycle != "FAILED" and (
-            policy == "retain" or (policy == "export" and lifecycle in _BROKEN)
-        ):
-            why = reason if policy == "retain" else f"{reason}: {lifecycle}, cannot export"
-            _mark_retained(system, why)
-            retained.append(kind_id)
+        exporting = policy == "export" and lifecycle != "FAILED"
+        association = _association(system_id) if exporting else None
+        keep = _reason_to_keep(system, association, policy, reason)
+        if keep is not None:
+            if TAG_RETAINED not in _tags(system):
+                _mark_retained(system, keep)
+            progress.retained.append(kind_id)
             continue
         tasks = _tasks(system_id)
         if any(task["Lifecycle"] in _RUNNING_TASK for task in tasks):
-            pending.append(f"{kind_id} (data repository task running)")
+            progress.pending.append(f"{kind_id} (data repository task running)")
             continue
-        if lifecycle != "FAILED" and policy == "export":
-            association = _association(system_id)
-            if association is not None and association["Lifecycle"] in _BROKEN:
-                _mark_retained(system, f"{reason}: association {association['Lifecycle']}")
-                retained.append(kind_id)
-                continue
-            if association is None or association["Lifecycle"] == "CREATING":
-                # Compute starts only once the association is AVAILABLE: no job wrote here.
-                fsx.delete_file_system(FileSystemId=system_id)
-                deleted.append(kind_id)
-                continue
-            exports = [t for t in tasks if _tags(t).get(TAG_PURPOSE) == "failure-export"]
-            if not exports and not disable_auto_export(system_id)["done"]:
-                pending.append(f"{kind_id} (disabling auto-export)")
-                continue
-            if not exports:
+        failed = _failed_export(tasks)
+        if failed is not None:
+            # An export that did not get everything to S3 keeps the file system, whatever
+            # the policy: its data may exist nowhere else.
+            _mark_retained(system, f"{reason}: {failed}")
+            progress.retained.append(kind_id)
+            continue
+        if exporting and _needs_failure_export(association, tasks):
+            if disable_auto_export(system_id)["done"]:
                 start_export(run, system_id, purpose="failure-export")
-                pending.append(f"{kind_id} (exporting)")
-                continue
-            report_path = exports[0].get("Report", {}).get("Path", "")
-            exported, description = _task_outcome(exports[0], report_path)
-            if not exported:
-                _mark_retained(system, f"{reason}: {description}")
-                retained.append(kind_id)
-                continue
+            progress.pending.append(f"{kind_id} (exporting)")
+            continue
         fsx.delete_file_system(FileSystemId=system_id)
-        deleted.append(kind_id)
+        progress.deleted.append(kind_id)
     return progress.result(timeout_seconds)
