@@ -19,7 +19,7 @@ PTH_FILE := batch-scratch-dev.pth
 LINT_REGION := $(or $(AWS_DEFAULT_REGION),$(AWS_REGION),us-east-1)
 
 # Modes whose scenarios `make rehearse` runs: scenarios/<mode>/*.yaml.
-REHEARSE_MODES := only_ebs task_export
+REHEARSE_MODES := only_ebs task_export auto_export
 SCENARIOS = $(sort $(foreach mode,$(REHEARSE_MODES),$(wildcard scenarios/$(mode)/*.yaml)))
 
 TEST_DIRS := tests/unit tests/template tests/e2e tests/docker

@@ -224,6 +224,7 @@ def _simulation(scenario: Scenario) -> Simulation:
         job_attempts=job,
         export_lifecycle=scenario.aws.export.taskLifecycle,
         export_failed_files=scenario.aws.export.failedFiles,
+        queue_age_seconds=list(scenario.aws.export.queueAgeSeconds),
         throttle=dict(scenario.aws.throttle),
         log_level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING",
     )
@@ -340,6 +341,7 @@ def _run(scenario: Scenario, root: Path, out: TextIO | None, echo: TextIO | None
         names = [
             f"rehearsal-{_slug(name)}" + (f"-{n}" if count > 1 else "") for n in range(1, count + 1)
         ]
+        sim.clock.align()
         arns = [
             sfn.start_execution(
                 stateMachineArn=stack.state_machine_arn,
@@ -355,7 +357,8 @@ def _run(scenario: Scenario, root: Path, out: TextIO | None, echo: TextIO | None
 
         summaries: list[Summary] = []
         for arn, description in zip(arns, descriptions, strict=True):
-            history = read_history(_history(aws, arn))
+            events = _history(aws, arn)
+            history = read_history(events)
             jobs = sim.jobs_of(arn)
             leaked, retained = aws.left_behind(arn)
             created = {kind: len(ids) for kind, ids in sorted(sim.created_by(arn).items())}
@@ -388,7 +391,10 @@ def _run(scenario: Scenario, root: Path, out: TextIO | None, echo: TextIO | None
             for line in compact(history.lines):
                 say(line)
             _report_jobs(jobs, say)
+            _report_metric(sim, arn, say)
+            _report_drain(events, say)
             _report_refusals(sim, arn, say)
+            _report_deletions(sim, arn, say)
             _report_deliveries(sim, description, say)
             say(f"  leaked: {', '.join(leaked) or 'nothing'}")
             say(f"  retained: {', '.join(retained) or 'nothing'}")
@@ -407,6 +413,73 @@ def _report_jobs(jobs: list[Any], say: Any) -> None:
             for o in job.attempts
         )
         say(f"  job {job.job_id}: {job.status} after {len(job.attempts)} attempt(s): {attempts}")
+
+
+def _runs(values: list[float]) -> str:
+    """``[300, 0, 0, 0]`` -> ``"300 0 (x3)"``."""
+    parts: list[str] = []
+    index = 0
+    while index < len(values):
+        end = index
+        while end + 1 < len(values) and values[end + 1] == values[index]:
+            end += 1
+        count = end - index + 1
+        parts.append(f"{values[index]:g}" + (f" (x{count})" if count > 1 else ""))
+        index = end + 1
+    return " ".join(parts)
+
+
+def _report_metric(sim: Simulation, arn: str, say: Any) -> None:
+    published: dict[str, list[float]] = {}
+    for datapoint in sim.metrics:
+        if datapoint.execution_arn == arn:
+            published.setdefault(datapoint.file_system_id, []).append(datapoint.value)
+    for file_system_id, values in published.items():
+        say(
+            f"  AgeOfOldestQueuedMessage {file_system_id}: {_runs(values)} "
+            "(one datapoint a minute, from the first whole minute after the job ended)"
+        )
+
+
+def _drain_results(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ``$.drain`` each CheckDrain state produced, in order."""
+    results = []
+    for event in events:
+        details = event.get("stateExitedEventDetails") or {}
+        if details.get("name") == "CheckDrain":
+            try:
+                drain = json.loads(details.get("output") or "{}").get("drain")
+            except ValueError:
+                drain = None
+            if isinstance(drain, dict):
+                results.append(drain)
+    return results
+
+
+def _report_drain(events: list[dict[str, Any]], say: Any) -> None:
+    results = _drain_results(events)
+    if not results:
+        return
+    last = results[-1]
+    verdict = (
+        "drained" if last.get("drained") else "timed out" if last.get("timedOut") else "waiting"
+    )
+    say(f"  drain checks: {len(results)}, last: {verdict} ({last.get('reason')})")
+
+
+def _report_deletions(sim: Simulation, arn: str, say: Any) -> None:
+    for deletion in sim.deletions:
+        if deletion.execution_arn != arn:
+            continue
+        exports = ", ".join(
+            f"{task_id} {lifecycle} ({failed} failed)"
+            for task_id, lifecycle, failed in deletion.exports
+        )
+        auto = "on" if deletion.auto_export else "off"
+        say(
+            f"  FSx DeleteFileSystem {deletion.file_system_id} (auto-export {auto}): "
+            + (f"after export {exports}" if exports else "no export task before")
+        )
 
 
 def _report_refusals(sim: Simulation, arn: str, say: Any) -> None:

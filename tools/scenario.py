@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -46,7 +46,9 @@ class Job(_Strict):
 class Export(_Strict):
     taskLifecycle: Literal["SUCCEEDED", "FAILED", "CANCELED"] = "SUCCEEDED"
     failedFiles: int = Field(0, ge=0)
-    queueAgeSeconds: list[float] = Field(default_factory=list)
+    queueAgeSeconds: list[Annotated[float, Field(ge=0)]] = Field(default_factory=list)
+    """AutoExport: ``AgeOfOldestQueuedMessage`` one value a minute after the job, the last
+    repeating; empty: the metric is never published."""
 
 
 class Aws(_Strict):

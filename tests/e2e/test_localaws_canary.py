@@ -1,8 +1,9 @@
 """The local AWS patches moto internals: fail loudly when moto is not the version they fit.
 
 Every internal a workaround replaces or relies on is listed in ``tools.localaws.patches.TARGETS``
-(and, for the FSx for Lustre emulation, ``tools.localaws.fsx.TARGETS``) with the signature the
-workaround was written against. An upgrade of moto that moves,
+(and, for the FSx for Lustre emulation, ``tools.localaws.fsx.TARGETS``; for the AutoExport
+metric, ``tools.localaws.cloudwatch.TARGETS``) with the signature the workaround was written
+against. An upgrade of moto that moves,
 renames or reshapes one of them fails here, naming it, instead of silently rehearsing
 something else.
 """
@@ -15,11 +16,11 @@ import moto
 import pytest
 from moto.core.base_backend import BackendDict
 
-from tools.localaws import fsx
+from tools.localaws import cloudwatch, fsx
 from tools.localaws.patches import MOTO_VERSION
 from tools.localaws.patches import TARGETS as PATCH_TARGETS
 
-TARGETS = {**PATCH_TARGETS, **fsx.TARGETS}
+TARGETS = {**PATCH_TARGETS, **fsx.TARGETS, **cloudwatch.TARGETS}
 
 
 def test_moto_is_the_pinned_version() -> None:
@@ -59,8 +60,9 @@ def test_fast_clock_targets_are_the_time_module() -> None:
     assert TARGETS["sync_poll_time"].resolve() is time
 
 
-def test_both_target_lists_use_distinct_names() -> None:
-    assert not set(PATCH_TARGETS) & set(fsx.TARGETS)
+def test_the_target_lists_use_distinct_names() -> None:
+    names = [*PATCH_TARGETS, *fsx.TARGETS, *cloudwatch.TARGETS]
+    assert len(names) == len(set(names))
 
 
 @pytest.mark.parametrize("action", fsx.ADDED_ACTIONS)

@@ -123,6 +123,10 @@ def test_unmet_expectations_are_listed() -> None:
         ),
         ({"mode": "OnlyEBS", "expect": {"leaked": ["ec2:disk"]}}, "expect.leaked"),
         ({"mode": "OnlyEBS", "aws": {"throttle": {"CreateVolume": 1}}}, "aws.throttle"),
+        (
+            {"mode": "AutoExport", "aws": {"export": {"queueAgeSeconds": [30, -1]}}},
+            "aws.export.queueAgeSeconds.1",
+        ),
     ],
 )
 def test_invalid_scenarios_are_refused_naming_the_key(data: dict[str, Any], named: str) -> None:

@@ -1,9 +1,9 @@
 """A local AWS for rehearsing the workflow: moto in-process, with its gaps worked around.
 
 ``LocalAws`` starts moto (Step Functions interpreter on, Batch without Docker), installs
-every workaround in ``patches`` and the FSx for Lustre emulation in ``fsx`` (the only
-modules that touch moto internals) and the botocore hooks in ``hooks``, and deploys the
-repository's SAM template::
+every workaround in ``patches``, the FSx for Lustre emulation in ``fsx`` and the AutoExport
+metric in ``cloudwatch`` (the only modules that touch moto internals) and the botocore hooks
+in ``hooks``, and deploys the repository's SAM template::
 
     sim = Simulation(ready_after_polls=2)
     with LocalAws(root, sim) as aws:
@@ -25,13 +25,15 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from tools.localaws import fsx, hooks, invoke, patches
+from tools.localaws import cloudwatch, fsx, hooks, invoke, patches
 from tools.localaws.inventory import KINDS, Resource, existing_resources, left_behind
 from tools.localaws.simulation import (
     Created,
+    Deletion,
     FunctionCode,
     JobOutcome,
     JobRecord,
+    Published,
     Refusal,
     Simulation,
     VirtualClock,
@@ -42,11 +44,13 @@ from tools.localaws.stack import DeployError, Stack, deploy
 __all__ = [
     "KINDS",
     "Created",
+    "Deletion",
     "DeployError",
     "FunctionCode",
     "JobOutcome",
     "JobRecord",
     "LocalAws",
+    "Published",
     "Refusal",
     "Resource",
     "Simulation",
@@ -112,6 +116,7 @@ class LocalAws:
             )
             self._patcher = stack.enter_context(patches.activate(self.sim))
             fsx.install(self._patcher)
+            cloudwatch.install(self._patcher)
             _forget_cached_parameters()
         except BaseException:
             stack.close()

@@ -51,7 +51,9 @@ operation's documented ones, messages are paraphrased):
   (``ResourceNotFound`` for an ARN that is not a current file system, DRA or task).
 
 Every error answer is recorded in the simulation (``Simulation.refusals``, with the execution
-whose Lambda invocation made the call), so the rehearsal can show what FSx refused.
+whose Lambda invocation made the call), so the rehearsal can show what FSx refused; so is
+every accepted DeleteFileSystem (``Simulation.deletions``), with the file system's export
+tasks at that moment and whether auto-export was still on.
 
 ``TARGETS`` lists every moto internal used, with the signature it was written against; the
 canary test compares them with the installed moto.
@@ -75,7 +77,7 @@ from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
 from tools.localaws.patches import Patcher, Target, active_simulation
-from tools.localaws.simulation import Simulation
+from tools.localaws.simulation import TAG_EXECUTION, Deletion, Simulation
 
 _GAP = "6: FSx has no Lustre lifecycle, data repository associations or tasks"
 
@@ -626,11 +628,38 @@ class Lustre:
                         )
                 fs.phases.restart([("DELETING", 1), (GONE, 0)])
                 fs.phases.timed = True
+                self._record_deletion(fs)
             return {
                 "FileSystemId": fs.file_system_id,
                 "Lifecycle": "DELETING",
                 "LustreResponse": {},
             }
+
+    def _record_deletion(self, fs: FileSystem) -> None:
+        sim = self.sim
+        if sim is None:
+            return
+        associations = [
+            a for a in self.associations.values() if a.file_system_id == fs.file_system_id
+        ]
+        exports = sorted(
+            (
+                t
+                for t in self.tasks.values()
+                if t.file_system_id == fs.file_system_id
+                and t.request.get("Type") == "EXPORT_TO_REPOSITORY"
+            ),
+            key=lambda t: t.created,
+        )
+        tags = {t["Key"]: t.get("Value", "") for t in self._tags(fs.arn)}
+        sim.record_deletion(
+            Deletion(
+                fs.file_system_id,
+                tags.get(TAG_EXECUTION) or sim.current_execution,
+                any((a.s3.get("AutoExportPolicy") or {}).get("Events") for a in associations),
+                tuple((t.task_id, t.lifecycle, t.failed_files) for t in exports),
+            )
+        )
 
     # -- tags ------------------------------------------------------------------------------
 

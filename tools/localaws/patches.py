@@ -12,7 +12,8 @@ no simulation active they behave as moto does.
 Gap 6 (FSx for Lustre: lifecycle, data repository associations and tasks) is large enough
 for a module of its own, ``tools.localaws.fsx``, built the same way: its own ``TARGETS``
 (checked by the same canary test) and an ``install(patcher)`` that ``LocalAws`` calls on the
-``Patcher`` that ``activate`` yields.
+``Patcher`` that ``activate`` yields. So is CloudWatch's part of AutoExport (the queue metric
+FSx publishes, and ``StartTime`` rounded as CloudWatch rounds it): ``tools.localaws.cloudwatch``.
 """
 
 from __future__ import annotations
@@ -266,6 +267,11 @@ TARGETS: dict[str, Target] = {
         "batchscratch.run:datetime",
         None,
         "fast clock: the layer measures pending time with datetime.now",
+    ),
+    "layer_metrics_datetime": Target(
+        "batchscratch.metrics:datetime",
+        None,
+        "fast clock: the drain check reads the time with datetime.now",
     ),
     "layer_reap_sleep": Target(
         "batchscratch.reap:sleep",
@@ -637,6 +643,7 @@ def patch_batch_attempts(patcher: Patcher) -> None:
                 else 1
             )
             stopped_at = job.latest_attempt["stoppedAt"]
+            record.ended_at = sim.clock.now()
             job._mark_stopped(success=outcome.succeeded)
             job.latest_attempt["stoppedAt"] = stopped_at
             record.status = "SUCCEEDED" if outcome.succeeded else "FAILED"
@@ -850,8 +857,9 @@ def patch_fast_clock(patcher: Patcher, sim: Simulation) -> None:
 
 
 def patch_layer_clock(patcher: Patcher, sim: Simulation) -> None:
-    """Fast clock, the layer's side: ``batchscratch.run`` reads the time through a
-    ``datetime`` that adds the skipped seconds, and the reaper's pause between passes
+    """Fast clock, the layer's side: ``batchscratch.run`` and ``batchscratch.metrics`` (the
+    drain check's "now") read the time through a ``datetime`` that adds the skipped
+    seconds, and the reaper's pause between passes
     (``batchscratch.reap.sleep``) is a virtual sleep. A handler that measures how long
     something has been pending then sees the time a real run would have taken, and its
     timeout errors fire as they would. Installed once the layer is importable (deploy).
@@ -865,6 +873,7 @@ def patch_layer_clock(patcher: Patcher, sim: Simulation) -> None:
             return datetime.now(tz) + timedelta(seconds=sim.clock.offset)
 
     patcher.replace("layer_datetime", lambda original: VirtualDatetime)
+    patcher.replace("layer_metrics_datetime", lambda original: VirtualDatetime)
     patcher.replace("layer_reap_sleep", lambda original: _ClockTime(sim.clock, 0.001).sleep)
 
 

@@ -70,6 +70,8 @@ class JobRecord:
     execution_arn: str | None
     attempts: list[JobOutcome] = field(default_factory=list)
     status: str = "SUBMITTED"
+    ended_at: float | None = None
+    """When the job ended, on the virtual clock (epoch seconds); ``None`` while it runs."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,29 @@ class Refusal:
     operation: str
     code: str
     message: str
+
+
+@dataclass(frozen=True)
+class Published:
+    """A datapoint of the AutoExport queue metric put into the emulated CloudWatch."""
+
+    file_system_id: str
+    execution_arn: str | None
+    timestamp: float
+    """Epoch seconds on the virtual clock."""
+    value: float
+
+
+@dataclass(frozen=True)
+class Deletion:
+    """A DeleteFileSystem the emulated FSx accepted, and what had been exported by then."""
+
+    file_system_id: str
+    execution_arn: str | None
+    auto_export: bool
+    """Whether auto-export was still enabled on one of its data repository associations."""
+    exports: tuple[tuple[str, str, int], ...]
+    """Its export tasks, oldest first: (task id, lifecycle, failed files)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +137,17 @@ class VirtualClock:
         self._lock = threading.Lock()
         self._offset = 0.0
         self.real_seconds_per_wait = real_seconds_per_wait
+
+    def align(self, second_of_minute: float = 15.0) -> None:
+        """Skip ahead (less than a minute) to ``second_of_minute`` seconds past a minute.
+
+        A run's waits are multiples of 30 s by default, so when its executions start at 15 s
+        past a minute their steps stay clear of whole minutes, where CloudWatch's one-minute
+        periods begin: which period a metric datapoint falls in, and so the AutoExport drain
+        verdicts, then do not depend on the second the rehearsal happened to start at.
+        """
+        with self._lock:
+            self._offset += (second_of_minute - (time.time() + self._offset)) % 60
 
     @property
     def offset(self) -> float:
@@ -139,6 +175,9 @@ class Simulation:
     """How every export data repository task ends: SUCCEEDED, FAILED or CANCELED."""
     export_failed_files: int = 0
     """Files an export task fails to export (its ``Status.FailedCount``)."""
+    queue_age_seconds: list[float] = field(default_factory=list)
+    """AutoExport's ``AgeOfOldestQueuedMessage`` after the job, one value a minute; the last
+    repeats. Empty: the metric is never published (``tools.localaws.cloudwatch``)."""
     throttle: dict[str, int] = field(default_factory=dict)
     clock: VirtualClock = field(default_factory=VirtualClock)
     log_level: str = "WARNING"
@@ -153,6 +192,10 @@ class Simulation:
     state_listeners: list[Callable[[str, str], None]] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
     """Error answers of the emulated FSx, in order (``tools.localaws.fsx``)."""
+    deletions: list[Deletion] = field(default_factory=list)
+    """File systems the emulated FSx started deleting, in order (``tools.localaws.fsx``)."""
+    metrics: list[Published] = field(default_factory=list)
+    """AutoExport metric datapoints published so far, in order."""
     deliveries: list[Any] = field(default_factory=list)
     """EventBridge deliveries to Lambda targets (``patches.Delivery``)."""
     modules: dict[str, ModuleType] = field(default_factory=dict)
@@ -188,6 +231,21 @@ class Simulation:
             return
         with self._lock:
             self.refusals.append(Refusal(self.current_execution, operation, code, message))
+
+    def record_deletion(self, deletion: Deletion) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self.deletions.append(deletion)
+
+    def record_published(self, datapoint: Published) -> None:
+        with self._lock:
+            self.metrics.append(datapoint)
+
+    def published_count(self, file_system_id: str) -> int:
+        """How many metric datapoints were published for ``file_system_id`` so far."""
+        with self._lock:
+            return sum(1 for d in self.metrics if d.file_system_id == file_system_id)
 
     def state_entered(self, execution_arn: str, state_name: str) -> None:
         for listener in list(self.state_listeners):
