@@ -26,7 +26,10 @@ tracer = Tracer()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = parse(event=event, model=RunState)
     config = state.lustre_config()
-    policy, reason = choose_policy(config, state.error.Error if state.error else None)
+    job = state.previous("job") or {}
+    policy, reason = choose_policy(
+        config, state.error.Error if state.error else None, job.get("status") == "SUCCEEDED"
+    )
     status = release_file_systems(
         state.run, policy, reason, config.cleanupTimeoutSeconds, state.previous("release")
     )

@@ -136,6 +136,9 @@ def test_disable_auto_export_keeps_auto_import(lambda_context):
     [
         ({"lambdaPeriodSeconds": 90}, "lambdaPeriodSeconds = 90"),
         ({"lambdaTimeDiffMinutes": 0}, "lambdaTimeDiffMinutes = 0"),
+        ({"lambdaTimeDiffMinutes": 1}, "must cover at least two metric periods"),
+        ({"lambdaPeriodSeconds": 3600}, "at least 120 minutes"),
+        ({"waitForCheckMetricsSeconds": 0}, "waitForCheckMetricsSeconds = 0"),
         ({"verifyExportBeforeDelete": "maybe"}, "verifyExportBeforeDelete"),
     ],
 )

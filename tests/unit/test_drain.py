@@ -56,16 +56,25 @@ def test_a_datapoint_exactly_at_the_windows_start_is_inside_it():
     assert drain_verdict(just_before, JOB_END, NOW, QUIET).drained is True
 
 
-def test_the_window_never_reaches_back_before_the_jobs_end():
-    """Soon after the job, a zero from before its end must not count."""
-    now = JOB_END + timedelta(minutes=5)
+def test_no_verdict_before_a_whole_quiet_window_has_passed_since_the_job():
+    """A queue can read 0 right after the job, before FSx queued the last changes."""
+    early = JOB_END + timedelta(minutes=5)
 
-    verdict = drain_verdict(points((-2, 0)), JOB_END, now, QUIET)
+    verdict = drain_verdict(points((1, 0), (2, 0), (3, 0)), JOB_END, early, QUIET)
 
     assert verdict.drained is False
+    assert "not yet over" in verdict.reason
 
 
-def test_a_datapoint_exactly_at_the_jobs_end_counts():
-    verdict = drain_verdict(points((0, 0)), JOB_END, JOB_END + timedelta(minutes=1), QUIET)
+def test_a_window_starting_exactly_at_the_jobs_end_counts():
+    now = JOB_END + QUIET
+
+    verdict = drain_verdict(points((0, 0), (10, 0), (15, 0)), JOB_END, now, QUIET)
 
     assert verdict.drained is True
+
+
+def test_a_rise_after_an_early_zero_holds_the_drain():
+    verdict = drain_verdict(points((1, 0), (10, 300), (20, 600)), JOB_END, NOW, QUIET)
+
+    assert verdict.drained is False

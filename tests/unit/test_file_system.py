@@ -524,3 +524,19 @@ def test_check_keeps_its_clock_across_polls(fsx, lambda_context):
 
     with pytest.raises(StorageTimeout, match="limit 1800 s"):
         check_file_system.lambda_handler(event, lambda_context)
+
+
+def test_delete_policy_exports_first_once_the_job_succeeded(fake_fsx):
+    """A failure after the job (drain, export, cleanup) must not discard its results."""
+    fsx = fake_fsx([file_system("AVAILABLE")], [association("AVAILABLE")])
+    event = load_event("release_file_system_after_failure")
+    event["config"]["onFailure"] = "delete"
+    event["job"] = {"jobId": "j", "status": "SUCCEEDED", "attempts": 1}
+    event["error"] = {"Error": "AwsTransientError", "Cause": "throttled"}
+
+    result = release_file_system.lambda_handler(event, FakeLambdaContext())
+
+    assert result["policy"] == "export"
+    assert result["done"] is False
+    assert len(fsx.started) == 1
+    assert fsx.deleted == []

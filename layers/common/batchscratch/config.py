@@ -212,11 +212,24 @@ class AutoExportConfig(LustreConfig):
     window) to be all 0; it gives up after ``drainTimeoutSeconds`` and verifies instead.
     """
 
-    waitForCheckMetricsSeconds: int = Field(60, ge=0, le=3600)
+    # At least 10 s: each poll adds history events, and an execution holds at most 25,000.
+    waitForCheckMetricsSeconds: int = Field(60, ge=10, le=3600)
     lambdaPeriodSeconds: int = Field(60, ge=60, le=3600, multiple_of=60)
     lambdaTimeDiffMinutes: int = Field(15, ge=1, le=1440)
     drainTimeoutSeconds: int = Field(7200, ge=60)
     verifyExportBeforeDelete: bool = True
+
+    @model_validator(mode="after")
+    def _window_holds_two_periods(self) -> "AutoExportConfig":
+        # A datapoint is readable only once its period is over: a window shorter than two
+        # periods may never contain one, and the run would wait for drainTimeoutSeconds.
+        if self.lambdaTimeDiffMinutes * 60 < 2 * self.lambdaPeriodSeconds:
+            raise ValueError(
+                f"lambdaTimeDiffMinutes = {self.lambdaTimeDiffMinutes} must cover at least two "
+                f"metric periods of lambdaPeriodSeconds = {self.lambdaPeriodSeconds} "
+                f"(at least {2 * self.lambdaPeriodSeconds // 60} minutes)"
+            )
+        return self
 
 
 CONFIG_MODELS: dict[str, type[CommonConfig]] = {

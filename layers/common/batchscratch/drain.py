@@ -6,8 +6,11 @@ Amazon CloudWatch") is the age in seconds of the oldest change still waiting for
 auto-export. It reads 0 once the queue is empty, but a look-back window with no datapoint
 after the job ended also "reads 0", and a metric that is never published never drains. So:
 
-    drained  ⇔  at least one datapoint starts at or after the job's end and inside the quiet
-                window, and every such datapoint is 0.
+    drained  ⇔  a whole quiet window has passed since the job's end, at least one datapoint
+                lies inside that window, and every datapoint inside it is 0.
+
+A queue can read 0 for a moment right after the job, before FSx has queued the last
+changes; requiring the whole window after the job's end rules that out.
 
 Anything else (no datapoint yet, any non-zero value in the window) is "not drained yet";
 the caller bounds the wait and then verifies with an export task instead of deleting.
@@ -50,10 +53,14 @@ def drain_verdict(
         quiet: the quiet window: how far back from ``now`` every datapoint must be 0.
 
     Returns:
-        A ``DrainVerdict``; ``drained`` only for a non-empty, all-zero window that starts no
-        earlier than the job's end. A datapoint exactly at the window's start is inside it.
+        A ``DrainVerdict``; ``drained`` only for a non-empty, all-zero window that lies
+        entirely after the job's end. A datapoint exactly at the window's start is inside it.
     """
-    start = max(job_ended_at, now - quiet)
+    start = now - quiet
+    if start < job_ended_at:
+        return DrainVerdict(
+            False, 0, f"quiet window of {quiet} not yet over since the job ended at {job_ended_at}"
+        )
     window = [point for point in datapoints if start <= point.timestamp <= now]
     if not window:
         return DrainVerdict(False, 0, f"no datapoint since {start.isoformat()} yet")

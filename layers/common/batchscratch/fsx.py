@@ -36,17 +36,24 @@ _BROKEN = ("FAILED", "MISCONFIGURED", "MISCONFIGURED_UNAVAILABLE")
 _TAG_VALUE_MAX = 256
 
 
-def choose_policy(config: LustreConfig, error_name: str | None) -> tuple[Policy, str]:
+def choose_policy(
+    config: LustreConfig, error_name: str | None, job_succeeded: bool = False
+) -> tuple[Policy, str]:
     """Return ``(policy, reason)`` for the run's file system at the end of a run.
 
     ``deleteLustre`` false keeps the file system whatever happened. Otherwise success
     (``error_name`` None; the export has already succeeded) deletes it, and failure applies
-    ``onFailure`` (default ``export``: export what is there, delete only if that succeeds).
+    ``onFailure`` (default ``export``: export what is there, delete only if that succeeds),
+    except that ``delete`` becomes ``export`` once the job SUCCEEDED (``job_succeeded``): a
+    failure after the job must not discard its results.
     """
     if not config.deleteLustre:
         return "retain", "deleteLustre is false"
     if error_name is None:
         return "delete", "run succeeded and its export verified"
+    if job_succeeded and config.onFailure == "delete":
+        # The job's results exist only here: a later step's failure must not discard them.
+        return "export", f"onFailure=delete after {error_name}, but the job succeeded: export first"
     return config.onFailure, f"onFailure={config.onFailure} after {error_name}"
 
 
