@@ -5,7 +5,8 @@ the scenario's mode into a fresh local AWS (``tools.localaws``), runs the real s
 with the real handlers, lets EventBridge deliver the execution's status change (so the reaper
 runs after an abort or failure, as in AWS), then prints the path of states taken and one JSON
 summary line per execution. The exit status is 0 only if every scenario met every
-expectation (1 otherwise, 2 for a scenario that cannot be read or deployed).
+expectation (1 otherwise, 2 for a scenario that cannot be read or deployed, or an invalid
+environment variable).
 
 Environment: ``REHEARSAL_LOG_LEVEL`` (e.g. INFO, DEBUG) shows the handlers' logs on stderr at
 that level; ``REHEARSAL_TIMEOUT_SECONDS`` (default 60) bounds each scenario in real time.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -27,7 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tools.localaws import DeployError, JobOutcome, LocalAws, Simulation, Stack
-from tools.scenario import Scenario, ScenarioError, load, parse
+from tools.scenario import Scenario, ScenarioError, check_states, load, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -208,6 +210,41 @@ def compact(lines: list[str]) -> list[str]:
 # --------------------------------------------------------------------------- running
 
 
+class SettingsError(ValueError):
+    """An environment variable of the rehearsal has a value it cannot use."""
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def log_level() -> str | None:
+    """``REHEARSAL_LOG_LEVEL`` (None when unset or empty)."""
+    value = os.environ.get("REHEARSAL_LOG_LEVEL", "").strip()
+    if not value:
+        return None
+    if value.upper() not in LOG_LEVELS:
+        raise SettingsError(
+            f"REHEARSAL_LOG_LEVEL = {value!r}: not a log level (one of {', '.join(LOG_LEVELS)})"
+        )
+    return value.upper()
+
+
+def timeout_seconds() -> float:
+    """``REHEARSAL_TIMEOUT_SECONDS``: the real-time limit per scenario, a positive number."""
+    value = os.environ.get("REHEARSAL_TIMEOUT_SECONDS", "").strip()
+    if not value:
+        return DEFAULT_TIMEOUT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = float("nan")
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise SettingsError(
+            f"REHEARSAL_TIMEOUT_SECONDS = {value!r}: must be a positive number of seconds"
+        )
+    return seconds
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "scenario"
 
@@ -217,7 +254,7 @@ def _simulation(scenario: Scenario) -> Simulation:
         JobOutcome(a.status, a.statusReason, a.reason, a.exitCode)
         for a in scenario.aws.job.attempts
     ]
-    level = os.environ.get("REHEARSAL_LOG_LEVEL", "").upper()
+    level = log_level()
     return Simulation(
         ready_after_polls=scenario.aws.storage.readyAfterPolls,
         create_fails=scenario.aws.storage.createFails,
@@ -226,7 +263,7 @@ def _simulation(scenario: Scenario) -> Simulation:
         export_failed_files=scenario.aws.export.failedFiles,
         queue_age_seconds=list(scenario.aws.export.queueAgeSeconds),
         throttle=dict(scenario.aws.throttle),
-        log_level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "WARNING",
+        log_level=level or "WARNING",
     )
 
 
@@ -323,7 +360,7 @@ def _history(aws: LocalAws, arn: str) -> list[dict[str, Any]]:
 def _run(scenario: Scenario, root: Path, out: TextIO | None, echo: TextIO | None) -> list[Summary]:
     name = scenario.name or "scenario"
     sim = _simulation(scenario)
-    timeout = float(os.environ.get("REHEARSAL_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS))
+    timeout = timeout_seconds()
 
     def say(text: str) -> None:
         if out is not None:
@@ -522,6 +559,7 @@ def run_scenario(
 
     Raises:
         ScenarioError: the scenario breaks the format.
+        SettingsError: ``REHEARSAL_TIMEOUT_SECONDS`` or ``REHEARSAL_LOG_LEVEL`` is invalid.
         DeployError: the template cannot be translated or deployed.
     """
     if isinstance(scenario, Scenario):
@@ -530,7 +568,9 @@ def run_scenario(
         parsed = parse(scenario)
     else:
         parsed = load(scenario)
-    return _run(parsed, Path(root) if root else ROOT, out, echo)
+    repository = Path(root) if root else ROOT
+    check_states(parsed, repository)
+    return _run(parsed, repository, out, echo)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -541,11 +581,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("files", nargs="+", type=Path, help="scenario files (YAML or JSON)")
     args = parser.parse_args(argv)
     try:
+        timeout_seconds()
+        log_level()
+    except SettingsError as error:
+        print(f"rehearse: {error}", file=sys.stderr)
+        return 2
+    try:
         scenarios = [load(path) for path in args.files]
+        for path, scenario in zip(args.files, scenarios, strict=True):
+            check_states(scenario, ROOT, str(path))
     except ScenarioError as error:
         print(f"rehearse: {error}", file=sys.stderr)
         return 2
-    echo = sys.stderr if os.environ.get("REHEARSAL_LOG_LEVEL") else None
+    echo = sys.stderr if log_level() else None
     met = True
     for scenario in scenarios:
         try:

@@ -6,14 +6,17 @@ with a message naming them, so a typo never silently rehearses something else.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import botocore.session
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tools.localaws.inventory import KINDS
+from tools.localaws.stack import DeployError, state_machine_files
 
 
 class ScenarioError(ValueError):
@@ -68,9 +71,31 @@ class Aws(_Strict):
             service, _, operation = key.partition(":")
             if not service or not operation or not operation[:1].isupper():
                 raise ValueError(f"{key!r} is not 'service:Operation' (e.g. 'ec2:CreateVolume')")
+            operations = _operations(service)
+            if operations is None:
+                raise ValueError(
+                    f"{key!r}: {service!r} is not an AWS service prefix "
+                    "(e.g. ec2, batch, lambda, states, secretsmanager, fsx, events, logs)"
+                )
+            if operation not in operations:
+                raise ValueError(f"{key!r}: {service} has no operation {operation!r}")
             if count < 0:
                 raise ValueError(f"{key}: the number of throttled calls must be >= 0")
         return value
+
+
+_SERVICE_MODELS = {"states": "stepfunctions", "sfn": "stepfunctions", "eventbridge": "events"}
+"""Scenario service prefixes (IAM's) whose botocore service model has another name."""
+
+
+@functools.cache
+def _operations(service: str) -> frozenset[str] | None:
+    """The operation names of ``service`` in botocore's service models; None if unknown."""
+    session = botocore.session.get_session()
+    name = _SERVICE_MODELS.get(service.lower(), service.lower())
+    if name not in session.get_available_services():
+        return None
+    return frozenset(session.get_service_model(name).operation_names)
 
 
 def _check_entries(value: list[str] | None) -> list[str] | None:
@@ -154,3 +179,51 @@ def load(path: str | Path) -> Scenario:
     if scenario.name is None:
         scenario = scenario.model_copy(update={"name": path.stem})
     return scenario
+
+
+_TERMINAL = ("Fail", "Succeed")
+
+
+def _states(definition: dict[str, Any]) -> dict[str, str]:
+    """State name -> type, nested states (Parallel branches, Map processors) included."""
+    found: dict[str, str] = {}
+    for name, state in (definition.get("States") or {}).items():
+        found[name] = str(state.get("Type"))
+        for branch in state.get("Branches") or []:
+            found.update(_states(branch))
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), dict):
+                found.update(_states(state[key]))
+    return found
+
+
+def check_states(scenario: Scenario, root: Path, source: str = "scenario") -> None:
+    """Check ``aws.abortAfter`` against the state machine the scenario's mode deploys.
+
+    Raises:
+        ScenarioError: not a state of that state machine, or a Fail/Succeed state (the
+            execution has ended when it enters one, so there is nothing left to stop).
+    """
+    state = scenario.aws.abortAfter
+    if state is None:
+        return
+    try:
+        files = state_machine_files(root, root / "template.yaml", scenario.mode)
+    except DeployError as error:
+        raise ScenarioError(f"{source}: aws.abortAfter: {error}") from None
+    states: dict[str, str] = {}
+    for path in files.values():
+        states.update(_states(json.loads(path.read_text())))
+    where = ", ".join(str(path.relative_to(root)) for path in files.values()) or "none"
+    abortable = sorted(name for name, kind in states.items() if kind not in _TERMINAL)
+    if state not in states:
+        raise ScenarioError(
+            f"{source}: aws.abortAfter = {json.dumps(state)}: not a state of the "
+            f"{scenario.mode} state machine ({where}); states: {', '.join(abortable)}"
+        )
+    if states[state] in _TERMINAL:
+        raise ScenarioError(
+            f"{source}: aws.abortAfter = {json.dumps(state)}: a {states[state]} state ends the "
+            f"execution as it is entered, so there is nothing to stop; states: "
+            f"{', '.join(abortable)}"
+        )

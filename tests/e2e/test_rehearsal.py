@@ -70,6 +70,20 @@ def test_storage_timeout_fires_on_simulated_time() -> None:
     assert summary.leaked == []
 
 
+def test_storage_timeout_fires_without_waits_between_polls() -> None:
+    # No Wait time at all: only the simulated time each Lambda invocation takes moves the
+    # clock, as in AWS, where a check is never instantaneous.
+    summary = rehearse(
+        name="zero-poll-interval",
+        input={"storageTimeoutSeconds": 60, "waitForEbsCreationSeconds": 0},
+        aws={"storage": {"readyAfterPolls": 100}},
+    )
+    assert summary.status == "FAILED"
+    assert summary.error == "StorageTimeout"
+    assert summary.states.count("CheckVolume") < 70
+    assert summary.leaked == []
+
+
 def test_retain_policy_keeps_the_volume() -> None:
     summary = rehearse(
         name="retain-on-failure",
@@ -123,6 +137,8 @@ def test_unmet_expectations_are_listed() -> None:
         ),
         ({"mode": "OnlyEBS", "expect": {"leaked": ["ec2:disk"]}}, "expect.leaked"),
         ({"mode": "OnlyEBS", "aws": {"throttle": {"CreateVolume": 1}}}, "aws.throttle"),
+        ({"mode": "OnlyEBS", "aws": {"throttle": {"ec2:CreateVolumes": 1}}}, "aws.throttle"),
+        ({"mode": "OnlyEBS", "aws": {"throttle": {"ecc2:CreateVolume": 1}}}, "aws.throttle"),
         (
             {"mode": "AutoExport", "aws": {"export": {"queueAgeSeconds": [30, -1]}}},
             "aws.export.queueAgeSeconds.1",

@@ -48,3 +48,92 @@ def test_invalid_scenario_file_is_refused_naming_the_key(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "aws.abortAftr: unknown key" in result.stderr
     assert result.stdout == ""
+
+
+def rehearse_with(env: dict[str, str], *files: Path) -> subprocess.CompletedProcess[str]:
+    path = os.pathsep.join([str(REPO / "layers" / "common"), str(REPO)])
+    return subprocess.run(
+        [sys.executable, "-m", "tools.rehearse", *map(str, files)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": path, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("aws", "expected"),
+    [
+        (
+            "abortAfter: RunJobb",
+            ['aws.abortAfter = "RunJobb"', "OnlyEBS", "only_ebs.asl.json", "RunJob, "],
+        ),
+        ("abortAfter: WaitForDrain", ['aws.abortAfter = "WaitForDrain"', "CreateVolume"]),
+        ("abortAfter: FailRun", ['aws.abortAfter = "FailRun"', "Fail state", "RunJob"]),
+        ("abortAfter: RejectConfiguration", ['"RejectConfiguration"', "Fail state"]),
+        (
+            "throttle: {ec2:CreateVolumes: 1}",
+            ["aws.throttle", "ec2:CreateVolumes", "no operation 'CreateVolumes'"],
+        ),
+        (
+            "throttle: {ecc2:CreateVolume: 1}",
+            ["aws.throttle", "ecc2:CreateVolume", "'ecc2' is not an AWS service"],
+        ),
+    ],
+)
+def test_unknown_abort_state_or_throttled_operation_is_refused(
+    tmp_path: Path, aws: str, expected: list[str]
+) -> None:
+    scenario = tmp_path / "typo.yaml"
+    scenario.write_text(f"mode: OnlyEBS\naws:\n  {aws}\n")
+    result = rehearse(scenario)
+    assert result.returncode == 2, result.stdout
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    for text in expected:
+        assert text in result.stderr
+
+
+def test_known_throttle_keys_and_abort_states_are_accepted() -> None:
+    from tools.scenario import check_states, parse  # noqa: PLC0415
+
+    scenario = parse(
+        {
+            "mode": "AutoExport",
+            "aws": {
+                "abortAfter": "WaitForDrain",
+                "throttle": {
+                    "states:StartExecution": 1,
+                    "fsx:DescribeFileSystems": 1,
+                    "lambda:Invoke": 1,
+                    "secretsmanager:GetSecretValue": 1,
+                    "cloudwatch:GetMetricData": 1,
+                },
+            },
+        }
+    )
+    check_states(scenario, REPO)
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"REHEARSAL_TIMEOUT_SECONDS": "soon"}, "REHEARSAL_TIMEOUT_SECONDS = 'soon'"),
+        ({"REHEARSAL_TIMEOUT_SECONDS": "0"}, "REHEARSAL_TIMEOUT_SECONDS = '0'"),
+        ({"REHEARSAL_TIMEOUT_SECONDS": "-5"}, "REHEARSAL_TIMEOUT_SECONDS = '-5'"),
+        ({"REHEARSAL_LOG_LEVEL": "LOUD"}, "REHEARSAL_LOG_LEVEL = 'LOUD'"),
+    ],
+)
+def test_invalid_environment_is_refused_in_one_line(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
+    scenario = tmp_path / "check.yaml"
+    scenario.write_text("mode: OnlyEBS\n")
+    result = rehearse_with(env, scenario)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, TextIO
 
-from tools.localaws.simulation import FunctionCode, Simulation
+from tools.localaws.simulation import LAMBDA_INVOCATION_SECONDS, FunctionCode, Simulation
 
 _INVOCATION_LOCK = threading.RLock()
 
@@ -268,6 +268,7 @@ def run_handler(
                     errored = True
         finally:
             sim.current_execution = previous_execution
+            sim.clock.advance(LAMBDA_INVOCATION_SECONDS)
     output = logs.getvalue()
     echo = _ECHO[0]
     if echo is not None and output:

@@ -125,6 +125,12 @@ class FunctionCode:
     handler: str = "app.lambda_handler"
 
 
+LAMBDA_INVOCATION_SECONDS = 1.0
+"""Simulated time each Lambda invocation takes (about what a real one of these handlers
+costs, cold starts aside), so a loop without waits still moves time on and its time limits
+fire on simulated time."""
+
+
 class VirtualClock:
     """A clock that skips waits: sleeping advances ``offset`` instead of blocking.
 
@@ -159,6 +165,12 @@ class VirtualClock:
                 self._offset += float(seconds)
             if self.real_seconds_per_wait:
                 time.sleep(self.real_seconds_per_wait)
+
+    def advance(self, seconds: float) -> None:
+        """Move simulated time on by ``seconds`` without pausing (work that takes time)."""
+        if seconds > 0:
+            with self._lock:
+                self._offset += float(seconds)
 
     def now(self) -> float:
         return time.time() + self._offset

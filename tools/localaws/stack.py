@@ -280,3 +280,34 @@ def _error_text(error: ResponseParserError) -> str:
         except ValueError:
             pass
     return text
+
+
+def _condition(template: dict[str, Any], name: str, parameters: dict[str, Any]) -> Any:
+    """Evaluate the template condition ``name`` (``_UNKNOWN`` when it cannot be)."""
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        if isinstance(node, dict) and set(node) == {"Condition"}:
+            return _condition(template, node["Condition"], parameters)
+        if isinstance(node, dict):
+            return {key: resolve(value) for key, value in node.items()}
+        return node
+
+    spec = (template.get("Conditions") or {}).get(name, _UNKNOWN)
+    return _UNKNOWN if spec is _UNKNOWN else _evaluate(resolve(spec), parameters)
+
+
+def state_machine_files(root: Path, template_path: Path, mode: str) -> dict[str, Path]:
+    """The ASL file of each state machine the template deploys for ``mode`` (logical id ->
+    file), read without deploying: the resources' ``Condition`` decides, as in CloudFormation.
+    """
+    template, artifacts = prepare_template(root, template_path)
+    parameters = _parameter_values(template, {"Mode": mode})
+    resources = template.get("Resources") or {}
+    return {
+        logical_id: path
+        for logical_id, path in artifacts.state_machines.items()
+        if "Condition" not in resources[logical_id]
+        or _condition(template, resources[logical_id]["Condition"], parameters) is not False
+    }
