@@ -108,7 +108,7 @@ case "$sample" in
 esac
 context="$DOCKER_DIR/$sample"
 if [[ ! -f "$context/Dockerfile" ]]; then
-    fail "the $sample sample image (docker/$sample) is not available yet"
+    fail "cannot build the $sample sample image: $context/Dockerfile not found"
 fi
 
 command -v aws >/dev/null 2>&1 || fail "the AWS CLI (aws) is not on PATH: install AWS CLI v2"

@@ -1,31 +1,37 @@
 #!/usr/bin/env bash
 # Sample job for OnlyEBS mode: write COUNT files of SIZE into the run's scratch volume one
-# after another, deleting the previous file once the next one is written, then copy the
-# last file to the stack's data bucket with `aws s3 cp`.
+# after another, deleting the previous file once the next one is complete, then copy the
+# last file to the stack's data bucket with `aws s3 cp`. Progress is checkpointed in DIR, so
+# that an attempt after a Spot reclaim skips the files that are already complete.
 set -euo pipefail
 
 readonly PROG="write_delete_test_ebs_with_s3.sh"
+readonly CHECKPOINT_NAME=".write_delete_test.checkpoint"
 
 usage() {
-    cat <<'EOF'
+    cat <<'EOF_USAGE'
 Usage: write_delete_test_ebs_with_s3.sh [-n COUNT] [-s SIZE] [-d DIR]
 
 Writes COUNT files of SIZE into DIR one after another, deleting each file once the next
-one is written, then copies the last file to s3://$S3_BUCKET_NAME/$S3_PREFIX.
+one is complete. A file is written under a temporary name and renamed when complete; the
+checkpoint DIR/.write_delete_test.checkpoint holds the number of the last complete file,
+and a later attempt resumes after it. On SIGTERM the job records its checkpoint and exits
+with status 143. When all files are complete, the last one is copied to
+s3://$S3_BUCKET_NAME/$S3_PREFIX.
 
   -n COUNT  number of files, 1 or more            (env FILE_COUNT, default 10)
   -s SIZE   size of each file: a whole number with an optional unit K, M, G or T
-            (powers of 1024), e.g. 512K, 64M, 10G (env FILE_SIZE, default 1G)
+            (powers of 1024), e.g. 512K, 5M, 100G (env FILE_SIZE, default 100G)
   -d DIR    an existing directory to write into   (env DATA_DIR, else SCRATCH_DIR,
             else /data)
   -h        show this help
 
 Environment (the run's job definition sets S3_BUCKET_NAME, SCRATCH_DIR and
-BATCH_SCRATCH_RUN_ID):
+BATCH_SCRATCH_RUN_ID; Batch sets AWS_BATCH_JOB_ATTEMPT):
   S3_BUCKET_NAME  the bucket that receives the last file (required)
   S3_PREFIX       key prefix inside the bucket (default: "$BATCH_SCRATCH_RUN_ID/" when
                   that is set, so that runs do not overwrite each other's results)
-EOF
+EOF_USAGE
 }
 
 usage_error() {
@@ -62,7 +68,7 @@ size_to_bytes() {
 }
 
 count="${FILE_COUNT:-10}"
-size="${FILE_SIZE:-1G}"
+size="${FILE_SIZE:-100G}"
 dir="${DATA_DIR:-${SCRATCH_DIR:-/data}}"
 
 while getopts ":n:s:d:h" option; do
@@ -92,6 +98,10 @@ fi
 if [[ ! -d "$dir" ]]; then
     usage_error "DIR '$dir' is not a directory"
 fi
+attempt="${AWS_BATCH_JOB_ATTEMPT:-1}"
+if [[ ! "$attempt" =~ ^[1-9][0-9]{0,3}$ ]]; then
+    usage_error "AWS_BATCH_JOB_ATTEMPT must be a whole number from 1, got '$attempt'"
+fi
 if [[ -z "${S3_BUCKET_NAME:-}" ]]; then
     usage_error "S3_BUCKET_NAME is not set: name the bucket that receives the last file"
 fi
@@ -101,21 +111,84 @@ if [[ -n "$prefix" && "$prefix" != */ ]]; then
 fi
 destination="s3://${S3_BUCKET_NAME}/${prefix}"
 
-log "job ${AWS_BATCH_JOB_ID:-(not in AWS Batch)}, attempt ${AWS_BATCH_JOB_ATTEMPT:-1}:" \
-    "writing $count file(s) of $size ($bytes bytes) into $dir"
+# The run's volume holds only this run's files.
+workdir="$dir"
+checkpoint="$workdir/$CHECKPOINT_NAME"
+done_count=0
+child=""
 
-previous=""
-for ((i = 1; i <= count; i++)); do
-    file="$dir/test_file_$i"
-    head -c "$bytes" /dev/zero >"$file"
+file_name() {
+    printf '%s/test_file_%s\n' "$workdir" "$1"
+}
+
+# Record that files 1..$1 are complete: write the marker under a temporary name, then rename.
+record_checkpoint() {
+    printf '%s\n' "$1" >"$checkpoint.tmp"
+    mv -f -- "$checkpoint.tmp" "$checkpoint"
+}
+
+on_sigterm() {
+    trap - TERM
+    if [[ -n "$child" ]]; then
+        kill -TERM "$child" 2>/dev/null || true
+        wait "$child" 2>/dev/null || true
+    fi
+    rm -f -- "$workdir"/test_file_*.partial
+    record_checkpoint "$done_count"
+    log "SIGTERM: stopping; checkpoint records $done_count of $count file(s) complete"
+    exit 143
+}
+trap on_sigterm TERM
+
+# Read the checkpoint left by an earlier attempt, if any, and check it against DIR.
+if [[ -f "$checkpoint" ]]; then
+    recorded="$(<"$checkpoint")"
+    if [[ ! "$recorded" =~ ^[0-9]{1,6}$ ]] || ((10#$recorded > count)); then
+        log "checkpoint $checkpoint holds '$recorded', not a file number up to $count: starting over"
+    elif ((10#$recorded > 0)) && [[ ! -f "$(file_name "$((10#$recorded))")" ]]; then
+        log "checkpoint says file $((10#$recorded)) is complete but it is missing: starting over"
+    else
+        done_count=$((10#$recorded))
+    fi
+fi
+# Left behind by an attempt that was killed without a chance to clean up.
+rm -f -- "$workdir"/test_file_*.partial
+
+log "job ${AWS_BATCH_JOB_ID:-(not in AWS Batch)}, attempt $attempt:" \
+    "writing $count file(s) of $size ($bytes bytes) into $workdir"
+if ((done_count == count)); then
+    log "attempt $attempt: all $count file(s) complete at the checkpoint; nothing to write"
+elif ((done_count > 0 || attempt > 1)); then
+    log "attempt $attempt: resuming from file $((done_count + 1))" \
+        "($done_count of $count file(s) complete at the checkpoint)"
+fi
+if ((done_count > 1)); then
+    # The previous attempt may have stopped between its checkpoint and this delete.
+    rm -f -- "$(file_name "$((done_count - 1))")"
+fi
+
+for ((i = done_count + 1; i <= count; i++)); do
+    file="$(file_name "$i")"
+    # In the background, so that SIGTERM is handled at once rather than after the write.
+    head -c "$bytes" /dev/zero >"$file.partial" &
+    child=$!
+    wait "$child"
+    child=""
+    mv -f -- "$file.partial" "$file"
+    done_count=$i
+    record_checkpoint "$done_count"
     log "wrote $file"
-    if [[ -n "$previous" ]]; then
+    if ((i > 1)); then
+        previous="$(file_name "$((i - 1))")"
         rm -f -- "$previous"
         log "deleted $previous"
     fi
-    previous="$file"
 done
 
-log "copying $previous to $destination"
-aws s3 cp --no-progress "$previous" "$destination"
+last="$(file_name "$count")"
+log "copying $last to $destination"
+aws s3 cp --no-progress "$last" "$destination" &
+child=$!
+wait "$child"
+child=""
 log "done"

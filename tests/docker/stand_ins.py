@@ -6,6 +6,7 @@ command would for the calls the scripts make; environment variables select failu
 """
 
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,7 @@ class FakeTools:
             "HOME": str(self.root),
             "LANG": "C",
             "FAKE_CALLS": str(self.calls_file),
+            "FAKE_WRITES": str(self.root / "writes"),
         }
         env.update(extra)
         return env
@@ -100,3 +102,28 @@ def install(root: Path) -> FakeTools:
         path.write_text(text)
         path.chmod(0o755)
     return FakeTools(root)
+
+
+REAL_HEAD = shutil.which("head", path=f"/usr/bin{os.pathsep}/bin") or "/usr/bin/head"
+
+# A stand-in ``head`` that writes as the real one does, and records where each call writes
+# (its standard output) in $FAKE_WRITES. The call numbered $FAKE_HEAD_STALL_AT writes a part
+# of its output, then hangs, so that a test can stop the job in the middle of a file.
+FAKE_HEAD = f"""#!/bin/sh
+n=$(( $(cat "$FAKE_WRITES.count" 2>/dev/null || echo 0) + 1 ))
+printf '%s\\n' "$n" >"$FAKE_WRITES.count"
+printf '%s\\n' "$(readlink /proc/$$/fd/1)" >>"$FAKE_WRITES"
+if [ "$n" = "${{FAKE_HEAD_STALL_AT:-0}}" ]; then
+  {REAL_HEAD} -c 1000 /dev/zero
+  exec sleep 60
+fi
+exec {REAL_HEAD} "$@"
+"""
+
+
+def install_head(tools: FakeTools) -> Path:
+    """Add the stand-in ``head`` to ``tools`` and return the file it records writes in."""
+    path = tools.root / "bin" / "head"
+    path.write_text(FAKE_HEAD)
+    path.chmod(0o755)
+    return tools.root / "writes"

@@ -20,7 +20,11 @@ def test_writes_files_one_after_another_and_copies_the_last_to_s3(
     )
 
     assert result.returncode == 0, result.stderr
-    assert [path.name for path in data.iterdir()] == ["test_file_3"]
+    assert sorted(path.name for path in data.iterdir()) == [
+        ".write_delete_test.checkpoint",
+        "test_file_3",
+    ]
+    assert (data / ".write_delete_test.checkpoint").read_text() == "3\n"
     assert (data / "test_file_3").stat().st_size == 3 * 1024
     assert fake_tools.calls() == [
         ["aws", "s3", "cp", "--no-progress", str(data / "test_file_3"), "s3://results-bucket/"]
@@ -156,3 +160,45 @@ def test_image_runs_the_script_it_copies() -> None:
 
     assert (DOCKER_DIR / "ebs" / source).is_file()
     assert f'"{destination}"' in cmd
+
+
+def test_a_resumed_attempt_copies_the_last_file_once(fake_tools: FakeTools, tmp_path: Path) -> None:
+    # As an attempt stopped by SIGTERM in the middle of file 3 leaves the volume.
+    (tmp_path / "test_file_2").write_bytes(b"\0" * 1024)
+    (tmp_path / ".write_delete_test.checkpoint").write_text("2\n")
+
+    result = fake_tools.run(
+        [str(SCRIPT), "-n", "3", "-s", "1K"],
+        SCRATCH_DIR=str(tmp_path),
+        S3_BUCKET_NAME="results-bucket",
+        BATCH_SCRATCH_RUN_ID="run-42",
+        AWS_BATCH_JOB_ATTEMPT="2",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "attempt 2: resuming from file 3" in result.stdout
+    assert fake_tools.calls() == [
+        [
+            "aws", "s3", "cp", "--no-progress", str(tmp_path / "test_file_3"),
+            "s3://results-bucket/run-42/",
+        ]
+    ]  # fmt: skip
+
+
+def test_an_attempt_after_the_last_file_only_copies_it(
+    fake_tools: FakeTools, tmp_path: Path
+) -> None:
+    (tmp_path / "test_file_3").write_bytes(b"\0" * 1024)
+    (tmp_path / ".write_delete_test.checkpoint").write_text("3\n")
+
+    result = fake_tools.run(
+        [str(SCRIPT), "-n", "3", "-s", "1K", "-d", str(tmp_path)],
+        S3_BUCKET_NAME="results-bucket",
+        AWS_BATCH_JOB_ATTEMPT="2",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert " wrote " not in result.stdout
+    assert fake_tools.calls() == [
+        ["aws", "s3", "cp", "--no-progress", str(tmp_path / "test_file_3"), "s3://results-bucket/"]
+    ]

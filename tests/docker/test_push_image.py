@@ -1,5 +1,8 @@
 """docker/push-image.sh with stand-in ``aws`` and ``docker`` commands (no daemon, no AWS)."""
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from tests.docker.stand_ins import DOCKER_DIR, FakeTools
@@ -33,19 +36,34 @@ def test_unknown_platform_exits_2(fake_tools: FakeTools) -> None:
     assert fake_tools.calls() == []
 
 
-@pytest.mark.skipif(
-    (DOCKER_DIR / "lustre" / "Dockerfile").exists(), reason="the Lustre sample image exists"
-)
 @pytest.mark.parametrize(
     "repository", ["batch-job-with-lustre-task-export", "batch-job-with-lustre-auto-export"]
 )
-def test_lustre_repositories_say_the_image_is_not_available_yet(
+def test_lustre_repositories_build_the_lustre_sample(
     fake_tools: FakeTools, repository: str
 ) -> None:
     result = fake_tools.run([str(SCRIPT), repository], AWS_REGION="eu-west-1")
 
+    assert result.returncode == 0, result.stderr
+    assert fake_tools.calls()[-1][-3:] == [
+        f"{REGISTRY}/{repository}:latest",
+        "--push",
+        str(DOCKER_DIR / "lustre"),
+    ]
+
+
+def test_a_sample_without_a_dockerfile_is_a_clear_error(
+    fake_tools: FakeTools, tmp_path: Path
+) -> None:
+    docker_dir = tmp_path / "checkout" / "docker"
+    (docker_dir / "ebs").mkdir(parents=True)
+    script = docker_dir / "push-image.sh"
+    shutil.copy2(SCRIPT, script)
+
+    result = fake_tools.run([str(script), "batch-job-with-lustre-auto-export"])
+
     assert result.returncode == 1
-    assert "not available yet" in result.stderr
+    assert f"{docker_dir / 'lustre'}/Dockerfile not found" in result.stderr
     assert fake_tools.calls() == []
 
 
