@@ -59,7 +59,11 @@ size_to_bytes() {
         G) shift_bits=30 ;;
         T) shift_bits=40 ;;
     esac
+    # At most 64 TiB (the largest EBS volume), checked before shifting so nothing wraps.
     # 10# reads the digits as decimal even with leading zeros.
+    if (((10#$digits) > (1 << 46) >> shift_bits)); then
+        return 1
+    fi
     local bytes=$(((10#$digits) << shift_bits))
     if ((bytes < 1)); then
         return 1
@@ -93,7 +97,7 @@ if [[ ! "$count" =~ ^[1-9][0-9]{0,5}$ ]]; then
     usage_error "COUNT must be a whole number from 1 to 999999, got '$count'"
 fi
 if ! bytes="$(size_to_bytes "$size")"; then
-    usage_error "SIZE must be a whole number above 0 with an optional unit K, M, G or T, got '$size'"
+    usage_error "SIZE must be a whole number above 0 with an optional unit K, M, G or T, at most 64T, got '$size'"
 fi
 if [[ ! -d "$dir" ]]; then
     usage_error "DIR '$dir' is not a directory"
