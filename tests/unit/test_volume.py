@@ -72,15 +72,19 @@ def test_check_reports_ready_once_available(network, state, lambda_context):
     assert status["state"] == "available"
 
 
-def test_check_raises_storage_failed_for_a_volume_in_error(network, state, lambda_context):
+@pytest.mark.parametrize("volume_state", ["error", "deleting", "deleted"])
+def test_check_fails_at_once_for_a_volume_that_cannot_become_usable(
+    network, volume_state, lambda_context
+):
+    # Fresh waitingSince: the failure must not wait for storageTimeoutSeconds.
     ec2 = layer_aws.client("ec2")
     state = load_event("check_volume")
     with Stubber(ec2) as stub:
         stub.add_response(
             "describe_volumes",
-            {"Volumes": [{"VolumeId": state["volume"]["volumeId"], "State": "error"}]},
+            {"Volumes": [{"VolumeId": state["volume"]["volumeId"], "State": volume_state}]},
         )
-        with pytest.raises(StorageFailed, match="state error"):
+        with pytest.raises(StorageFailed, match=f"state {volume_state}"):
             check_volume.lambda_handler(state, lambda_context)
 
 

@@ -17,6 +17,11 @@ from batchscratch.polling import ReleaseProgress, enforce_deadline, waiting_sinc
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run, now_iso
 
 Policy = Literal["delete", "snapshot", "retain"]
+
+_UNUSABLE_STATES = ("error", "deleting", "deleted")
+"""Volume states (EC2 API Reference, Volume ``State``: creating | available | in-use |
+deleting | deleted | error) from which a volume never becomes usable: fail at once rather
+than wait until ``storageTimeoutSeconds``."""
 _TAG_VALUE_MAX = 256
 
 
@@ -90,7 +95,8 @@ def check_volume(
         ``{"ready": bool, "state": str, "waitingSince": iso}``.
 
     Raises:
-        StorageFailed: the volume is in state ``error`` or does not exist.
+        StorageFailed: the volume is in state ``error``, ``deleting`` or ``deleted``, or does
+            not exist.
         StorageTimeout: still not available after ``timeout_seconds``.
     """
     since = waiting_since(previous)
@@ -101,8 +107,8 @@ def check_volume(
             raise StorageFailed(f"Volume {volume_id} no longer exists") from None
         raise
     state = volumes[0]["State"]
-    if state == "error":
-        raise StorageFailed(f"Volume {volume_id} is in state error; it cannot be used")
+    if state in _UNUSABLE_STATES:
+        raise StorageFailed(f"Volume {volume_id} is in state {state}; it cannot be used")
     ready = state in ("available", "in-use")
     if not ready:
         enforce_deadline(since, timeout_seconds, StorageTimeout, f"volume {volume_id}")
