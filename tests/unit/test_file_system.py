@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from batchscratch import aws as layer_aws
 from batchscratch.errors import ExportFailed, ExportTimeout, StorageFailed, StorageTimeout
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run
+from batchscratch.tagging import is_valid_tag_value
 from functions.check_export import app as check_export
 from functions.check_file_system import app as check_file_system
 from functions.create_file_system import app as create_file_system
@@ -446,7 +447,9 @@ def test_an_export_that_left_files_behind_keeps_the_file_system(
 
     assert result["retained"] == [f"fsx:file-system:{FS_ID}"]
     assert fsx.deleted == []
-    assert "failed file(s)" in fsx.tagged[TAG_RETAINED]
+    # The tag says where the report is, in characters FSx accepts in a tag value.
+    assert "failed files - report: s3://" in fsx.tagged[TAG_RETAINED]
+    assert is_valid_tag_value(fsx.tagged[TAG_RETAINED])
 
 
 @pytest.mark.parametrize(("policy", "deleted"), [("retain", False), ("delete", True)])

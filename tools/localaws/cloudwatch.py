@@ -166,7 +166,7 @@ def _publish_due(backend: Any, fsx_backend: Any, sim: Simulation, values: list[f
             for fs in systems
         }
     for fs in systems:
-        execution = tags[fs.file_system_id].get(TAG_EXECUTION)
+        execution = sim.execution_of_tag(tags[fs.file_system_id].get(TAG_EXECUTION))
         ended = _job_end(sim, execution) if execution else None
         if ended is None:
             continue

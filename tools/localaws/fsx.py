@@ -655,7 +655,7 @@ class Lustre:
         sim.record_deletion(
             Deletion(
                 fs.file_system_id,
-                tags.get(TAG_EXECUTION) or sim.current_execution,
+                sim.execution_of_tag(tags.get(TAG_EXECUTION)) or sim.current_execution,
                 any((a.s3.get("AutoExportPolicy") or {}).get("Events") for a in associations),
                 tuple((t.task_id, t.lifecycle, t.failed_files) for t in exports),
             )

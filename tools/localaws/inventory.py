@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from batchscratch.tagging import identity_tag_value
 from tools.localaws.simulation import TAG_EXECUTION
 
 TAG_RETAINED = "batch-scratch:retained-reason"
@@ -156,11 +157,13 @@ def left_behind(
     leaked: list[str] = []
     retained: list[str] = []
     by_entry = {resource.entry: resource for resource in resources}
+    # The product tags an ARN FSx or Batch would refuse in an encoded form.
+    execution_tags = {execution_arn, identity_tag_value(execution_arn)}
 
     def mine(resource: Resource) -> bool:
         parent = by_entry.get(resource.part_of or "")
         return (
-            resource.tags.get(TAG_EXECUTION) == execution_arn
+            resource.tags.get(TAG_EXECUTION) in execution_tags
             or resource.resource_id in created.get(resource.kind, set())
             or (parent is not None and mine(parent))
         )

@@ -607,7 +607,7 @@ def patch_batch_attempts(patcher: Patcher) -> None:
             strategy = job.job_definition.retry_strategy or {}
             allowed = max(1, int(strategy.get("attempts") or 1))
             rules = list(strategy.get("evaluateOnExit") or [])
-            record = JobRecord(job.job_id, _execution_of_job(self, job))
+            record = JobRecord(job.job_id, sim.execution_of_tag(_execution_of_job(self, job)))
             outcome = JobOutcome()
             for number in range(allowed):
                 outcome = (

@@ -15,6 +15,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from batchscratch.tagging import identity_tag_value
+
 TAG_EXECUTION = "batch-scratch:execution-arn"
 
 
@@ -216,6 +218,8 @@ class Simulation:
     """False while the rehearsal inspects the results: no throttling, no records."""
     current_execution: str | None = None
     """The execution the Lambda invocation in progress works for."""
+    executions: set[str] = field(default_factory=set)
+    """Every execution ARN a Lambda invocation worked for (``execution_of_tag`` decodes)."""
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     # -- what the patches ask -------------------------------------------------------------
@@ -231,10 +235,29 @@ class Simulation:
             self.throttled[key] = done + 1
             return True
 
+    def enter_execution(self, execution_arn: str | None) -> None:
+        """Note the execution the Lambda invocation starting now works for."""
+        self.current_execution = execution_arn
+        if execution_arn:
+            with self._lock:
+                self.executions.add(execution_arn)
+
+    def execution_of_tag(self, value: str | None) -> str | None:
+        """Return the execution ARN a ``batch-scratch:execution-arn`` tag value stands for.
+
+        The product writes an ARN that FSx or Batch would refuse as a tag value in an encoded
+        form (``batchscratch.tagging.identity_tag_value``); this maps it back.
+        """
+        if not value:
+            return None
+        with self._lock:
+            known = list(self.executions)
+        return next((arn for arn in known if identity_tag_value(arn) == value), value)
+
     def record_created(self, kind: str, resource_id: str, tags: dict[str, str]) -> None:
         if not self.enabled:
             return
-        execution = tags.get(TAG_EXECUTION) or self.current_execution
+        execution = self.execution_of_tag(tags.get(TAG_EXECUTION)) or self.current_execution
         with self._lock:
             self.created.append(Created(kind, resource_id, execution))
 

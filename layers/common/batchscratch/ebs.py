@@ -15,6 +15,7 @@ from batchscratch.config import OnlyEbsConfig
 from batchscratch.errors import SnapshotFailed, StorageFailed, StorageTimeout
 from batchscratch.polling import ReleaseProgress, enforce_deadline, waiting_since
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run, now_iso
+from batchscratch.tagging import text_tag_value
 
 Policy = Literal["delete", "snapshot", "retain"]
 
@@ -22,7 +23,6 @@ _UNUSABLE_STATES = ("error", "deleting", "deleted")
 """Volume states (EC2 API Reference, Volume ``State``: creating | available | in-use |
 deleting | deleted | error) from which a volume never becomes usable: fail at once rather
 than wait until ``storageTimeoutSeconds``."""
-_TAG_VALUE_MAX = 256
 
 
 def choose_policy(config: OnlyEbsConfig, error_name: str | None) -> tuple[Policy, str]:
@@ -121,7 +121,7 @@ def _tags(resource: dict[str, Any]) -> dict[str, str]:
 
 def _mark_retained(resource_id: str, reason: str) -> None:
     client("ec2").create_tags(
-        Resources=[resource_id], Tags=[{"Key": TAG_RETAINED, "Value": reason[:_TAG_VALUE_MAX]}]
+        Resources=[resource_id], Tags=[{"Key": TAG_RETAINED, "Value": text_tag_value(reason)}]
     )
 
 
@@ -130,7 +130,7 @@ def run_volumes(run: Run) -> list[dict[str, Any]]:
     pages = (
         client("ec2")
         .get_paginator("describe_volumes")
-        .paginate(Filters=[{"Name": f"tag:{TAG_EXECUTION}", "Values": [run.executionArn]}])
+        .paginate(Filters=[{"Name": f"tag:{TAG_EXECUTION}", "Values": [run.execution_tag]}])
     )
     return [
         volume
@@ -144,7 +144,7 @@ def _run_snapshot(run: Run, volume_id: str) -> dict[str, Any] | None:
     snapshots = client("ec2").describe_snapshots(
         OwnerIds=["self"],
         Filters=[
-            {"Name": f"tag:{TAG_EXECUTION}", "Values": [run.executionArn]},
+            {"Name": f"tag:{TAG_EXECUTION}", "Values": [run.execution_tag]},
             {"Name": "volume-id", "Values": [volume_id]},
         ],
     )["Snapshots"]
@@ -232,7 +232,7 @@ def release_volumes(
                             "ResourceType": "snapshot",
                             "Tags": [
                                 *run.tag_list(),
-                                {"Key": TAG_RETAINED, "Value": reason[:_TAG_VALUE_MAX]},
+                                {"Key": TAG_RETAINED, "Value": text_tag_value(reason)},
                             ],
                         }
                     ],

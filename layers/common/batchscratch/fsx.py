@@ -23,6 +23,7 @@ from batchscratch.errors import (
 )
 from batchscratch.polling import ReleaseProgress, enforce_deadline, waiting_since
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run, now_iso
+from batchscratch.tagging import text_tag_value
 
 Policy = Literal["delete", "export", "retain"]
 TAG_PURPOSE = "batch-scratch:purpose"
@@ -33,7 +34,6 @@ FILE_SYSTEM_PATH = "/scratch"
 
 _RUNNING_TASK = ("PENDING", "EXECUTING", "CANCELING")
 _BROKEN = ("FAILED", "MISCONFIGURED", "MISCONFIGURED_UNAVAILABLE")
-_TAG_VALUE_MAX = 256
 
 
 def choose_policy(
@@ -311,9 +311,10 @@ def report_location(report_path: str, task_id: str) -> str:
 
 
 def _mark_retained(file_system: dict[str, Any], reason: str) -> None:
+    """Tag the file system ``retained-reason``; ``reason`` is made a valid FSx tag value."""
     client("fsx").tag_resource(
         ResourceARN=file_system["ResourceARN"],
-        Tags=[{"Key": TAG_RETAINED, "Value": reason[:_TAG_VALUE_MAX]}],
+        Tags=[{"Key": TAG_RETAINED, "Value": text_tag_value(reason)}],
     )
 
 
@@ -391,7 +392,7 @@ def run_file_systems(run: Run) -> list[dict[str, Any]]:
         system
         for page in pages
         for system in page["FileSystems"]
-        if _tags(system).get(TAG_EXECUTION) == run.executionArn
+        if _tags(system).get(TAG_EXECUTION) == run.execution_tag
         and system["Lifecycle"] != "DELETING"
     ]
 

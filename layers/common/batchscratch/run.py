@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from batchscratch.tagging import identity_tag_value
+
 TAG_STACK = "batch-scratch:stack-name"
 TAG_EXECUTION = "batch-scratch:execution-arn"
 TAG_RUN_ID = "batch-scratch:run-id"
@@ -39,12 +41,22 @@ class Run(BaseModel):
     stackName: str
     startedAt: str
 
+    @property
+    def execution_tag(self) -> str:
+        """The value of this run's ``TAG_EXECUTION`` tag: the execution ARN as a valid tag
+        value (``tagging.identity_tag_value``), which is what searches by tag must match."""
+        return identity_tag_value(self.executionArn)
+
     def tags(self) -> dict[str, str]:
-        """Return the tags every per-run resource carries, as ``{key: value}``."""
+        """Return the tags every per-run resource carries, as ``{key: value}``.
+
+        The execution ARN and the run id are written with ``tagging.identity_tag_value``:
+        execution names may hold characters FSx and Batch refuse in tag values.
+        """
         return {
             TAG_STACK: self.stackName,
-            TAG_EXECUTION: self.executionArn,
-            TAG_RUN_ID: self.runId,
+            TAG_EXECUTION: self.execution_tag,
+            TAG_RUN_ID: identity_tag_value(self.runId),
             TAG_MODE: self.mode,
         }
 
