@@ -155,7 +155,15 @@ def test_each_mode_deploys_its_own_state_machine_file(
 def test_the_state_machine_is_named_and_observable(rendered: dict[str, Any], mode: str) -> None:
     _, properties = _state_machine(rendered)
     prefix = MODES[mode]["state_machine_prefix"]
-    assert properties["StateMachineName"] == {"Fn::Sub": prefix + "-${AWS::StackName}"}
+    # The stack id's first 8 hex digits, not the stack name: a name of up to 128 characters
+    # would take the state machine name past its limit of 80.
+    stack_uuid = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+    assert properties["StateMachineName"] == {
+        "Fn::Sub": [
+            prefix + "-${StackKey}",
+            {"StackKey": {"Fn::Select": [0, {"Fn::Split": ["-", stack_uuid]}]}},
+        ]
+    }
     assert properties["StateMachineType"] == "STANDARD"
     assert properties["TracingConfiguration"] == {"Enabled": True}
     logging = properties["LoggingConfiguration"]
@@ -319,11 +327,12 @@ def test_the_reaper_may_describe_this_state_machine_s_executions(
 ) -> None:
     role = rendered["Resources"]["ReaperFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
     (describe,) = allows(role_statements(rendered, role), "states:DescribeExecution")
-    prefix = MODES[mode]["state_machine_prefix"]
-    assert resource_text(describe["Resource"]) == (
-        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:"
-        f"{prefix}" + "-${AWS::StackName}:*"
+    state_machine, _ = _state_machine(rendered)
+    text, variables = describe["Resource"]["Fn::Sub"]
+    assert text == (
+        "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${Name}:*"
     )
+    assert variables == {"Name": {"Fn::GetAtt": [state_machine, "Name"]}}
 
 
 def test_outputs_name_what_users_need(rendered: dict[str, Any]) -> None:
