@@ -94,8 +94,10 @@ def check_expectations(scenario: Scenario, summary: Summary) -> list[str]:
         differ("status", expect.status, summary.status)
     if "error" in given and summary.error != expect.error:
         differ("error", expect.error, summary.error)
-    if expect.causeContains is not None and expect.causeContains not in (summary.cause or ""):
-        failed.append(f"cause: expected to contain {json.dumps(expect.causeContains)}")
+    cause_texts = expect.causeContains
+    for text in [cause_texts] if isinstance(cause_texts, str) else cause_texts or []:
+        if text not in (summary.cause or ""):
+            failed.append(f"cause: expected to contain {json.dumps(text)}")
     if expect.jobAttempts is not None and summary.jobAttempts != expect.jobAttempts:
         differ("jobAttempts", expect.jobAttempts, summary.jobAttempts)
     if expect.created is not None:
@@ -376,7 +378,8 @@ def _run(scenario: Scenario, root: Path, out: TextIO | None, echo: TextIO | None
         sfn = aws.client("stepfunctions")
         count = scenario.aws.concurrent
         names = [
-            f"rehearsal-{_slug(name)}" + (f"-{n}" if count > 1 else "") for n in range(1, count + 1)
+            (scenario.executionName or f"rehearsal-{_slug(name)}") + (f"-{n}" if count > 1 else "")
+            for n in range(1, count + 1)
         ]
         sim.clock.align()
         arns = [

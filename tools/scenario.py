@@ -110,8 +110,9 @@ class Expect(_Strict):
     status: Literal["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"] | None = None
     error: str | None = None
     """The Fail state's error name; ``null`` means no error. Checked only when given."""
-    causeContains: str | None = None
-    """Text the execution's cause must contain (e.g. the configuration key at fault)."""
+    causeContains: str | list[str] | None = None
+    """Text the execution's cause must contain (e.g. the configuration key at fault); with a
+    list, every item."""
     jobAttempts: int | None = Field(None, ge=0)
     created: dict[str, int] | None = None
     """Exact counts per resource kind; kinds not listed must not have been created."""
@@ -132,13 +133,33 @@ class Expect(_Strict):
         return value
 
 
+_EXECUTION_NAME_REFUSED = frozenset(' <>{}[]?*"#%\\^|~`$&,;:/')
+"""Characters a Step Functions execution name must not contain, besides control characters
+and other white space (botocore stepfunctions model, StartExecution ``name``)."""
+
+
 class Scenario(_Strict):
     name: str | None = None
     mode: Literal["TaskExport", "AutoExport", "OnlyEBS"]
+    executionName: str | None = Field(None, min_length=1, max_length=80)
+    """The execution's name (the run id); default ``rehearsal-<scenario name>``. With
+    ``concurrent`` above 1, ``-<n>`` follows it."""
     input: Any = Field(default_factory=dict)
     secret: dict[str, Any] = Field(default_factory=dict)
     aws: Aws = Field(default_factory=Aws)
     expect: Expect = Field(default_factory=Expect)
+
+    @field_validator("executionName")
+    @classmethod
+    def _execution_name(cls, value: str | None) -> str | None:
+        refused = sorted(
+            {c for c in value or "" if c in _EXECUTION_NAME_REFUSED or not c.isprintable()}
+        )
+        if refused:
+            raise ValueError(
+                f"Step Functions refuses {' '.join(map(repr, refused))} in execution names"
+            )
+        return value
 
 
 def _describe(error: ValidationError) -> str:
