@@ -1,17 +1,96 @@
 #!/bin/bash
 # Shared start of every mount script (user_data.py puts it between the settings and the
-# script): logging, IMDSv2, Spot draining, and leaving the pool when the storage cannot be used.
-set -euo pipefail
+# script). Fail closed: a job must never run on this instance without its storage, or it
+# writes its results to the root disk and loses them. Any failure, an unset variable, or a
+# user data that runs too long terminates the instance; Batch places the job elsewhere.
+set -eEuo pipefail
 
 IMDS="${IMDS:-http://169.254.169.254}"
+USER_DATA_TIMEOUT_SECONDS="${USER_DATA_TIMEOUT_SECONDS:-1800}"
+INSTALL_ATTEMPTS="${INSTALL_ATTEMPTS:-3}"
+POLL_SECONDS="${POLL_SECONDS:-10}"
+# The AWS CLI retries throttling and 5xx itself; a call that still fails ends the boot.
+export AWS_RETRY_MODE="${AWS_RETRY_MODE:-standard}" AWS_MAX_ATTEMPTS="${AWS_MAX_ATTEMPTS:-6}"
+MAIN_PID=$$
+INSTANCE_ID=""
+IMDS_TOKEN=""
+BOOT_DONE=""
+WATCHDOG_PID=""
 
 log() { echo "batch-scratch: $*" >&2; }
 
-imds() {
-  local token
-  token=$(curl -sSf -X PUT "$IMDS/latest/api/token" -H "X-aws-ec2-metadata-token-ttl-seconds: 300")
-  curl -sSf -H "X-aws-ec2-metadata-token: $token" "$IMDS/latest/meta-data/$1"
+# Never returns, and cannot fail silently: terminate-instances, else shutdown, and the
+# ECS agent (ordered after cloud-final, so it starts whatever this script's status) is
+# kept from registering meanwhile.
+terminate_self() {
+  trap - ERR EXIT
+  set +e
+  if [[ -n "$WATCHDOG_PID" && $BASHPID == "$MAIN_PID" ]]; then
+    kill "$WATCHDOG_PID" 2>/dev/null
+  fi
+  log "$1; terminating instance ${INSTANCE_ID:-(id unknown)} so that no job runs here"
+  systemctl mask --runtime ecs.service >/dev/null 2>&1
+  systemctl --no-block stop ecs.service >/dev/null 2>&1
+  if [[ -n "$INSTANCE_ID" ]] && command -v aws >/dev/null 2>&1 &&
+    aws ec2 terminate-instances --instance-ids "$INSTANCE_ID" >/dev/null; then
+    log "terminate-instances accepted"
+  else
+    log "terminate-instances failed or impossible; shutting down instead"
+    shutdown -h now || log "shutdown failed too; the ECS agent stays masked"
+  fi
+  exit 1
 }
+
+# In a command substitution (set -E passes the trap on) only leave it: the main shell's
+# own ERR trap then terminates, once.
+on_error() {
+  local status=$? line=$1 command=$2
+  [[ $BASHPID == "$MAIN_PID" ]] || exit "$status"
+  terminate_self "line $line failed (exit $status): $command"
+}
+# Every exit that does not come from finish_boot (set -u, a plain exit) terminates too.
+on_exit() {
+  local status=$?
+  [[ -n "$BOOT_DONE" ]] || terminate_self "the user data ended (exit $status) before the storage was ready"
+}
+trap 'on_error "$LINENO" "$BASH_COMMAND"' ERR
+trap on_exit EXIT
+
+# run ATTEMPTS COMMAND...: run COMMAND until it succeeds, POLL_SECONDS apart.
+retry() {
+  local attempts=$1 n
+  shift
+  for ((n = 1; n <= attempts; n++)); do
+    "$@" && return 0
+    ((n == attempts)) || sleep "$POLL_SECONDS"
+  done
+  return 1
+}
+
+curl_imds() { curl -sSf --retry 3 --retry-connrefused --connect-timeout 2 --max-time 10 "$@"; }
+imds() { curl_imds -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/latest/meta-data/$1"; }
+
+# The launch template requires IMDSv2 (HttpTokens required): a token first.
+IMDS_TOKEN=$(curl_imds -X PUT "$IMDS/latest/api/token" \
+  -H "X-aws-ec2-metadata-token-ttl-seconds: 21600") || terminate_self "no IMDSv2 token"
+[[ -n "$IMDS_TOKEN" ]] || terminate_self "IMDS gave an empty token"
+INSTANCE_ID=$(imds instance-id) || terminate_self "IMDS did not give the instance id"
+[[ "$INSTANCE_ID" == i-* ]] || terminate_self "IMDS gave '$INSTANCE_ID' as the instance id"
+AWS_DEFAULT_REGION=$(imds placement/region) || terminate_self "IMDS did not give the region"
+[[ -n "$AWS_DEFAULT_REGION" ]] || terminate_self "IMDS gave an empty region"
+export INSTANCE_ID AWS_DEFAULT_REGION
+
+# The whole boot has a deadline (from here: the IMDS calls above are bounded by curl): a hung
+# dnf, mount or API call must not leave an instance that idles, or that later runs the job
+# without its storage. `read -t` waits in the shell itself: nothing outlives the watchdog.
+(
+  trap - ERR EXIT
+  set +e
+  read -r -t "$USER_DATA_TIMEOUT_SECONDS" <> <(:)
+  kill -KILL "$MAIN_PID" 2>/dev/null
+  terminate_self "the user data did not finish within ${USER_DATA_TIMEOUT_SECONDS}s"
+) &
+WATCHDOG_PID=$!
 
 # Spot draining: the ECS agent stops tasks at the interruption notice (SIGTERM, then
 # SIGKILL after the stop timeout), so a job has most of the 2-minute notice to checkpoint.
@@ -20,14 +99,23 @@ ECS_ENABLE_SPOT_INSTANCE_DRAINING=true
 ECS_CONTAINER_STOP_TIMEOUT=110s
 ECS
 
-INSTANCE_ID=$(imds instance-id)
-AWS_DEFAULT_REGION=$(imds placement/region)
-export INSTANCE_ID AWS_DEFAULT_REGION
+# require COMMAND PACKAGE: install PACKAGE unless COMMAND is there. The ECS-optimized AL2023
+# AMI is built from the AL2023 minimal AMI, which lacks e.g. the AWS CLI.
+require() {
+  command -v "$1" >/dev/null 2>&1 && return 0
+  log "installing $2 (for $1)"
+  retry "$INSTALL_ATTEMPTS" dnf install -y "$2" || terminate_self "$2 could not be installed"
+  command -v "$1" >/dev/null 2>&1 || terminate_self "$2 is installed but $1 is not on PATH"
+}
+require aws awscli-2
 
-# Without its storage a job would write to the root disk and lose its results: this
-# instance leaves, and Batch places the job on another one.
-terminate_self() {
-  log "$1; terminating instance $INSTANCE_ID so that the job does not run here"
-  aws ec2 terminate-instances --instance-ids "$INSTANCE_ID" >/dev/null || shutdown -h now
-  exit 1
+# The end of every mount script: proof that the storage is mounted. Only this lets the
+# script end with status 0 (and the ECS agent start a job).
+finish_boot() {
+  local mount_point=$1
+  mountpoint -q "$mount_point" || terminate_self "$mount_point is not mounted at the end of the boot"
+  kill "$WATCHDOG_PID" 2>/dev/null || true
+  BOOT_DONE=1
+  trap - ERR EXIT
+  log "storage ready at $mount_point; the ECS agent may start the job"
 }
