@@ -1,8 +1,8 @@
 """The user data scripts, run with stand-ins for the AWS CLI, IMDS, dnf, systemd and the disks.
 
-Fail closed: the instance either ends its boot with the run's storage mounted (exit 0), or it
-terminates itself (or shuts down when it cannot) and keeps the ECS agent from starting, never
-exiting 0. A volume must be formatted only when
+Fail closed: the instance either ends its boot with the run's storage mounted and marked for
+the run (exit 0), or it terminates itself (or shuts down when it cannot) and keeps the ECS
+agent from starting, never exiting 0. A volume must be formatted only when
 blank, waited for while a reclaimed instance holds it, and refused when a live one does.
 """
 
@@ -13,11 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from batchscratch.marker import RUN_MARKER_NAME
 from batchscratch.user_data import render_script
 
 VOLUME = "vol-0123456789abcdef0"
 SELF = "i-0000000000000self"
 OTHER = "i-00000000000other"
+RUN_ID = "run-0001"
 NVME = f"nvme-Amazon_Elastic_Block_Store_{VOLUME.replace('-', '')}"
 
 # Real commands that must never run from a test (a stand-in takes their place, or none may).
@@ -149,13 +151,18 @@ class Boot:
         path = self.root / name
         return path.read_text().splitlines() if path.exists() else []
 
-    def assert_ready(self, result: subprocess.CompletedProcess[str]) -> None:
-        """The boot succeeded: the storage is mounted, the instance stays."""
+    def marker(self, directory: Path) -> str | None:
+        path = directory / RUN_MARKER_NAME
+        return path.read_text() if path.exists() else None
+
+    def assert_ready(self, result: subprocess.CompletedProcess[str], marked: Path) -> None:
+        """The boot succeeded: the storage is mounted and marked for this run."""
         assert result.returncode == 0, result.stderr
-        assert (self.root / "mounted").exists()
         assert not (self.root / "terminated").exists()
         assert not (self.root / "shutdown").exists()
+        assert self.marker(marked) == f"{RUN_ID}\n"
         assert "ECS_CONTAINER_STOP_TIMEOUT=110s" in (self.root / "ecs.config").read_text()
+        assert (self.root / "mounted").exists()
         assert self.lines("systemctl-calls") == []
 
     def assert_left(
@@ -193,7 +200,7 @@ def run_ebs(
         "mount_ebs_volume.sh",
         settings
         if settings is not None
-        else {"VOLUME_ID": VOLUME, "MOUNT_POINT": str(boot.root / "data")},
+        else {"VOLUME_ID": VOLUME, "MOUNT_POINT": str(boot.root / "data"), "RUN_ID": RUN_ID},
     )
     defaults = {
         "DEVICE_DIR": str(boot.root / "by-id"),
@@ -205,11 +212,11 @@ def run_ebs(
     return boot.run(script, **(defaults | env))
 
 
-def test_blank_volume_is_attached_formatted_and_mounted(ebs: Boot) -> None:
+def test_blank_volume_is_attached_formatted_mounted_and_marked(ebs: Boot) -> None:
     (ebs.root / "blkid-exit").write_text("2")
     result = run_ebs(ebs, ["available None", f"in-use {SELF}"])
 
-    ebs.assert_ready(result)
+    ebs.assert_ready(result, ebs.root / "data")
     assert (ebs.root / "attached").exists()
     assert (ebs.root / "formatted").exists()
     assert (ebs.root / "mounted").read_text().split() == [
@@ -221,7 +228,7 @@ def test_blank_volume_is_attached_formatted_and_mounted(ebs: Boot) -> None:
 def test_volume_with_a_filesystem_is_never_formatted(ebs: Boot) -> None:
     result = run_ebs(ebs, ["available None", f"in-use {SELF}"])
 
-    ebs.assert_ready(result)
+    ebs.assert_ready(result, ebs.root / "data")
     assert not (ebs.root / "formatted").exists()
 
 
@@ -241,7 +248,7 @@ def test_waits_while_a_reclaimed_instance_still_holds_the_volume(ebs: Boot) -> N
 
     result = run_ebs(ebs, states)
 
-    ebs.assert_ready(result)
+    ebs.assert_ready(result, ebs.root / "data")
     assert (ebs.root / "attached").exists()
 
 
@@ -262,7 +269,7 @@ def test_xen_instances_find_the_volume_under_its_requested_name(ebs: Boot, xen_n
 
     result = run_ebs(ebs, [f"in-use {SELF}"])
 
-    ebs.assert_ready(result)
+    ebs.assert_ready(result, ebs.root / "data")
     assert str(ebs.root / "dev" / xen_name) in (ebs.root / "mounted").read_text().split()
 
 
@@ -281,7 +288,7 @@ def test_a_missing_aws_cli_is_installed_first(ebs: Boot) -> None:
 
     result = run_ebs(ebs, [f"in-use {SELF}"])
 
-    ebs.assert_ready(result)
+    ebs.assert_ready(result, ebs.root / "data")
     assert ebs.lines("dnf-calls") == ["install -y awscli-2"]
 
 
@@ -341,13 +348,34 @@ def test_a_failed_imds_call_shuts_down_or_terminates(ebs: Boot, failing: str) ->
     )
 
 
-def test_a_failed_mount_terminates(ebs: Boot) -> None:
+def test_a_failed_mount_terminates_before_any_marker(ebs: Boot) -> None:
     (ebs.root / "mount-failures").write_text("1")
 
     result = run_ebs(ebs, [f"in-use {SELF}"])
 
     ebs.assert_left(result)
     assert "mount of" in result.stderr
+    assert ebs.marker(ebs.root / "data") is None
+
+
+def test_a_retried_attempt_keeps_the_marker_of_its_run(ebs: Boot) -> None:
+    (ebs.root / "data").mkdir()
+    (ebs.root / "data" / RUN_MARKER_NAME).write_text(f"{RUN_ID}\n")
+
+    result = run_ebs(ebs, [f"in-use {SELF}"])
+
+    ebs.assert_ready(result, ebs.root / "data")
+
+
+def test_a_volume_marked_for_another_run_is_never_used(ebs: Boot) -> None:
+    (ebs.root / "data").mkdir()
+    (ebs.root / "data" / RUN_MARKER_NAME).write_text("run-0002\n")
+
+    result = run_ebs(ebs, [f"in-use {SELF}"])
+
+    ebs.assert_left(result)
+    assert "holds run 'run-0002', not this run 'run-0001'" in result.stderr
+    assert ebs.marker(ebs.root / "data") == "run-0002\n"
 
 
 def test_a_failed_terminate_instances_falls_back_to_shutdown(ebs: Boot) -> None:
@@ -373,8 +401,8 @@ def test_any_failing_command_terminates(ebs: Boot) -> None:
 def test_a_missing_setting_terminates(ebs: Boot) -> None:
     result = run_ebs(ebs, [f"in-use {SELF}"], settings={"MOUNT_POINT": str(ebs.root / "data")})
 
-    ebs.assert_left(result)
-    assert "VOLUME_ID" in result.stderr
+    ebs.assert_left(result, "shutdown")
+    assert "RUN_ID" in result.stderr
 
 
 def test_a_boot_that_hangs_terminates_at_its_deadline(ebs: Boot) -> None:
@@ -386,6 +414,7 @@ def test_a_boot_that_hangs_terminates_at_its_deadline(ebs: Boot) -> None:
     ebs.assert_left(result)
     assert time.monotonic() - start < 30
     assert "did not finish within 1s" in result.stderr
+    assert ebs.marker(ebs.root / "data") is None
 
 
 # ---------------------------------------------------------------------------------- Lustre
@@ -409,6 +438,7 @@ def run_lustre(boot: Boot, **env: str) -> subprocess.CompletedProcess[str]:
             "MOUNT_NAME": "abcdefgh",
             "MOUNT_POINT": str(boot.root / "fsx"),
             "SCRATCH_DIR": str(boot.root / "fsx" / "scratch"),
+            "RUN_ID": RUN_ID,
         },
     )
     return boot.run(script, **({"MOUNT_ATTEMPTS": "5"} | env))
@@ -420,15 +450,18 @@ def test_lustre_client_only_is_installed_and_the_file_system_mounted(lustre: Boo
 
     result = run_lustre(lustre)
 
-    lustre.assert_ready(result)
+    run_dir = lustre.root / "fsx" / "scratch" / RUN_ID
+    lustre.assert_ready(result, run_dir)
     # Only the client package: a kernel or system update would break the client module.
     assert lustre.lines("dnf-calls") == ["install -y lustre-client"] * 2
     assert (lustre.root / "mounted").read_text().split() == [
         "-t", "lustre", "-o", "relatime,flock",
         "fs-0123.fsx.us-east-1.amazonaws.com@tcp:/abcdefgh", str(lustre.root / "fsx"),
     ]  # fmt: skip
-    # The job (any user) writes there.
-    assert (lustre.root / "fsx" / "scratch").stat().st_mode & 0o777 == 0o777
+    # The job (any user) writes there; the association's root holds no marker (it would be
+    # exported to the shared bucket and imported into later runs).
+    assert run_dir.stat().st_mode & 0o777 == 0o777
+    assert lustre.marker(lustre.root / "fsx" / "scratch") is None
 
 
 def test_instance_leaves_when_the_file_system_cannot_be_mounted(lustre: Boot) -> None:
@@ -458,3 +491,14 @@ def test_lustre_instance_leaves_when_imds_fails(lustre: Boot, failing: str) -> N
 
     lustre.assert_left(result, "shutdown")
     assert not (lustre.root / "dnf-calls").exists()
+
+
+def test_a_file_system_marked_for_another_run_is_never_used(lustre: Boot) -> None:
+    run_dir = lustre.root / "fsx" / "scratch" / RUN_ID
+    run_dir.mkdir(parents=True)
+    (run_dir / RUN_MARKER_NAME).write_text("run-0002\n")
+
+    result = run_lustre(lustre)
+
+    lustre.assert_left(result)
+    assert lustre.marker(run_dir) == "run-0002\n"

@@ -2,8 +2,8 @@
 
 AWS Batch merges a launch template's user data with its own, which requires the MIME
 multi-part format (AWS Batch User Guide, "Launch template support"). Each document is one
-shell script: the settings, then ``scripts/common.sh`` (logging, IMDSv2, Spot draining,
-self-termination), then the mode's mount script.
+shell script: the settings, ``scripts/common.sh`` (fail-closed termination, IMDSv2, the AWS
+CLI, the run marker) and the mode's mount script.
 """
 
 import shlex
@@ -11,12 +11,17 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from importlib import resources
 
+from batchscratch.marker import RUN_MARKER_NAME
+
 _BOUNDARY = "==BATCHSCRATCH=="
 
 
+def _script(name: str) -> str:
+    return resources.files("batchscratch").joinpath("scripts", name).read_text()
+
+
 def _body(name: str) -> str:
-    text = resources.files("batchscratch").joinpath("scripts", name).read_text()
-    return text.partition("\n")[2]
+    return _script(name).partition("\n")[2]
 
 
 def render_script(name: str, settings: dict[str, str]) -> str:
@@ -24,11 +29,14 @@ def render_script(name: str, settings: dict[str, str]) -> str:
 
     Args:
         name: the mount script, e.g. ``"mount_lustre.sh"``.
-        settings: shell variables to define, e.g. ``{"VOLUME_ID": "vol-…"}`` (values quoted).
+        settings: shell variables to define, e.g. ``{"VOLUME_ID": "vol-…"}`` (values quoted);
+            the scripts require ``RUN_ID`` (the run id, which the run marker holds), and
+            ``RUN_MARKER_NAME`` is added here.
 
     Returns:
         ``#!/bin/bash``, the settings, ``common.sh`` and the script, as text.
     """
+    settings = {**settings, "RUN_MARKER_NAME": RUN_MARKER_NAME}
     header = "".join(f"{key}={shlex.quote(value)}\n" for key, value in settings.items())
     return f"#!/bin/bash\n{header}{_body('common.sh')}{_body(name)}"
 
@@ -40,29 +48,37 @@ def mime_user_data(script: str) -> str:
     return message.as_string()
 
 
-def ebs_user_data(volume_id: str, mount_point: str = "/data") -> str:
+def ebs_user_data(volume_id: str, run_id: str, mount_point: str = "/data") -> str:
     """Return the user data that attaches ``volume_id`` and mounts it at ``mount_point``.
 
     Args:
         volume_id: the run's EBS volume (``vol-…``), in the instance's Availability Zone.
+        run_id: the run id (the execution name); the boot writes it in the run marker at
+            ``mount_point``.
         mount_point: host directory the job definition mounts into the container.
 
     Returns:
         A MIME multipart document (text) for the launch template's ``UserData`` (before
         base64 encoding).
     """
-    settings = {"VOLUME_ID": volume_id, "MOUNT_POINT": mount_point}
+    settings = {"VOLUME_ID": volume_id, "MOUNT_POINT": mount_point, "RUN_ID": run_id}
     return mime_user_data(render_script("mount_ebs_volume.sh", settings))
 
 
 def lustre_user_data(
-    dns_name: str, mount_name: str, mount_point: str = "/fsx", scratch_dir: str = "/fsx/scratch"
+    dns_name: str,
+    mount_name: str,
+    run_id: str,
+    mount_point: str = "/fsx",
+    scratch_dir: str = "/fsx/scratch",
 ) -> str:
     """Return the user data that installs the Lustre client and mounts the file system.
 
     Args:
         dns_name: the file system's ``DNSName``.
         mount_name: its ``LustreConfiguration.MountName``.
+        run_id: the run id (the execution name); the boot writes it in the run marker at
+            ``<scratch_dir>/<run_id>``.
         mount_point: where the file system is mounted on the host.
         scratch_dir: the association's directory on the host, which the job sees.
 
@@ -74,5 +90,6 @@ def lustre_user_data(
         "MOUNT_NAME": mount_name,
         "MOUNT_POINT": mount_point,
         "SCRATCH_DIR": scratch_dir,
+        "RUN_ID": run_id,
     }
     return mime_user_data(render_script("mount_lustre.sh", settings))

@@ -55,6 +55,7 @@ on_exit() {
 }
 trap 'on_error "$LINENO" "$BASH_COMMAND"' ERR
 trap on_exit EXIT
+: "${RUN_ID:?}" "${RUN_MARKER_NAME:?}"
 
 # run ATTEMPTS COMMAND...: run COMMAND until it succeeds, POLL_SECONDS apart.
 retry() {
@@ -109,13 +110,31 @@ require() {
 }
 require aws awscli-2
 
-# The end of every mount script: proof that the storage is mounted. Only this lets the
-# script end with status 0 (and the ECS agent start a job).
+# Write RUN_ID into DIR/RUN_MARKER_NAME (atomically), where the job checks it before it
+# writes. A retried attempt finds its own id; another run's id means this storage is not
+# this run's: leave, never overwrite.
+write_run_marker() {
+  local marker="$1/$RUN_MARKER_NAME" found
+  if [[ -e "$marker" ]]; then
+    found=$(<"$marker")
+    [[ "$found" == "$RUN_ID" ]] ||
+      terminate_self "$marker holds run '$found', not this run '$RUN_ID'"
+  fi
+  printf '%s\n' "$RUN_ID" >"$marker.tmp.$$"
+  chmod 0444 "$marker.tmp.$$"
+  mv -f -- "$marker.tmp.$$" "$marker"
+}
+
+# The end of every mount script: the marker, then proof that the storage is mounted and
+# marked. Only this lets the script end with status 0 (and the ECS agent start a job).
 finish_boot() {
-  local mount_point=$1
+  local mount_point=$1 marker_dir=$2 found
+  write_run_marker "$marker_dir"
   mountpoint -q "$mount_point" || terminate_self "$mount_point is not mounted at the end of the boot"
+  found=$(<"$marker_dir/$RUN_MARKER_NAME")
+  [[ "$found" == "$RUN_ID" ]] || terminate_self "the run marker in $marker_dir does not hold $RUN_ID"
   kill "$WATCHDOG_PID" 2>/dev/null || true
   BOOT_DONE=1
   trap - ERR EXIT
-  log "storage ready at $mount_point; the ECS agent may start the job"
+  log "run $RUN_ID: storage ready at $marker_dir; the ECS agent may start the job"
 }

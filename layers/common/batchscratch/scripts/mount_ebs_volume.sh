@@ -95,4 +95,4 @@ if ! mountpoint -q "$MOUNT_POINT"; then
 fi
 chmod 0777 "$MOUNT_POINT"
 log "volume $VOLUME_ID mounted at $MOUNT_POINT"
-finish_boot "$MOUNT_POINT"
+finish_boot "$MOUNT_POINT" "$MOUNT_POINT"

@@ -26,7 +26,11 @@ retry "$MOUNT_ATTEMPTS" mount_file_system ||
   terminate_self "file system ${DNS_NAME} could not be mounted"
 log "file system ${DNS_NAME}@tcp:/${MOUNT_NAME} mounted at $MOUNT_POINT"
 
-# The data repository association links the bucket at SCRATCH_DIR (e.g. /fsx/scratch).
-mkdir -p "$SCRATCH_DIR"
-chmod 0777 "$SCRATCH_DIR"
-finish_boot "$MOUNT_POINT"
+# The data repository association links the bucket at SCRATCH_DIR (e.g. /fsx/scratch), and
+# every run shares the bucket, so the marker goes in the run's own directory there: one at
+# SCRATCH_DIR itself would be exported, then imported into every later run's file system.
+[[ "$RUN_ID" != */* && "$RUN_ID" != . && "$RUN_ID" != .. ]] ||
+  terminate_self "run id '$RUN_ID' cannot name a directory"
+mkdir -p "$SCRATCH_DIR/$RUN_ID"
+chmod 0777 "$SCRATCH_DIR" "$SCRATCH_DIR/$RUN_ID"
+finish_boot "$MOUNT_POINT" "$SCRATCH_DIR/$RUN_ID"
