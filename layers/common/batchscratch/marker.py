@@ -13,3 +13,8 @@ setting ``RUN_MARKER_NAME``, and a test holds the sample jobs in docker/ to it.
 
 RUN_MARKER_NAME = ".batch-scratch-run-id"
 """File name of the marker; it holds the run id (the execution name) and a newline."""
+
+SAMPLE_JOB_REFUSAL_EXIT_CODE = 75
+"""Exit status of the sample jobs when ``BATCH_SCRATCH_RUN_ID`` is set and their data
+directory lacks the marker of that run (75 is ``EX_TEMPFAIL`` of sysexits.h: the storage is
+not there on this instance, another attempt elsewhere may find it)."""
