@@ -1,8 +1,8 @@
 """The user data scripts, run with stand-ins for the AWS CLI, IMDS, dnf, systemd and the disks.
 
-Fail closed: the instance either ends its boot with the run's storage mounted and marked for
-the run (exit 0), or it terminates itself (or shuts down when it cannot) and keeps the ECS
-agent from starting, never exiting 0. A volume must be formatted only when
+Fail closed: the instance either ends its boot with the run's storage mounted and marked and
+the Spot watcher installed (exit 0), or it terminates itself (or shuts down when it cannot)
+and keeps the ECS agent from starting, never exiting 0. A volume must be formatted only when
 blank, waited for while a reclaimed instance holds it, and refused when a live one does.
 """
 
@@ -21,6 +21,7 @@ SELF = "i-0000000000000self"
 OTHER = "i-00000000000other"
 RUN_ID = "run-0001"
 NVME = f"nvme-Amazon_Elastic_Block_Store_{VOLUME.replace('-', '')}"
+WATCHER_UNIT = "batch-scratch-spot-watcher.service"
 
 # Real commands that must never run from a test (a stand-in takes their place, or none may).
 NEVER_REAL = {
@@ -131,6 +132,8 @@ class Boot:
             "STATE_DIR": str(root),
             "SELF_ID": SELF,
             "ECS_CONFIG": str(root / "ecs.config"),
+            "SYSTEMD_DIR": str(root / "systemd"),
+            "SPOT_WATCHER_PATH": str(root / "sbin" / "batch-scratch-spot-watcher"),
         }
 
     def stand_in(self, name: str, body: str) -> None:
@@ -156,14 +159,19 @@ class Boot:
         return path.read_text() if path.exists() else None
 
     def assert_ready(self, result: subprocess.CompletedProcess[str], marked: Path) -> None:
-        """The boot succeeded: the storage is mounted and marked for this run."""
+        """The boot succeeded: the storage is marked for this run, the watcher is running."""
         assert result.returncode == 0, result.stderr
         assert not (self.root / "terminated").exists()
         assert not (self.root / "shutdown").exists()
         assert self.marker(marked) == f"{RUN_ID}\n"
         assert "ECS_CONTAINER_STOP_TIMEOUT=110s" in (self.root / "ecs.config").read_text()
-        assert (self.root / "mounted").exists()
-        assert self.lines("systemctl-calls") == []
+        unit = (self.root / "systemd" / WATCHER_UNIT).read_text()
+        assert f"ExecStart={self.env['SPOT_WATCHER_PATH']}\n" in unit
+        assert os.access(self.env["SPOT_WATCHER_PATH"], os.X_OK)
+        assert self.lines("systemctl-calls") == [
+            "daemon-reload",
+            f"enable --now --no-block {WATCHER_UNIT}",
+        ]
 
     def assert_left(
         self, result: subprocess.CompletedProcess[str], how: str = "terminated"
@@ -173,6 +181,7 @@ class Boot:
         assert (self.root / how).exists(), result.stderr
         assert "mask --runtime ecs.service" in self.lines("systemctl-calls")
         assert "--no-block stop ecs.service" in self.lines("systemctl-calls")
+        assert not (self.root / "systemd" / WATCHER_UNIT).exists()
         if how == "shutdown":
             assert (self.root / "shutdown").read_text() == "-h now\n"
 
@@ -415,6 +424,16 @@ def test_a_boot_that_hangs_terminates_at_its_deadline(ebs: Boot) -> None:
     assert time.monotonic() - start < 30
     assert "did not finish within 1s" in result.stderr
     assert ebs.marker(ebs.root / "data") is None
+
+
+def test_the_installed_watcher_is_the_spot_watcher_script(ebs: Boot) -> None:
+    result = run_ebs(ebs, [f"in-use {SELF}"])
+
+    ebs.assert_ready(result, ebs.root / "data")
+    installed = Path(ebs.env["SPOT_WATCHER_PATH"]).read_text()
+    assert installed.startswith("#!/bin/bash\n")
+    assert "spot/instance-action" in installed
+    assert subprocess.run(["bash", "-n", ebs.env["SPOT_WATCHER_PATH"]], check=False).returncode == 0
 
 
 # ---------------------------------------------------------------------------------- Lustre

@@ -9,6 +9,8 @@ IMDS="${IMDS:-http://169.254.169.254}"
 USER_DATA_TIMEOUT_SECONDS="${USER_DATA_TIMEOUT_SECONDS:-1800}"
 INSTALL_ATTEMPTS="${INSTALL_ATTEMPTS:-3}"
 POLL_SECONDS="${POLL_SECONDS:-10}"
+SYSTEMD_DIR="${SYSTEMD_DIR:-/etc/systemd/system}"
+SPOT_WATCHER_PATH="${SPOT_WATCHER_PATH:-/usr/local/sbin/batch-scratch-spot-watcher}"
 # The AWS CLI retries throttling and 5xx itself; a call that still fails ends the boot.
 export AWS_RETRY_MODE="${AWS_RETRY_MODE:-standard}" AWS_MAX_ATTEMPTS="${AWS_MAX_ATTEMPTS:-6}"
 MAIN_PID=$$
@@ -93,8 +95,12 @@ export INSTANCE_ID AWS_DEFAULT_REGION
 ) &
 WATCHDOG_PID=$!
 
-# Spot draining: the ECS agent stops tasks at the interruption notice (SIGTERM, then
-# SIGKILL after the stop timeout), so a job has most of the 2-minute notice to checkpoint.
+# Spot draining sets the instance DRAINING at the interruption notice, so no new task is
+# placed here (ECS Developer Guide, "Configuring Amazon ECS Linux container instances to
+# receive Spot Instance notices"). It stops service tasks only: a Batch job is a standalone
+# task and keeps running, so the watcher below gives it the notice. The stop timeout is the
+# SIGTERM-to-SIGKILL wait when the agent stops a job itself (TerminateJob, a timed-out
+# attempt); its default is 30s.
 cat >>"${ECS_CONFIG:-/etc/ecs/ecs.config}" <<ECS
 ECS_ENABLE_SPOT_INSTANCE_DRAINING=true
 ECS_CONTAINER_STOP_TIMEOUT=110s
@@ -125,11 +131,41 @@ write_run_marker() {
   mv -f -- "$marker.tmp.$$" "$marker"
 }
 
-# The end of every mount script: the marker, then proof that the storage is mounted and
-# marked. Only this lets the script end with status 0 (and the ECS agent start a job).
+if ! declare -F spot_watcher_script >/dev/null; then
+  spot_watcher_script() { cat "${BASH_SOURCE[0]%/*}/spot_watcher.sh"; }
+fi
+
+# ECS stops no Batch job at the Spot interruption notice; this unit sends the job SIGTERM.
+# Installed after the mount: an instance that fails before it leaves anyway.
+# --no-block: the start must not wait on units ordered after cloud-final, which runs us.
+install_spot_watcher() {
+  local unit="$SYSTEMD_DIR/batch-scratch-spot-watcher.service"
+  mkdir -p "${SPOT_WATCHER_PATH%/*}" "$SYSTEMD_DIR"
+  spot_watcher_script >"$SPOT_WATCHER_PATH.tmp"
+  chmod 0755 "$SPOT_WATCHER_PATH.tmp"
+  mv -f -- "$SPOT_WATCHER_PATH.tmp" "$SPOT_WATCHER_PATH"
+  cat >"$unit" <<UNIT
+[Unit]
+Description=batch-scratch: SIGTERM the Batch job containers at a Spot interruption notice
+
+[Service]
+ExecStart=$SPOT_WATCHER_PATH
+Restart=always
+RestartSec=5
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+  systemctl daemon-reload
+  systemctl enable --now --no-block batch-scratch-spot-watcher.service
+}
+
+# The end of every mount script: marker, watcher, then proof that the storage is mounted
+# and marked. Only this lets the script end with status 0 (and the ECS agent start a job).
 finish_boot() {
   local mount_point=$1 marker_dir=$2 found
   write_run_marker "$marker_dir"
+  install_spot_watcher
   mountpoint -q "$mount_point" || terminate_self "$mount_point is not mounted at the end of the boot"
   found=$(<"$marker_dir/$RUN_MARKER_NAME")
   [[ "$found" == "$RUN_ID" ]] || terminate_self "the run marker in $marker_dir does not hold $RUN_ID"
