@@ -7,6 +7,9 @@ set -euo pipefail
 
 readonly PROG="write_delete_test_ebs_with_s3.sh"
 readonly CHECKPOINT_NAME=".write_delete_test.checkpoint"
+# Written by the instance's user data on the run's storage (batchscratch/marker.py).
+readonly RUN_MARKER_NAME=".batch-scratch-run-id"
+readonly EXIT_NOT_THE_RUNS_STORAGE=75
 
 usage() {
     cat <<'EOF_USAGE'
@@ -28,9 +31,16 @@ s3://$S3_BUCKET_NAME/$S3_PREFIX.
 
 Environment (the run's job definition sets S3_BUCKET_NAME, SCRATCH_DIR and
 BATCH_SCRATCH_RUN_ID; Batch sets AWS_BATCH_JOB_ATTEMPT):
-  S3_BUCKET_NAME  the bucket that receives the last file (required)
-  S3_PREFIX       key prefix inside the bucket (default: "$BATCH_SCRATCH_RUN_ID/" when
-                  that is set, so that runs do not overwrite each other's results)
+  S3_BUCKET_NAME        the bucket that receives the last file (required)
+  S3_PREFIX             key prefix inside the bucket (default: "$BATCH_SCRATCH_RUN_ID/"
+                        when that is set, so that runs do not overwrite each other's results)
+  BATCH_SCRATCH_RUN_ID  when set (in a Batch run), DIR must hold the run marker
+                        DIR/.batch-scratch-run-id naming this run, which the instance writes
+                        once the run's volume is mounted; unset, no marker is needed
+
+Exit status: 0 done; 2 bad input; 75 BATCH_SCRATCH_RUN_ID is set and DIR lacks its run
+marker (the volume is not mounted there, or it is another run's): nothing was written;
+143 stopped by SIGTERM, after recording the checkpoint; other: a write or the copy failed.
 EOF_USAGE
 }
 
@@ -69,6 +79,22 @@ size_to_bytes() {
         return 1
     fi
     printf '%s\n' "$bytes"
+}
+
+# In a Batch run, write nothing unless DIR holds this run's marker: without it DIR is the
+# empty host directory left where the storage failed to mount, or another run's storage.
+refuse_unless_marked() {
+    local marker="$1/$RUN_MARKER_NAME" found="" why="is missing"
+    [[ -n "${BATCH_SCRATCH_RUN_ID:-}" ]] || return 0
+    if [[ -f "$marker" && -r "$marker" ]]; then
+        found="$(<"$marker")"
+        why="names run '$found'"
+    fi
+    if [[ "$found" != "$BATCH_SCRATCH_RUN_ID" ]]; then
+        printf '%s %s\n' "$PROG: refusing to write: the run marker $marker $why," \
+            "so $1 is not the storage of run $BATCH_SCRATCH_RUN_ID (exit $EXIT_NOT_THE_RUNS_STORAGE)" >&2
+        exit "$EXIT_NOT_THE_RUNS_STORAGE"
+    fi
 }
 
 count="${FILE_COUNT:-10}"
@@ -117,6 +143,7 @@ destination="s3://${S3_BUCKET_NAME}/${prefix}"
 
 # The run's volume holds only this run's files.
 workdir="$dir"
+refuse_unless_marked "$workdir"
 checkpoint="$workdir/$CHECKPOINT_NAME"
 done_count=0
 child=""

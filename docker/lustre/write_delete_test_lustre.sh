@@ -7,6 +7,9 @@ set -euo pipefail
 
 readonly PROG="write_delete_test_lustre.sh"
 readonly CHECKPOINT_NAME=".write_delete_test.checkpoint"
+# Written by the instance's user data on the run's storage (batchscratch/marker.py).
+readonly RUN_MARKER_NAME=".batch-scratch-run-id"
+readonly EXIT_NOT_THE_RUNS_STORAGE=75
 
 usage() {
     cat <<'EOF_USAGE'
@@ -27,8 +30,15 @@ with status 143.
 
 Environment (the run's job definition sets SCRATCH_DIR and BATCH_SCRATCH_RUN_ID; Batch
 sets AWS_BATCH_JOB_ATTEMPT):
-  BATCH_SCRATCH_RUN_ID  when set, the files go to DIR/$BATCH_SCRATCH_RUN_ID/, so that runs
-                        sharing a bucket do not overwrite each other's results
+  BATCH_SCRATCH_RUN_ID  when set (in a Batch run), the files go to DIR/$BATCH_SCRATCH_RUN_ID/,
+                        so that runs sharing a bucket do not overwrite each other's results;
+                        that directory must hold the run marker .batch-scratch-run-id naming
+                        this run, which the instance writes once the file system is mounted.
+                        Unset, no marker is needed
+
+Exit status: 0 done; 2 bad input; 75 BATCH_SCRATCH_RUN_ID is set and its directory lacks
+the run marker (the file system is not mounted there, or it is another run's): nothing was
+written; 143 stopped by SIGTERM, after recording the checkpoint; other: a write failed.
 EOF_USAGE
 }
 
@@ -69,6 +79,22 @@ size_to_bytes() {
     printf '%s\n' "$bytes"
 }
 
+# In a Batch run, write nothing unless DIR holds this run's marker: without it DIR is the
+# empty host directory left where the storage failed to mount, or another run's storage.
+refuse_unless_marked() {
+    local marker="$1/$RUN_MARKER_NAME" found="" why="is missing"
+    [[ -n "${BATCH_SCRATCH_RUN_ID:-}" ]] || return 0
+    if [[ -f "$marker" && -r "$marker" ]]; then
+        found="$(<"$marker")"
+        why="names run '$found'"
+    fi
+    if [[ "$found" != "$BATCH_SCRATCH_RUN_ID" ]]; then
+        printf '%s %s\n' "$PROG: refusing to write: the run marker $marker $why," \
+            "so $1 is not the storage of run $BATCH_SCRATCH_RUN_ID (exit $EXIT_NOT_THE_RUNS_STORAGE)" >&2
+        exit "$EXIT_NOT_THE_RUNS_STORAGE"
+    fi
+}
+
 count="${FILE_COUNT:-10}"
 size="${FILE_SIZE:-100G}"
 dir="${DATA_DIR:-${SCRATCH_DIR:-/scratch}}"
@@ -106,6 +132,7 @@ if [[ ! "$attempt" =~ ^[1-9][0-9]{0,3}$ ]]; then
 fi
 
 workdir="$dir${BATCH_SCRATCH_RUN_ID:+/$BATCH_SCRATCH_RUN_ID}"
+refuse_unless_marked "$workdir"
 mkdir -p -- "$workdir"
 checkpoint="$workdir/$CHECKPOINT_NAME"
 done_count=0

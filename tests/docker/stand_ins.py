@@ -1,8 +1,10 @@
-"""Stand-in ``aws`` and ``docker`` commands for testing the sample job scripts.
+"""Stand-in commands for testing the sample job scripts and the host's Spot watcher.
 
 The stand-ins are small shell scripts put first on PATH. Each appends one line per call to a
-calls file (the command name and its arguments, tab-separated) and answers the way the real
-command would for the calls the scripts make; environment variables select failures.
+calls file and answers the way the real command would for the calls the scripts make;
+environment variables or files select failures. ``install`` gives ``aws`` and ``docker`` for
+the sample jobs and push-image.sh; ``install_host`` gives IMDS (as ``curl``) and the ECS
+host's ``docker`` for layers/common/batchscratch/scripts/spot_watcher.sh.
 """
 
 import os
@@ -13,6 +15,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKER_DIR = REPO_ROOT / "docker"
+SPOT_WATCHER = REPO_ROOT / "layers" / "common" / "batchscratch" / "scripts" / "spot_watcher.sh"
 
 # One write per call: `aws ecr get-login-password | docker login` runs two stand-ins at once,
 # and lines written in pieces would interleave.
@@ -127,3 +130,169 @@ def install_head(tools: FakeTools) -> Path:
     path.write_text(FAKE_HEAD)
     path.chmod(0o755)
     return tools.root / "writes"
+
+
+# Host side: a stand-in IMDS (as ``curl``) and a stand-in ``docker`` for the Spot watcher
+# (layers/common/batchscratch/scripts/spot_watcher.sh), in a directory of their own.
+#
+# IMDS: PUT latest/api/token issues ``token-<issued ns>-<ttl>``; a GET with a token older
+# than its TTL gets 401; spot/instance-action answers 404 until $HOST_DIR/notice exists,
+# then 200 with its content. $HOST_DIR/imds-failures holds how many requests fail first
+# (curl exit 7, as when IMDS cannot be reached), $HOST_DIR/imds-errors how many GETs then
+# answer HTTP 500. Every request is one line in
+# $HOST_DIR/imds-calls: "PUT token <ttl>" or "GET <path> <status>".
+FAKE_IMDS_CURL = r"""#!/bin/bash
+method=GET url="" ttl="" token="" write_out="" fail_on_error=""
+while (($#)); do
+  case "$1" in
+    -X) method=$2; shift 2 ;;
+    -H)
+      case "$2" in
+        X-aws-ec2-metadata-token-ttl-seconds:*) ttl=${2#*: } ;;
+        X-aws-ec2-metadata-token:*) token=${2#*: } ;;
+      esac
+      shift 2 ;;
+    -w) write_out=$2; shift 2 ;;
+    --connect-timeout | --max-time | --retry | --retry-delay | -o) shift 2 ;;
+    --*) shift ;;
+    -*) [[ "$1" == *f* ]] && fail_on_error=1; shift ;;
+    *) url=$1; shift ;;
+  esac
+done
+calls="$HOST_DIR/imds-calls"
+failures=$(cat "$HOST_DIR/imds-failures" 2>/dev/null || echo 0)
+if ((failures > 0)); then
+  echo $((failures - 1)) >"$HOST_DIR/imds-failures"
+  printf '%s\n' "$method ${url#*/latest/} unreachable" >>"$calls"
+  echo "curl: (7) Failed to connect to 169.254.169.254 port 80" >&2
+  exit 7
+fi
+path=${url#*/latest/}
+now=$(date +%s%N)
+if [[ "$method" == PUT && "$path" == api/token ]]; then
+  printf '%s\n' "PUT token $ttl" >>"$calls"
+  printf 'token-%s-%s' "$now" "$ttl"
+  exit 0
+fi
+status=404 body='<?xml version="1.0"?><html><body>404 - Not Found</body></html>'
+issued=${token#token-}; issued=${issued%-*}; token_ttl=${token##*-}
+errors=$(cat "$HOST_DIR/imds-errors" 2>/dev/null || echo 0)
+if [[ "$token" != token-*-* ]] || ((now - issued > token_ttl * 1000000000)); then
+  status=401 body=""
+elif ((errors > 0)); then
+  echo $((errors - 1)) >"$HOST_DIR/imds-errors"
+  status=500 body="Internal Server Error"
+elif [[ "$path" == meta-data/spot/instance-action && -e "$HOST_DIR/notice" ]]; then
+  status=200 body=$(cat "$HOST_DIR/notice")
+fi
+printf '%s\n' "GET $path $status" >>"$calls"
+if [[ -n "$fail_on_error" ]] && ((status >= 400)); then
+  echo "curl: (22) The requested URL returned error: $status" >&2
+  exit 22
+fi
+printf '%s' "$body"
+[[ -z "$write_out" ]] || printf '%b' "${write_out//'%{http_code}'/$status}"
+"""
+
+# docker: `ps` lists $HOST_DIR/containers ("<id> <name> <label>,<label>,..." per line),
+# honouring `--filter label=KEY` and the `{{.ID}}`/`{{.Names}}` of --format; `kill --signal
+# SIG <id>` sends SIG to the process in $HOST_DIR/pid-<id> when there is one, after failing
+# as often as $HOST_DIR/kill-failures says. Each call is one line in $HOST_DIR/docker-calls.
+FAKE_ECS_DOCKER = r"""#!/bin/bash
+printf '%s\n' "$*" >>"$HOST_DIR/docker-calls"
+case "$1" in
+  ps)
+    shift
+    label="" format='{{.ID}}'
+    while (($#)); do
+      case "$1" in
+        --filter) label=${2#label=}; shift 2 ;;
+        --format) format=$2; shift 2 ;;
+        *) shift ;;
+      esac
+    done
+    while read -r id name labels; do
+      [[ -n "$id" ]] || continue
+      [[ -z "$label" || ",$labels," == *",$label="* ]] || continue
+      line=${format//'{{.ID}}'/$id}
+      printf '%s\n' "${line//'{{.Names}}'/$name}"
+    done <"$HOST_DIR/containers"
+    ;;
+  kill)
+    [[ "$2" == --signal ]] || exit 1
+    signal=$3 id=$4
+    grep -q "^$id " "$HOST_DIR/containers" || { echo "No such container: $id" >&2; exit 1; }
+    failures=$(cat "$HOST_DIR/kill-failures" 2>/dev/null || echo 0)
+    if ((failures > 0)); then
+      echo $((failures - 1)) >"$HOST_DIR/kill-failures"
+      echo "Error response from daemon: Cannot kill container: $id" >&2
+      exit 1
+    fi
+    if [[ -e "$HOST_DIR/pid-$id" ]]; then kill -s "$signal" "$(cat "$HOST_DIR/pid-$id")"; fi
+    echo "$id"
+    ;;
+esac
+"""
+
+ECS_TASK_LABELS = (
+    "com.amazonaws.ecs.cluster=arn:aws:ecs:us-east-1:123456789012:cluster/AWSBatch-ce,"
+    "com.amazonaws.ecs.container-name=default,"
+    "com.amazonaws.ecs.task-arn=arn:aws:ecs:us-east-1:123456789012:task/AWSBatch-ce/{task},"
+    "com.amazonaws.ecs.task-definition-family=jd,"
+    "com.amazonaws.ecs.task-definition-version=1"
+)
+"""The labels the ECS agent puts on a task's container (format with ``task``)."""
+
+
+@dataclass
+class FakeHost:
+    """A directory whose ``bin`` holds the stand-in IMDS and docker, and what they record."""
+
+    root: Path
+
+    def calls(self, name: str) -> list[str]:
+        """Return the lines of ``imds-calls`` or ``docker-calls``."""
+        path = self.root / f"{name}-calls"
+        return path.read_text().splitlines() if path.exists() else []
+
+    def kills(self) -> list[str]:
+        """Return the ids of the containers ``docker kill --signal TERM`` was called on."""
+        return [
+            call.split()[-1]
+            for call in self.calls("docker")
+            if call.startswith("kill --signal TERM ")
+        ]
+
+    def set_containers(self, containers: dict[str, str]) -> None:
+        """Make ``docker ps`` list ``{"<id> <name>": "<labels>"}``."""
+        lines = [f"{key} {labels}\n" for key, labels in containers.items()]
+        (self.root / "containers").write_text("".join(lines))
+
+    def give_notice(self, action: str = "terminate") -> None:
+        """Make spot/instance-action answer with an interruption notice."""
+        (self.root / "notice").write_text(
+            f'{{"action": "{action}", "time": "2026-01-01T00:02:00Z"}}'
+        )
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """Return an environment with the stand-ins first on PATH, then /usr/bin and /bin."""
+        return {
+            "PATH": f"{self.root / 'bin'}{os.pathsep}/usr/bin{os.pathsep}/bin",
+            "HOME": str(self.root),
+            "LANG": "C",
+            "HOST_DIR": str(self.root),
+            "IMDS": "http://169.254.169.254",
+            **extra,
+        }
+
+
+def install_host(root: Path) -> FakeHost:
+    """Write the stand-in IMDS and docker into ``root/bin``; no containers, no notice yet."""
+    bin_dir = root / "bin"
+    bin_dir.mkdir(parents=True)
+    for name, text in (("curl", FAKE_IMDS_CURL), ("docker", FAKE_ECS_DOCKER)):
+        path = bin_dir / name
+        path.write_text(text)
+        path.chmod(0o755)
+    (root / "containers").write_text("")
+    return FakeHost(root)

@@ -4,9 +4,15 @@ from pathlib import Path
 
 import pytest
 
+from batchscratch.marker import RUN_MARKER_NAME
 from tests.docker.stand_ins import DOCKER_DIR, FakeTools
 
 SCRIPT = DOCKER_DIR / "ebs" / "write_delete_test_ebs_with_s3.sh"
+
+
+def mark(volume: Path, run_id: str = "run-42") -> None:
+    """Write the run marker as the instance's user data does after mounting the volume."""
+    (volume / RUN_MARKER_NAME).write_text(f"{run_id}\n")
 
 
 def test_writes_files_one_after_another_and_copies_the_last_to_s3(
@@ -71,6 +77,8 @@ def test_reads_count_size_directory_and_prefix_from_the_environment(
 def test_in_a_batch_run_uses_the_job_definition_environment(
     fake_tools: FakeTools, tmp_path: Path
 ) -> None:
+    mark(tmp_path)
+
     result = fake_tools.run(
         [str(SCRIPT), "-n", "1", "-s", "1"],
         SCRATCH_DIR=str(tmp_path),
@@ -84,6 +92,8 @@ def test_in_a_batch_run_uses_the_job_definition_environment(
 
 
 def test_an_empty_prefix_copies_to_the_bucket_root(fake_tools: FakeTools, tmp_path: Path) -> None:
+    mark(tmp_path)
+
     result = fake_tools.run(
         [str(SCRIPT), "-n", "1", "-s", "1", "-d", str(tmp_path)],
         S3_BUCKET_NAME="results-bucket",
@@ -164,6 +174,7 @@ def test_image_runs_the_script_it_copies() -> None:
 
 def test_a_resumed_attempt_copies_the_last_file_once(fake_tools: FakeTools, tmp_path: Path) -> None:
     # As an attempt stopped by SIGTERM in the middle of file 3 leaves the volume.
+    mark(tmp_path)
     (tmp_path / "test_file_2").write_bytes(b"\0" * 1024)
     (tmp_path / ".write_delete_test.checkpoint").write_text("2\n")
 

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from batchscratch.marker import RUN_MARKER_NAME
 from tests.docker.stand_ins import DOCKER_DIR, FakeTools
 
 SCRIPT = DOCKER_DIR / "lustre" / "write_delete_test_lustre.sh"
@@ -30,7 +31,9 @@ def test_in_a_batch_run_writes_under_the_run_id_in_scratch(
     fake_tools: FakeTools, tmp_path: Path
 ) -> None:
     scratch = tmp_path / "scratch"
-    scratch.mkdir()
+    # The instance's user data creates the run's directory and marks it.
+    (scratch / "run-42").mkdir(parents=True)
+    (scratch / "run-42" / RUN_MARKER_NAME).write_text("run-42\n")
 
     result = fake_tools.run(
         [str(SCRIPT)],
@@ -43,6 +46,7 @@ def test_in_a_batch_run_writes_under_the_run_id_in_scratch(
     assert result.returncode == 0, result.stderr
     run_dir = scratch / "run-42"
     assert sorted(path.name for path in run_dir.iterdir()) == [
+        RUN_MARKER_NAME,
         ".write_delete_test.checkpoint",
         "test_file_2",
     ]

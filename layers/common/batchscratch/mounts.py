@@ -30,6 +30,9 @@ class StorageMount:
 def storage_mount(state: RunState) -> StorageMount:
     """Return the mount of the run's storage: the EBS volume or the Lustre file system.
 
+    The user data carries the run id (``state.run.runId``), which the boot writes in the run
+    marker (``batchscratch.marker``) on the storage for the job to check.
+
     Raises:
         ValueError: the state lacks the storage's details (its create/check step did not run).
     """
@@ -37,7 +40,7 @@ def storage_mount(state: RunState) -> StorageMount:
         volume = state.require_volume()
         return StorageMount(
             subnet_ids=volume.subnetIds,
-            user_data=ebs_user_data(volume.volumeId, EBS_MOUNT_POINT),
+            user_data=ebs_user_data(volume.volumeId, state.run.runId, EBS_MOUNT_POINT),
             host_path=EBS_MOUNT_POINT,
             container_path=EBS_MOUNT_POINT,
         )
@@ -46,7 +49,11 @@ def storage_mount(state: RunState) -> StorageMount:
     return StorageMount(
         subnet_ids=file_system.subnetIds,
         user_data=lustre_user_data(
-            str(status.dnsName), str(status.mountName), LUSTRE_MOUNT_POINT, LUSTRE_SCRATCH_DIR
+            str(status.dnsName),
+            str(status.mountName),
+            state.run.runId,
+            LUSTRE_MOUNT_POINT,
+            LUSTRE_SCRATCH_DIR,
         ),
         host_path=LUSTRE_SCRATCH_DIR,
         container_path=JOB_SCRATCH_DIR,
