@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from batchscratch.compute import retry_strategy
 from tools.localaws import JobOutcome, retry_action
 from tools.rehearse import entries_match, run_scenario
 from tools.scenario import ScenarioError, parse
@@ -12,7 +13,7 @@ RECLAIM = {
     "status": "FAILED",
     "statusReason": "Host EC2 (instance i-0123456789abcdef0) terminated.",
 }
-RULES = [{"onStatusReason": "Host EC2*", "action": "RETRY"}, {"onReason": "*", "action": "EXIT"}]
+RULES = retry_strategy(5)["evaluateOnExit"]
 
 
 def kinds(entries: list[str]) -> list[str]:
@@ -175,6 +176,9 @@ def test_expected_entries_match_kinds_or_exact_ids(
     [
         (JobOutcome("FAILED", "Host EC2 (instance i-0123456789abcdef0) terminated."), "RETRY"),
         (JobOutcome("FAILED", "Essential container in task exited", exit_code=1), "EXIT"),
+        # The job exited on the Spot watcher's SIGTERM before the host went away.
+        (JobOutcome("FAILED", "Essential container in task exited", exit_code=143), "RETRY"),
+        (JobOutcome("FAILED", "Essential container in task exited", exit_code=75), "RETRY"),
         (JobOutcome("FAILED", None, reason="CannotPullContainerError: not found"), "EXIT"),
     ],
 )

@@ -82,6 +82,9 @@ def test_job_definition_retries_spot_reclaims_only_and_mounts_data(with_volume, 
     rules = [rule | {"action": rule["action"].upper()} for rule in strategy["evaluateOnExit"]]
     assert rules == [
         {"onStatusReason": "Host EC2*", "action": "RETRY"},
+        # The job's own exit on the Spot watcher's SIGTERM, and a missing run marker.
+        {"onExitCode": "143", "action": "RETRY"},
+        {"onExitCode": "75", "action": "RETRY"},
         {"onReason": "*", "action": "EXIT"},
     ]
     container = definition["containerProperties"]

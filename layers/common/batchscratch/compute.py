@@ -19,11 +19,17 @@ from batchscratch.aws import client
 from batchscratch.config import CommonConfig
 from batchscratch.environment import setting, setting_list
 from batchscratch.errors import CleanupTimeout, ComputeFailed, ComputeTimeout
+from batchscratch.marker import SAMPLE_JOB_REFUSAL_EXIT_CODE
 from batchscratch.polling import enforce_deadline, waiting_since
 from batchscratch.run import Run, now_iso
 
 SPOT_RECLAIM_REASON = "Host EC2*"
 """``statusReason`` of an attempt whose instance went away (Spot reclaim), as a Batch glob."""
+
+SPOT_NOTICE_EXIT_CODE = 143
+"""Exit status of a job stopped by SIGTERM (128 + 15): the host's Spot watcher
+(``scripts/spot_watcher.sh``) sends it at the interruption notice, so the attempt usually
+ends before the host does and Batch sees this exit code rather than ``Host EC2 …``."""
 
 _ACTIVE_JOB_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
 
@@ -96,13 +102,27 @@ class Names:
 def retry_strategy(attempts: int) -> dict[str, Any]:
     """Return the job definition's retryStrategy: retry Spot reclaims, exit on anything else.
 
-    Batch retries when no ``evaluateOnExit`` rule matches, so the catch-all EXIT rule is
-    needed for an application failure to end the job at once.
+    A Spot reclaim ends an attempt in one of two ways: the host goes before the job
+    (``statusReason`` ``Host EC2 …``), or the job exits on the watcher's SIGTERM first
+    (``SPOT_NOTICE_EXIT_CODE``). A job that finds no storage marked for its run exits
+    ``SAMPLE_JOB_REFUSAL_EXIT_CODE`` and is retried on another instance. Batch does not retry
+    jobs that were terminated (TerminateJob) or timed out, whatever the exit code (AWS Batch
+    User Guide, "Automated job retries" and "Job timeouts"), and retries when no
+    ``evaluateOnExit`` rule matches, so the catch-all EXIT rule is needed for an application
+    failure to end the job at once. At most 5 rules (API Reference, RetryStrategy).
+
+    Args:
+        attempts: 1-10 attempts in all.
+
+    Returns:
+        ``{"attempts": int, "evaluateOnExit": [...]}`` for RegisterJobDefinition.
     """
     return {
         "attempts": attempts,
         "evaluateOnExit": [
             {"onStatusReason": SPOT_RECLAIM_REASON, "action": "RETRY"},
+            {"onExitCode": str(SPOT_NOTICE_EXIT_CODE), "action": "RETRY"},
+            {"onExitCode": str(SAMPLE_JOB_REFUSAL_EXIT_CODE), "action": "RETRY"},
             {"onReason": "*", "action": "EXIT"},
         ],
     }
