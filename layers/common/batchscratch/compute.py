@@ -139,7 +139,9 @@ def _launch_template(run: Run, name: str, user_data: str) -> str:
                 "MetadataOptions": {
                     "HttpTokens": "required",
                     "HttpEndpoint": "enabled",
-                    # 2 hops: containers on the instance reach IMDS through the bridge.
+                    # Batch jobs on EC2 use host networking (Batch User Guide, "Networking
+                    # modes for AWS Batch jobs"): they reach IMDS, and the instance role,
+                    # whatever this limit. 2 serves containers on a bridge network too.
                     "HttpPutResponseHopLimit": 2,
                 },
             },
