@@ -32,7 +32,7 @@ MODES: dict[str, dict[str, Any]] = {
             "CheckVolumeFunction",
             "PrepareComputeFunction",
             "CheckComputeFunction",
-            "CleanupComputeFunction",
+            "CleanUpComputeFunction",
             "ReleaseVolumeFunction",
         ],
         "secret": {
@@ -61,7 +61,7 @@ MODES: dict[str, dict[str, Any]] = {
             "CheckFileSystemFunction",
             "PrepareComputeFunction",
             "CheckComputeFunction",
-            "CleanupComputeFunction",
+            "CleanUpComputeFunction",
             "StartExportFunction",
             "CheckExportFunction",
             "ReleaseFileSystemFunction",
