@@ -30,7 +30,7 @@ SHELL_SCRIPTS = .ci/run $(shell find docker layers/common/batchscratch -type f -
 DOCKERFILES = $(shell find docker -type f -name Dockerfile 2>/dev/null | sort)
 
 .PHONY: help setup lock lint lint-python lint-types lint-template lint-asl lint-shell \
-	lint-docker lint-pins format test check rehearse build clean distclean
+	lint-docker lint-pins asl format test check rehearse build clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -98,7 +98,8 @@ lint-template: setup ## cfn-lint and sam validate --lint on template.yaml
 	$(BIN)/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=$(LINT_REGION) SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template-file template.yaml
 
-lint-asl: setup ## statelint on statemachine/*.asl.json (placeholders filled in first)
+lint-asl: setup ## statemachine/ is what `make asl` writes; statelint on each file
+	$(BIN)/python -m tools.asl --check
 	$(BIN)/python scripts/lint_asl.py $(ASL_FILES)
 
 lint-shell: setup ## shellcheck on the shell scripts
@@ -116,6 +117,9 @@ lint-pins: ## Check that the layer's pins match requirements-dev.txt
 			status=1; }; \
 	done < layers/common/requirements.txt; \
 	exit $$status
+
+asl: setup ## Write statemachine/*.asl.json from the spine and each mode's slots (tools/asl)
+	$(BIN)/python -m tools.asl
 
 format: setup ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
