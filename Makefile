@@ -18,9 +18,11 @@ PTH_FILE := batch-scratch-dev.pth
 # Region for the offline template checks (cfn-lint needs one; nothing calls AWS).
 LINT_REGION := $(or $(AWS_DEFAULT_REGION),$(AWS_REGION),us-east-1)
 
-# Modes whose scenarios `make rehearse` runs: scenarios/<mode>/*.yaml.
-REHEARSE_MODES := only_ebs task_export auto_export
-SCENARIOS = $(sort $(foreach mode,$(REHEARSE_MODES),$(wildcard scenarios/$(mode)/*.yaml)))
+# The scenario folder of every mode (scenarios/<mode>), from the mode registry: `make rehearse`
+# runs each folder's *.yaml. Read only when a target uses it, after `make setup`.
+SCENARIO_DIRS = $(shell $(BIN)/python -c 'from batchscratch.modes import MODES; \
+	print(*(mode.scenarios for mode in MODES.values()))')
+SCENARIOS = $(sort $(foreach dir,$(SCENARIO_DIRS),$(wildcard $(dir)/*.yaml)))
 
 TEST_DIRS := tests/unit tests/template tests/e2e tests/docker
 MYPY_DIRS = $(foreach dir,layers/common/batchscratch functions tools scripts,\
@@ -133,8 +135,12 @@ test: lint build ## Everything CI runs: lint, sam build, then every test suite
 check: test ## Same as test
 
 rehearse: setup ## Rehearse every scenario of the implemented modes locally (no AWS account)
+	@if [ -z "$(SCENARIO_DIRS)" ]; then \
+		echo "error: could not read the modes' scenario folders from batchscratch.modes" >&2; \
+		exit 1; \
+	fi
 	@if [ -z "$(SCENARIOS)" ]; then \
-		echo "error: no scenario files match $(foreach mode,$(REHEARSE_MODES),scenarios/$(mode)/*.yaml)" >&2; \
+		echo "error: no scenario files match $(foreach dir,$(SCENARIO_DIRS),$(dir)/*.yaml)" >&2; \
 		exit 1; \
 	fi
 	$(BIN)/python -m tools.rehearse $(SCENARIOS)

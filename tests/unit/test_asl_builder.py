@@ -4,14 +4,12 @@ check fails on any file edited by hand."""
 import dataclasses
 import json
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from batchscratch.modes import MODES, Mode
-from tests.conftest import REPO
 from tools.asl import STATEMACHINE_DIR, build, check, definition_of, write
 from tools.asl.__main__ import main
 from tools.asl.outputs import OUTPUTS
@@ -157,21 +155,3 @@ def test_a_stage_that_redefines_a_spine_state_is_refused() -> None:
 
     with pytest.raises(ValueError, match=r"states defined twice: \['Summarize'\]"):
         definition(mode, dataclasses.replace(slots, stages=(clash,)))
-
-
-def _make(*arguments: str) -> str:
-    """The commands ``make -n`` would run (nothing runs), with this checkout's layer."""
-    result = subprocess.run(
-        ["make", "--no-print-directory", "-n", *arguments],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{REPO / 'layers/common'}:{REPO}"},
-    )
-    return result.stdout
-
-
-@pytest.mark.skipif(shutil.which("make") is None, reason="needs make")
-def test_make_lint_runs_the_drift_check() -> None:
-    assert "-m tools.asl --check" in _make("lint")
