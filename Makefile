@@ -18,9 +18,11 @@ PTH_FILE := batch-scratch-dev.pth
 # Region for the offline template checks (cfn-lint needs one; nothing calls AWS).
 LINT_REGION := $(or $(AWS_DEFAULT_REGION),$(AWS_REGION),us-east-1)
 
-# Modes whose scenarios `make rehearse` runs: scenarios/<mode>/*.yaml.
-REHEARSE_MODES := only_ebs task_export auto_export
-SCENARIOS = $(sort $(foreach mode,$(REHEARSE_MODES),$(wildcard scenarios/$(mode)/*.yaml)))
+# The scenario folder of every mode (scenarios/<mode>), from the mode registry: `make rehearse`
+# runs each folder's *.yaml. Read only when a target uses it, after `make setup`.
+SCENARIO_DIRS = $(shell $(BIN)/python -c 'from batchscratch.modes import MODES; \
+	print(*(mode.scenarios for mode in MODES.values()))')
+SCENARIOS = $(sort $(foreach dir,$(SCENARIO_DIRS),$(wildcard $(dir)/*.yaml)))
 
 TEST_DIRS := tests/unit tests/template tests/e2e tests/docker
 MYPY_DIRS = $(foreach dir,layers/common/batchscratch functions tools scripts,\
@@ -30,7 +32,7 @@ SHELL_SCRIPTS = .ci/run $(shell find docker layers/common/batchscratch -type f -
 DOCKERFILES = $(shell find docker -type f -name Dockerfile 2>/dev/null | sort)
 
 .PHONY: help setup lock lint lint-python lint-types lint-template lint-asl lint-shell \
-	lint-docker lint-pins format test check rehearse build clean distclean
+	lint-docker lint-pins asl format test check rehearse build clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -98,7 +100,8 @@ lint-template: setup ## cfn-lint and sam validate --lint on template.yaml
 	$(BIN)/cfn-lint template.yaml
 	AWS_DEFAULT_REGION=$(LINT_REGION) SAM_CLI_TELEMETRY=0 $(BIN)/sam validate --lint --template-file template.yaml
 
-lint-asl: setup ## statelint on statemachine/*.asl.json (placeholders filled in first)
+lint-asl: setup ## statemachine/ is what `make asl` writes; statelint on each file
+	$(BIN)/python -m tools.asl --check
 	$(BIN)/python scripts/lint_asl.py $(ASL_FILES)
 
 lint-shell: setup ## shellcheck on the shell scripts
@@ -117,6 +120,9 @@ lint-pins: ## Check that the layer's pins match requirements-dev.txt
 	done < layers/common/requirements.txt; \
 	exit $$status
 
+asl: setup ## Write statemachine/*.asl.json from the spine and each mode's slots (tools/asl)
+	$(BIN)/python -m tools.asl
+
 format: setup ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
@@ -129,8 +135,12 @@ test: lint build ## Everything CI runs: lint, sam build, then every test suite
 check: test ## Same as test
 
 rehearse: setup ## Rehearse every scenario of the implemented modes locally (no AWS account)
+	@if [ -z "$(SCENARIO_DIRS)" ]; then \
+		echo "error: could not read the modes' scenario folders from batchscratch.modes" >&2; \
+		exit 1; \
+	fi
 	@if [ -z "$(SCENARIOS)" ]; then \
-		echo "error: no scenario files match $(foreach mode,$(REHEARSE_MODES),scenarios/$(mode)/*.yaml)" >&2; \
+		echo "error: no scenario files match $(foreach dir,$(SCENARIO_DIRS),$(dir)/*.yaml)" >&2; \
 		exit 1; \
 	fi
 	$(BIN)/python -m tools.rehearse $(SCENARIOS)

@@ -15,6 +15,7 @@ import botocore.session
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from batchscratch.modes import MODES
 from tools.localaws.inventory import KINDS
 from tools.localaws.stack import DeployError, state_machine_files
 
@@ -140,7 +141,7 @@ and other white space (botocore stepfunctions model, StartExecution ``name``).""
 
 class Scenario(_Strict):
     name: str | None = None
-    mode: Literal["TaskExport", "AutoExport", "OnlyEBS"]
+    mode: str
     executionName: str | None = Field(None, min_length=1, max_length=80)
     """The execution's name (the run id); default ``rehearsal-<scenario name>``. With
     ``concurrent`` above 1, ``-<n>`` follows it."""
@@ -148,6 +149,13 @@ class Scenario(_Strict):
     secret: dict[str, Any] = Field(default_factory=dict)
     aws: Aws = Field(default_factory=Aws)
     expect: Expect = Field(default_factory=Expect)
+
+    @field_validator("mode")
+    @classmethod
+    def _mode(cls, value: str) -> str:
+        if value not in MODES:
+            raise ValueError(f"not a mode; the modes are {', '.join(MODES)}")
+        return value
 
     @field_validator("executionName")
     @classmethod

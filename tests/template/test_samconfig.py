@@ -7,14 +7,11 @@ from typing import Any
 
 import pytest
 
+from batchscratch.modes import MODES
 from tests.template.cfn import SAMCONFIG, parse_overrides, rule_failures
 
-MODE_ENVS = {"onlyebs": "OnlyEBS", "taskexport": "TaskExport", "autoexport": "AutoExport"}
-REPOSITORIES = {
-    "OnlyEBS": "batch-job-with-ebs",
-    "TaskExport": "batch-job-with-lustre-task-export",
-    "AutoExport": "batch-job-with-lustre-auto-export",
-}
+MODE_ENVS = {mode.config_env: name for name, mode in MODES.items()}
+REPOSITORIES = {name: mode.ecr_repository for name, mode in MODES.items()}
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +27,8 @@ def _deploy(samconfig: dict[str, Any], env: str) -> dict[str, Any]:
 
 def test_version_and_environments(samconfig: dict[str, Any]) -> None:
     assert samconfig["version"] == 0.1
-    assert {"default", *MODE_ENVS} <= set(samconfig)
+    # Exactly one config-env per mode of the registry, and the default.
+    assert set(samconfig) == {"version", "default", *MODE_ENVS}
 
 
 @pytest.mark.parametrize("env", ["default", *MODE_ENVS])

@@ -50,7 +50,7 @@ FUNCTIONS: dict[str, tuple[str, set[str]]] = {
         },
     ),
     "CheckComputeFunction": ("check_compute", set()),
-    "CleanupComputeFunction": ("cleanup_compute", set()),
+    "CleanUpComputeFunction": ("clean_up_compute", set()),
     "ReleaseVolumeFunction": ("release_volume", set()),
     "ReaperFunction": ("reaper", {"CONFIG_SECRET_ID"}),
 }

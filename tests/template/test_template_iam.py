@@ -76,7 +76,7 @@ FUNCTION_CALLS = {
         "batch:CreateJobQueue",
         "batch:TagResource",
     },
-    "CleanupComputeFunction": {
+    "CleanUpComputeFunction": {
         "batch:DescribeJobQueues",
         "batch:UpdateJobQueue",
         "batch:DeleteJobQueue",
@@ -150,12 +150,12 @@ SHARED_FUNCTIONS = (
     "LoadConfigFunction",
     "PrepareComputeFunction",
     "CheckComputeFunction",
-    "CleanupComputeFunction",
+    "CleanUpComputeFunction",
 )
 REAPER_CALLS = {
     "states:DescribeExecution",
     "secretsmanager:GetSecretValue",
-    *FUNCTION_CALLS["CleanupComputeFunction"],
+    *FUNCTION_CALLS["CleanUpComputeFunction"],
 }
 MODE_FUNCTION_CALLS: dict[str, dict[str, set[str]]] = {
     "OnlyEBS": {

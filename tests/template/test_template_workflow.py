@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from batchscratch.config import AutoExportConfig, build_config
+from batchscratch.modes import MODES as REGISTRY
 from tests.template.cfn import (
     PSEUDO_PARAMETERS,
     REPO,
@@ -19,91 +20,58 @@ from tests.template.cfn import (
 )
 
 IMAGE = "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${EcrRepository}:latest"
-MODES: dict[str, dict[str, Any]] = {
+SECRETS: dict[str, dict[str, Any]] = {
     "OnlyEBS": {
-        "state_machine": "OnlyEbsStateMachine",
-        "asl": "statemachine/only_ebs.asl.json",
-        "state_machine_prefix": "BatchJobWithOnlyEBSStateMachine",
-        "secret_prefix": "BatchJobWithOnlyEbs",
-        "repository": "batch-job-with-ebs",
-        "steps": [
-            "LoadConfigFunction",
-            "CreateVolumeFunction",
-            "CheckVolumeFunction",
-            "PrepareComputeFunction",
-            "CheckComputeFunction",
-            "CleanupComputeFunction",
-            "ReleaseVolumeFunction",
-        ],
-        "secret": {
-            "deleteEbs": True,
-            "ebsSizeGb": 500,
-            "ebsIOPS": 5000,
-            "ebsThroughput": 500,
-            "jobDefinitionContainerImage": IMAGE,
-            "jobDefinitionRetryAttempts": 5,
-            "jobDefinitionVcpus": 32,
-            "jobDefinitionMemory": 30000,
-            "waitForEbsCreationSeconds": 30,
-            "waitForJobCompletionSeconds": 300,
-            "waitAfterDetachSeconds": 10,
-        },
+        "deleteEbs": True,
+        "ebsSizeGb": 500,
+        "ebsIOPS": 5000,
+        "ebsThroughput": 500,
+        "jobDefinitionContainerImage": IMAGE,
+        "jobDefinitionRetryAttempts": 5,
+        "jobDefinitionVcpus": 32,
+        "jobDefinitionMemory": 30000,
+        "waitForEbsCreationSeconds": 30,
+        "waitForJobCompletionSeconds": 300,
+        "waitAfterDetachSeconds": 10,
     },
     "TaskExport": {
-        "state_machine": "TaskExportStateMachine",
-        "asl": "statemachine/lustre_task_export.asl.json",
-        "state_machine_prefix": "BatchJobWithTaskExportStateMachine",
-        "secret_prefix": "BatchJobWithTaskExport",
-        "repository": "batch-job-with-lustre-task-export",
-        "steps": [
-            "LoadConfigFunction",
-            "CreateFileSystemFunction",
-            "CheckFileSystemFunction",
-            "PrepareComputeFunction",
-            "CheckComputeFunction",
-            "CleanupComputeFunction",
-            "StartExportFunction",
-            "CheckExportFunction",
-            "ReleaseFileSystemFunction",
-        ],
-        "secret": {
-            "deleteLustre": True,
-            "lustreFileSystemTypeVersion": "2.15",
-            "lustreStorageCapacity": 2400,
-            "lustreImportedFileChunkSize": 1024,
-            "jobDefinitionContainerImage": IMAGE,
-            "jobDefinitionRetryAttempts": 5,
-            "jobDefinitionVcpus": 32,
-            "jobDefinitionMemory": 30000,
-            "waitForLustreCreationSeconds": 30,
-            "waitForJobCompletionSeconds": 300,
-            "waitForDataRepositoryTaskSeconds": 300,
-            "lustreDeploymentType": "SCRATCH_2",
-            "dataRepositoryPath": "s3://${DataBucket}/",
-            "arraySize": 1,
-            "onFailure": "export",
-        },
+        "deleteLustre": True,
+        "lustreFileSystemTypeVersion": "2.15",
+        "lustreStorageCapacity": 2400,
+        "lustreImportedFileChunkSize": 1024,
+        "jobDefinitionContainerImage": IMAGE,
+        "jobDefinitionRetryAttempts": 5,
+        "jobDefinitionVcpus": 32,
+        "jobDefinitionMemory": 30000,
+        "waitForLustreCreationSeconds": 30,
+        "waitForJobCompletionSeconds": 300,
+        "waitForDataRepositoryTaskSeconds": 300,
+        "lustreDeploymentType": "SCRATCH_2",
+        "dataRepositoryPath": "s3://${DataBucket}/",
+        "arraySize": 1,
+        "onFailure": "export",
     },
 }
-MODES["AutoExport"] = {
-    "state_machine": "AutoExportStateMachine",
-    "asl": "statemachine/lustre_auto_export.asl.json",
-    "state_machine_prefix": "BatchJobWithAutoExportStateMachine",
-    "secret_prefix": "BatchJobWithAutoExport",
-    "repository": "batch-job-with-lustre-auto-export",
-    "steps": [
-        *MODES["TaskExport"]["steps"],
-        "CheckDrainFunction",
-        "DisableAutoExportFunction",
-    ],
-    # TaskExport's keys plus the drain check's (the original AutoExport secret's keys).
-    "secret": {
-        **MODES["TaskExport"]["secret"],
-        "waitForCheckMetricsSeconds": 60,
-        "lambdaPeriodSeconds": 60,
-        "lambdaTimeDiffMinutes": 15,
-    },
+"""The secret each mode's stack writes (what a user finds in Secrets Manager after deploying)."""
+# TaskExport's keys plus the drain check's (the original AutoExport secret's keys).
+SECRETS["AutoExport"] = {
+    **SECRETS["TaskExport"],
+    "waitForCheckMetricsSeconds": 60,
+    "lambdaPeriodSeconds": 60,
+    "lambdaTimeDiffMinutes": 15,
 }
+MODES: dict[str, dict[str, Any]] = {
+    name: {
+        "asl": mode.definition_uri,
+        "state_machine_prefix": mode.state_machine_prefix,
+        "secret_prefix": mode.secret_prefix,
+        "repository": mode.ecr_repository,
+        "steps": [step.function for step in mode.steps],
+        "secret": SECRETS.get(name),
+    }
+    for name, mode in REGISTRY.items()
+}
+"""What each mode deploys, from the mode registry (batchscratch.modes)."""
 OUTPUTS = {
     "StateMachineArn",
     "StateMachineName",
@@ -141,15 +109,21 @@ def _secret_text(rendered: dict[str, Any], mode: str) -> str:
     return text
 
 
+def test_every_mode_s_secret_is_expected() -> None:
+    assert set(SECRETS) == set(REGISTRY)
+
+
 def test_each_mode_deploys_its_own_state_machine_file(
     sam_template: dict[str, Any], rendered: dict[str, Any], mode: str
 ) -> None:
     expected = MODES[mode]
-    properties = sam_template["Resources"][expected["state_machine"]]["Properties"]
-    assert properties["DefinitionUri"] == expected["asl"]
+    by_file = {
+        body["Properties"]["DefinitionUri"]: name
+        for name, body in resources_of_type(sam_template, "AWS::Serverless::StateMachine").items()
+    }
     assert (REPO / expected["asl"]).is_file()
     name, _ = _state_machine(rendered)
-    assert name == expected["state_machine"]
+    assert name == by_file[expected["asl"]]
 
 
 def test_the_state_machine_is_named_and_observable(rendered: dict[str, Any], mode: str) -> None:

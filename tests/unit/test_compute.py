@@ -13,7 +13,7 @@ from batchscratch.compute import Names
 from batchscratch.errors import ComputeFailed
 from batchscratch.run import Run
 from functions.check_compute import app as check_compute
-from functions.cleanup_compute import app as cleanup_compute
+from functions.clean_up_compute import app as clean_up_compute
 from functions.create_volume import app as create_volume
 from functions.prepare_compute import app as prepare_compute
 from tests.conftest import load_event
@@ -163,7 +163,7 @@ def test_check_fails_on_an_invalid_environment(with_volume, lambda_context):
 
 def cleanup_until_done(state, context, limit=10) -> dict[str, Any]:
     for _ in range(limit):
-        result = cleanup_compute.lambda_handler(state, context)
+        result = clean_up_compute.lambda_handler(state, context)
         state = state | {"cleanup": result}
         if result["done"]:
             return result
@@ -204,7 +204,7 @@ def test_cleanup_after_prepare_without_a_queue(with_volume, run, lambda_context)
 
 
 def test_cleanup_with_nothing_created_is_done_at_once(network, state, lambda_context):
-    result = cleanup_compute.lambda_handler(state, lambda_context)
+    result = clean_up_compute.lambda_handler(state, lambda_context)
 
     assert result["done"] is True
     assert result["remaining"] == []

@@ -10,13 +10,10 @@ import pytest
 
 from batchscratch import errors
 from batchscratch.config import CONFIG_MODELS
+from batchscratch.modes import MODES
 from tests.conftest import REPO
 
-MACHINES = {
-    "OnlyEBS": REPO / "statemachine" / "only_ebs.asl.json",
-    "TaskExport": REPO / "statemachine" / "lustre_task_export.asl.json",
-    "AutoExport": REPO / "statemachine" / "lustre_auto_export.asl.json",
-}
+MACHINES = {name: REPO / mode.definition_uri for name, mode in MODES.items()}
 SERVICE_PREFIXES = ("States.", "Lambda.", "Batch.")
 STANDARD_LAMBDA_RETRY = {
     "Lambda.ServiceException",

@@ -14,6 +14,8 @@ Reference, RetryStrategy (1-10 attempts) and JobTimeout (at least 60 seconds).
 
 import json
 import re
+from collections.abc import Iterator, Mapping
+from functools import cached_property
 from typing import Any, Literal
 
 from aws_lambda_powertools.utilities import parameters
@@ -232,12 +234,31 @@ class AutoExportConfig(LustreConfig):
         return self
 
 
-CONFIG_MODELS: dict[str, type[CommonConfig]] = {
-    "OnlyEBS": OnlyEbsConfig,
-    "TaskExport": TaskExportConfig,
-    "AutoExport": AutoExportConfig,
-}
-"""The configuration model of each implemented mode."""
+class _ConfigModels(Mapping[str, type[CommonConfig]]):
+    """``{mode name: configuration model}``, read from the mode registry (``batchscratch.modes``).
+
+    The registry declares each mode's model, so it imports this module; this mapping reads the
+    registry when it is first used, which keeps the import one-way.
+    """
+
+    @cached_property
+    def _models(self) -> dict[str, type[CommonConfig]]:
+        from batchscratch.modes import MODES  # noqa: PLC0415 - modes imports this module
+
+        return {name: mode.config_model for name, mode in MODES.items()}
+
+    def __getitem__(self, mode: str) -> type[CommonConfig]:
+        return self._models[mode]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
+CONFIG_MODELS: Mapping[str, type[CommonConfig]] = _ConfigModels()
+"""The configuration model of each implemented mode (``batchscratch.modes.MODES``)."""
 
 
 def _describe_errors(

@@ -1,0 +1,188 @@
+"""The modes: one declaration each, the only list of modes the project keeps.
+
+A mode is a value of the template's ``Mode`` parameter. Its declaration says which
+configuration model validates its secret, what its storage is and which steps create, check
+and release it, what happens between the job and the release (its post-job stages), and the
+names users look for (secret, state machine, ECR repository) and find in the repository (the
+state machine file, the scenarios folder, the samconfig config-env).
+
+Everything that lists modes reads ``MODES``: ``config.CONFIG_MODELS``, the state machine
+builder (``python -m tools.asl``), the Makefile's rehearsal, the test tables. Files that cannot
+import Python (template.yaml's ``Mode`` AllowedValues and ``ModeNames`` mapping, samconfig.toml)
+are checked against it, both ways, by tests/template/test_modes.py.
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from batchscratch.config import AutoExportConfig, CommonConfig, OnlyEbsConfig, TaskExportConfig
+
+_WORD_START = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+@dataclass(frozen=True)
+class Step:
+    """A Lambda step of the workflow, named once.
+
+    ``name`` is the state's name (PascalCase verb); the template's function is
+    ``<name>Function`` and its handler lives in ``functions/<snake_case name>/``.
+    """
+
+    name: str
+
+    @property
+    def function(self) -> str:
+        """The template's logical id of the step's function, e.g. ``CleanUpComputeFunction``."""
+        return f"{self.name}Function"
+
+    @property
+    def folder(self) -> str:
+        """The handler's folder under ``functions/``, e.g. ``clean_up_compute``."""
+        return _WORD_START.sub("_", self.name).lower()
+
+
+LOAD_CONFIG = Step("LoadConfig")
+PREPARE_COMPUTE = Step("PrepareCompute")
+CHECK_COMPUTE = Step("CheckCompute")
+CLEAN_UP_COMPUTE = Step("CleanUpCompute")
+
+
+@dataclass(frozen=True)
+class StorageKind:
+    """What a mode's scratch storage is, and the steps that create, check and release it.
+
+    For now the declaration names the steps only; the storage interface (what creating,
+    checking and releasing do) is meant to be added here, so every mode keeps pointing at one
+    object.
+    """
+
+    id: str
+    create: Step
+    check: Step
+    release: Step
+
+
+EBS_VOLUME = StorageKind(
+    id="ebs-volume",
+    create=Step("CreateVolume"),
+    check=Step("CheckVolume"),
+    release=Step("ReleaseVolume"),
+)
+LUSTRE_FILE_SYSTEM = StorageKind(
+    id="lustre-file-system",
+    create=Step("CreateFileSystem"),
+    check=Step("CheckFileSystem"),
+    release=Step("ReleaseFileSystem"),
+)
+
+
+@dataclass(frozen=True)
+class PostJobStage:
+    """A stage between the job (and its compute's cleanup) and the storage's release."""
+
+    id: str
+    steps: tuple[Step, ...]
+
+
+DRAIN = PostJobStage("drain", (Step("CheckDrain"),))
+"""Wait until auto-export's queue has drained (``AgeOfOldestQueuedMessage`` at 0)."""
+DISABLE_AUTO_EXPORT = PostJobStage("disable-auto-export", (Step("DisableAutoExport"),))
+"""Turn auto-export off on the association, so that an export task may run."""
+EXPORT = PostJobStage("export", (Step("StartExport"), Step("CheckExport")))
+"""Run an ``EXPORT_TO_REPOSITORY`` task and wait until it succeeded with 0 failed files."""
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One mode of the product.
+
+    Attributes:
+        name: the ``Mode`` parameter's value, e.g. ``OnlyEBS``.
+        config_model: the pydantic model that validates the secret and the execution input.
+        storage: the kind of scratch storage each run gets.
+        post_job: the stages after the job, in order (none: the release follows the cleanup).
+        secret_prefix: the configuration secret's name starts with it (``ModeNames``).
+        state_machine_prefix: the state machine's name starts with it (``ModeNames``).
+        ecr_repository: the job image repository's default name (``ModeNames``).
+        asl_file: the state machine definition in ``statemachine/``.
+        scenarios: the folder of the mode's rehearsal scenarios.
+        config_env: the mode's config-env in samconfig.toml.
+    """
+
+    name: str
+    config_model: type[CommonConfig]
+    storage: StorageKind
+    post_job: tuple[PostJobStage, ...]
+    secret_prefix: str
+    state_machine_prefix: str
+    ecr_repository: str
+    asl_file: str
+    scenarios: str
+    config_env: str
+
+    @property
+    def definition_uri(self) -> str:
+        """The state machine's ``DefinitionUri`` in template.yaml."""
+        return f"statemachine/{self.asl_file}"
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """Every Lambda step of the mode's state machine, in the order a run takes them."""
+        return (
+            LOAD_CONFIG,
+            self.storage.create,
+            self.storage.check,
+            PREPARE_COMPUTE,
+            CHECK_COMPUTE,
+            CLEAN_UP_COMPUTE,
+            *(step for stage in self.post_job for step in stage.steps),
+            self.storage.release,
+        )
+
+
+MODES: Mapping[str, Mode] = MappingProxyType(
+    {
+        mode.name: mode
+        for mode in (
+            Mode(
+                name="OnlyEBS",
+                config_model=OnlyEbsConfig,
+                storage=EBS_VOLUME,
+                post_job=(),
+                secret_prefix="BatchJobWithOnlyEbs",  # noqa: S106 - a name, not a secret
+                state_machine_prefix="BatchJobWithOnlyEBSStateMachine",
+                ecr_repository="batch-job-with-ebs",
+                asl_file="only_ebs.asl.json",
+                scenarios="scenarios/only_ebs",
+                config_env="onlyebs",
+            ),
+            Mode(
+                name="TaskExport",
+                config_model=TaskExportConfig,
+                storage=LUSTRE_FILE_SYSTEM,
+                post_job=(EXPORT,),
+                secret_prefix="BatchJobWithTaskExport",  # noqa: S106 - a name, not a secret
+                state_machine_prefix="BatchJobWithTaskExportStateMachine",
+                ecr_repository="batch-job-with-lustre-task-export",
+                asl_file="lustre_task_export.asl.json",
+                scenarios="scenarios/task_export",
+                config_env="taskexport",
+            ),
+            Mode(
+                name="AutoExport",
+                config_model=AutoExportConfig,
+                storage=LUSTRE_FILE_SYSTEM,
+                post_job=(DRAIN, DISABLE_AUTO_EXPORT, EXPORT),
+                secret_prefix="BatchJobWithAutoExport",  # noqa: S106 - a name, not a secret
+                state_machine_prefix="BatchJobWithAutoExportStateMachine",
+                ecr_repository="batch-job-with-lustre-auto-export",
+                asl_file="lustre_auto_export.asl.json",
+                scenarios="scenarios/auto_export",
+                config_env="autoexport",
+            ),
+        )
+    }
+)
+"""Every mode by name (messages that list the modes keep this order)."""

@@ -1,0 +1,157 @@
+"""The state machine builder (tools/asl): the committed files are its output, and the drift
+check fails on any file edited by hand."""
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from batchscratch.modes import MODES, Mode
+from tools.asl import STATEMACHINE_DIR, build, check, definition_of, write
+from tools.asl.__main__ import main
+from tools.asl.outputs import OUTPUTS
+from tools.asl.slots import slots_of
+from tools.asl.spine import LAMBDA_INVOKE, STANDARD_RETRY, definition
+
+
+@pytest.fixture
+def copy(tmp_path: Path) -> Path:
+    """A copy of statemachine/ to tamper with."""
+    target = tmp_path / "statemachine"
+    shutil.copytree(STATEMACHINE_DIR, target)
+    return target
+
+
+def edit(path: Path, change: Any) -> None:
+    """Apply ``change`` to the parsed file and write it back as the builder formats files."""
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data, indent=2) + "\n")
+
+
+def test_the_committed_state_machines_are_what_the_builder_writes() -> None:
+    assert check(STATEMACHINE_DIR) == []
+    assert sorted(build()) == sorted(path.name for path in STATEMACHINE_DIR.glob("*.asl.json"))
+
+
+def test_the_builder_writes_one_file_per_mode_and_checks_what_it_wrote(tmp_path: Path) -> None:
+    written = write(tmp_path)
+
+    assert sorted(path.name for path in written) == sorted(m.asl_file for m in MODES.values())
+    assert check(tmp_path) == []
+    assert write(tmp_path) == []  # nothing changed the second time
+
+
+def test_a_hand_edit_fails_the_check(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    def reword(data: dict[str, Any]) -> None:
+        data["States"]["RunJob"]["Comment"] = "Edited by hand."
+
+    edit(copy / "only_ebs.asl.json", reword)
+
+    (problem,) = check(copy)
+    assert problem.startswith(f"{copy / 'only_ebs.asl.json'}: differs")
+    assert '-      "Comment": "Edited by hand.",' in problem
+    assert main(["--check", "--directory", str(copy)]) == 1
+    assert "only_ebs.asl.json: differs" in capsys.readouterr().err
+
+
+def test_a_retry_changed_in_one_mode_only_fails_the_check(
+    copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """TaskExport's CheckExport retrying AwsTransientError 2 times instead of 8: a state the
+    other modes do not all share, which the test of shared states cannot see."""
+
+    def fewer_attempts(data: dict[str, Any]) -> None:
+        (rule,) = [
+            rule
+            for rule in data["States"]["CheckExport"]["Retry"]
+            if rule["ErrorEquals"] == ["AwsTransientError"]
+        ]
+        rule["MaxAttempts"] = 2
+
+    edit(copy / "lustre_task_export.asl.json", fewer_attempts)
+
+    (problem,) = check(copy)
+    assert "lustre_task_export.asl.json: differs" in problem
+    assert '-          "MaxAttempts": 2,' in problem
+    assert '+          "MaxAttempts": 8,' in problem
+    assert main(["--check", "--directory", str(copy)]) == 1
+    assert "lustre_task_export.asl.json" in capsys.readouterr().err
+
+
+def test_a_missing_file_and_a_file_no_mode_deploys_fail_the_check(copy: Path) -> None:
+    (copy / "lustre_auto_export.asl.json").rename(copy / "auto_export.asl.json")
+
+    problems = check(copy)
+
+    assert len(problems) == 2
+    assert "lustre_auto_export.asl.json: missing" in problems[0]
+    assert "auto_export.asl.json: no mode of batchscratch.modes deploys it" in problems[1]
+
+
+def test_the_check_writes_nothing(copy: Path) -> None:
+    (copy / "only_ebs.asl.json").write_text("{}\n")
+
+    assert main(["--check", "--directory", str(copy)]) == 1
+    assert (copy / "only_ebs.asl.json").read_text() == "{}\n"
+    assert main(["--directory", str(copy)]) == 0
+    assert check(copy) == []
+
+
+@pytest.mark.parametrize("name", sorted(MODES))
+def test_every_lambda_task_is_the_standard_task(name: str) -> None:
+    """One Retry, one Catch shape and one ResultSelector source for every Lambda task."""
+    states = definition_of(MODES[name])["States"]
+    tasks = {n: s for n, s in states.items() if s.get("Resource") == LAMBDA_INVOKE}
+    assert tasks
+    for state_name, state in tasks.items():
+        assert state["Retry"] == list(STANDARD_RETRY), state_name
+        (catcher,) = state["Catch"]
+        assert catcher["ErrorEquals"] == ["States.ALL"], state_name
+        step = state["Parameters"]["FunctionName"].removeprefix("${").removesuffix("FunctionArn}")
+        output = OUTPUTS[step]
+        assert state["ResultPath"] == output.path, state_name
+        assert state["ResultSelector"] == {f"{f}.$": f"$.Payload.{f}" for f in output.fields}
+
+
+def test_every_step_of_every_mode_has_an_output() -> None:
+    steps = {step.name for mode in MODES.values() for step in mode.steps}
+    assert steps == set(OUTPUTS)
+
+
+def test_a_mode_without_slots_is_named() -> None:
+    new = dataclasses.replace(MODES["OnlyEBS"], name="FourthMode")
+
+    with pytest.raises(KeyError, match="no slots for the mode 'FourthMode'"):
+        definition_of(new)
+
+
+def test_a_wait_on_a_key_the_configuration_lacks_is_refused() -> None:
+    mode: Mode = MODES["OnlyEBS"]
+    slots = slots_of(mode)
+    storage = dataclasses.replace(slots.storage, create_seconds="waitForLustreCreationSeconds")
+
+    with pytest.raises(ValueError, match="WaitForVolume waits on waitForLustreCreationSeconds"):
+        definition(mode, dataclasses.replace(slots, storage=storage))
+
+
+def test_a_comment_on_a_state_the_mode_lacks_is_refused() -> None:
+    mode = MODES["OnlyEBS"]
+    slots = slots_of(mode)
+    own = dataclasses.replace(slots.mode, comments={"StartExport": "OnlyEBS exports nothing."})
+
+    with pytest.raises(ValueError, match=r"states it does not have: \['StartExport'\]"):
+        definition(mode, dataclasses.replace(slots, mode=own))
+
+
+def test_a_stage_that_redefines_a_spine_state_is_refused() -> None:
+    mode = MODES["TaskExport"]
+    slots = slots_of(mode)
+    (export,) = slots.stages
+    clash = dataclasses.replace(export, build=lambda next_state, release: {"Summarize": {}})
+
+    with pytest.raises(ValueError, match=r"states defined twice: \['Summarize'\]"):
+        definition(mode, dataclasses.replace(slots, stages=(clash,)))

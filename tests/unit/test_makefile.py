@@ -1,0 +1,42 @@
+"""The Makefile reads the mode registry and runs the drift check (``make -n``: nothing runs)."""
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from batchscratch.modes import MODES
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("make") is None or not (REPO / ".venv" / "bin" / "python").exists(),
+    reason="needs make and the project's .venv (make setup)",
+)
+
+
+def make_commands(*targets: str) -> list[str]:
+    """The commands ``make -n`` prints for ``targets``, with this checkout's layer on the path."""
+    result = subprocess.run(
+        ["make", "--no-print-directory", "-n", *targets],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": f"{REPO / 'layers/common'}:{REPO}"},
+    )
+    return result.stdout.splitlines()
+
+
+def test_make_rehearse_runs_every_scenario_of_every_mode() -> None:
+    (command,) = [line for line in make_commands("rehearse") if "-m tools.rehearse" in line]
+    expected = sorted(
+        path.relative_to(REPO).as_posix()
+        for mode in MODES.values()
+        for path in (REPO / mode.scenarios).glob("*.yaml")
+    )
+    assert command.split("-m tools.rehearse ", 1)[1].split() == expected
+
+
+def test_make_lint_checks_that_the_state_machines_are_the_builder_s() -> None:
+    assert any(line.endswith("-m tools.asl --check") for line in make_commands("lint"))

@@ -1,0 +1,64 @@
+"""The mode registry (batchscratch.modes): one declaration per mode, read by everything else."""
+
+import dataclasses
+from itertools import combinations
+
+import pytest
+
+from batchscratch.config import CONFIG_MODELS, build_config
+from batchscratch.errors import InvalidConfiguration
+from batchscratch.modes import MODES, Step
+from tests.conftest import REPO
+from tools.scenario import ScenarioError, parse
+
+
+def test_a_step_s_function_and_folder_follow_its_name() -> None:
+    step = Step("CleanUpCompute")
+    assert step.function == "CleanUpComputeFunction"
+    assert step.folder == "clean_up_compute"
+
+
+@pytest.mark.parametrize("name", sorted(MODES))
+def test_every_step_of_a_mode_has_its_handler(name: str) -> None:
+    for step in MODES[name].steps:
+        assert (REPO / "functions" / step.folder / "app.py").is_file(), step.name
+
+
+def test_modes_do_not_share_a_name_users_look_for() -> None:
+    fields = [
+        "secret_prefix",
+        "state_machine_prefix",
+        "ecr_repository",
+        "asl_file",
+        "scenarios",
+        "config_env",
+    ]
+    for first, second in combinations(MODES.values(), 2):
+        for field in fields:
+            assert getattr(first, field) != getattr(second, field), (first.name, field)
+
+
+def test_a_mode_is_declared_under_its_own_name() -> None:
+    assert all(mode.name == name for name, mode in MODES.items())
+
+
+def test_the_registry_cannot_be_changed_at_run_time() -> None:
+    with pytest.raises(TypeError):
+        MODES["OnlyEBS"] = MODES["TaskExport"]  # type: ignore[index]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        MODES["OnlyEBS"].asl_file = "other.asl.json"  # type: ignore[misc]
+
+
+def test_the_configuration_models_are_the_registry_s() -> None:
+    assert dict(CONFIG_MODELS) == {name: mode.config_model for name, mode in MODES.items()}
+
+
+def test_an_unknown_mode_is_refused_naming_the_registry_s_modes() -> None:
+    with pytest.raises(InvalidConfiguration, match="implemented modes are: OnlyEBS, TaskExport"):
+        build_config("OnlyEbs", {}, {})
+
+
+def test_a_scenario_of_an_unknown_mode_is_refused_naming_the_modes() -> None:
+    with pytest.raises(ScenarioError, match='mode = "Ebs": not a mode; the modes are OnlyEBS'):
+        parse({"mode": "Ebs"})
+    assert parse({"mode": "AutoExport"}).mode == "AutoExport"

@@ -1,0 +1,332 @@
+"""The spine every state machine shares, and the states it is made of, each written once.
+
+A run loads its configuration, creates its storage and polls it until ready, prepares its own
+compute and polls it, runs the job, cleans up the compute, goes through the mode's post-job
+stages, releases the storage, and ends with a summary. Every state after LoadConfig catches
+into the failure path: clean up the compute, apply the ``onFailure`` policy with the mode's
+release step, and fail with the original error.
+
+``definition(mode, slots)`` lays that out for one mode; what differs between modes comes in
+through ``slots`` (tools/asl/slots.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from batchscratch.errors import AwsTransientError
+from batchscratch.modes import CHECK_COMPUTE, CLEAN_UP_COMPUTE, LOAD_CONFIG, PREPARE_COMPUTE, Mode
+from tools.asl.outputs import output_of
+
+if TYPE_CHECKING:
+    from tools.asl.slots import Slots
+
+State = dict[str, Any]
+States = dict[str, State]
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+SUBMIT_JOB_SYNC = "arn:aws:states:::batch:submitJob.sync"
+
+FAILURE_PATH = "CleanUpComputeAfterFailure"
+"""The failure path's first state: every state after LoadConfig catches into it."""
+
+STANDARD_RETRY: tuple[State, ...] = (
+    {
+        "ErrorEquals": [
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException",
+        ],
+        "IntervalSeconds": 2,
+        "MaxAttempts": 6,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 60,
+        "JitterStrategy": "FULL",
+    },
+    {
+        "ErrorEquals": [AwsTransientError.__name__],
+        "IntervalSeconds": 10,
+        "MaxAttempts": 8,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 300,
+        "JitterStrategy": "FULL",
+    },
+)
+"""Every Lambda task's Retry: Lambda's own transient errors, then AWS throttling that outlived
+the SDK's retries (``AwsTransientError``). The steps are idempotent, so retrying is safe."""
+
+
+def catch(target: str, result_path: str) -> list[State]:
+    """A Catch of every error into ``target``, the error recorded at ``result_path``."""
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": result_path, "Next": target}]
+
+
+def lambda_task(
+    step: str,
+    next_state: str,
+    *,
+    payload: Any = None,
+    catches: tuple[str, str] = (FAILURE_PATH, "$.error"),
+) -> State:
+    """The standard Lambda task: invoke the step's function with the state (or ``payload``),
+    keep the fields of its output at its result path, retry transient errors, and catch the
+    rest into ``catches`` (target state, error's result path)."""
+    output = output_of(step)
+    parameters: State = {"FunctionName": f"${{{step}FunctionArn}}"}
+    if payload is None:
+        parameters["Payload.$"] = "$"
+    else:
+        parameters["Payload"] = payload
+    return {
+        "Type": "Task",
+        "Resource": LAMBDA_INVOKE,
+        "Parameters": parameters,
+        "ResultSelector": {f"{field}.$": f"$.Payload.{field}" for field in output.fields},
+        "ResultPath": output.path,
+        "Retry": [dict(rule) for rule in STANDARD_RETRY],
+        "Catch": catch(*catches),
+        "Next": next_state,
+    }
+
+
+def choice(rules: Iterable[tuple[str, str]], default: str) -> State:
+    """A Choice: the first ``(variable, next state)`` whose boolean variable is true, else
+    ``default``."""
+    return {
+        "Type": "Choice",
+        "Choices": [
+            {"Variable": variable, "BooleanEquals": True, "Next": target}
+            for variable, target in rules
+        ],
+        "Default": default,
+    }
+
+
+def wait(seconds_key: str, next_state: str) -> State:
+    """A Wait for the configured interval ``$.config.<seconds_key>``."""
+    return {"Type": "Wait", "SecondsPath": f"$.config.{seconds_key}", "Next": next_state}
+
+
+def poll(
+    step: str,
+    *,
+    until: Mapping[str, str],
+    choice_name: str,
+    wait_name: str,
+    seconds_key: str,
+    task_name: str | None = None,
+    catches: tuple[str, str] = (FAILURE_PATH, "$.error"),
+) -> States:
+    """The poll loop: the step's task, a Choice on its boolean output fields, and a Wait of the
+    configured interval back to the task.
+
+    ``until`` maps an output field (e.g. ``ready``) to the state that follows once it is true;
+    the first true one wins. The task is named ``task_name`` (default: the step's name). The
+    check handler raises a named error once its time limit has passed, so the loop ends.
+    """
+    task = task_name or step
+    path = output_of(step).path
+    rules = [(f"{path}.{field}", target) for field, target in until.items()]
+    return {
+        task: lambda_task(step, choice_name, catches=catches),
+        choice_name: choice(rules, wait_name),
+        wait_name: wait(seconds_key, task),
+    }
+
+
+def load_config(next_state: str) -> States:
+    """LoadConfig (the execution's context as its payload) and the Fail it catches into:
+    nothing billable exists yet, so a refused configuration just ends the run."""
+    task = lambda_task(
+        LOAD_CONFIG.name,
+        next_state,
+        payload={
+            "input.$": "$",
+            "executionArn.$": "$$.Execution.Id",
+            "executionName.$": "$$.Execution.Name",
+            "startTime.$": "$$.Execution.StartTime",
+        },
+        catches=("RejectConfiguration", "$"),
+    )
+    return {
+        LOAD_CONFIG.name: task,
+        "RejectConfiguration": {"Type": "Fail", "ErrorPath": "$.Error", "CausePath": "$.Cause"},
+    }
+
+
+def run_job(next_state: str, *, array_jobs: bool) -> States:
+    """RunJob (and, where the storage can be shared, RunArrayJob behind IsArrayJob)."""
+    parameters = {
+        "JobName.$": "$.compute.jobName",
+        "JobQueue.$": "$.computeStatus.jobQueueArn",
+        "JobDefinition.$": "$.compute.jobDefinitionArn",
+    }
+
+    def submit(extra: State) -> State:
+        return {
+            "Type": "Task",
+            "Resource": SUBMIT_JOB_SYNC,
+            "Parameters": {**parameters, **extra},
+            "ResultSelector": {
+                "jobId.$": "$.JobId",
+                "status.$": "$.Status",
+                "attempts.$": "States.ArrayLength($.Attempts)",
+            },
+            "ResultPath": "$.job",
+            "Catch": catch(FAILURE_PATH, "$.error"),
+            "Next": next_state,
+        }
+
+    if not array_jobs:
+        return {"RunJob": submit({})}
+    return {
+        "IsArrayJob": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.config.arraySize", "NumericGreaterThan": 1, "Next": "RunArrayJob"}
+            ],
+            "Default": "RunJob",
+        },
+        "RunJob": submit({}),
+        "RunArrayJob": submit({"ArrayProperties": {"Size.$": "$.config.arraySize"}}),
+    }
+
+
+def summarize(mode: Mode, slots: Slots) -> State:
+    """The Pass state that ends a run: ids, the job's outcome, the release and timings."""
+    storage = output_of(mode.storage.create.name).path
+    parameters = {
+        "runId.$": "$.run.runId",
+        "executionArn.$": "$.run.executionArn",
+        "mode.$": "$.run.mode",
+        **{f"{field}.$": f"{storage}.{field}" for field in slots.storage.summary},
+        "jobId.$": "$.job.jobId",
+        "jobStatus.$": "$.job.status",
+        "jobAttempts.$": "$.job.attempts",
+        **{f"{key}.$": output_of(step).path for key, step in slots.mode.summary.items()},
+        "storage.$": output_of(mode.storage.release.name).path,
+        "startedAt.$": "$.run.startedAt",
+        "finishedAt.$": "$$.State.EnteredTime",
+    }
+    return {"Type": "Pass", "Parameters": parameters, "End": True}
+
+
+def failure_path(mode: Mode, slots: Slots) -> States:
+    """Clean up the compute, apply ``onFailure`` with the release step, fail with the error.
+
+    Errors here are recorded beside ``$.error`` (``cleanupError``, ``releaseError``), so the
+    run always ends with the error that sent it here.
+    """
+    release = mode.storage.release.name
+    return {
+        **poll(
+            CLEAN_UP_COMPUTE.name,
+            task_name=FAILURE_PATH,
+            until={"done": "ApplyFailurePolicy"},
+            choice_name="IsComputeCleanedUpAfterFailure",
+            wait_name="WaitForComputeCleanupAfterFailure",
+            seconds_key="waitForComputeSeconds",
+            catches=("ApplyFailurePolicy", "$.cleanupError"),
+        ),
+        **poll(
+            release,
+            task_name="ApplyFailurePolicy",
+            until={"done": "FailRun"},
+            choice_name="IsFailurePolicyApplied",
+            wait_name="WaitForFailurePolicy",
+            seconds_key=slots.storage.release_seconds,
+            catches=("FailRun", "$.releaseError"),
+        ),
+        "FailRun": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+    }
+
+
+SPINE_COMMENTS = {
+    LOAD_CONFIG.name: "Secret overlaid with the execution input, validated; nothing billable "
+    "exists yet.",
+    "RunJob": "No Retry here: resubmitting could run two jobs on one volume. Batch retries Spot "
+    "reclaims (retryStrategy).",
+    FAILURE_PATH: "Failure path: every state after LoadConfig lands here with $.error; the "
+    "original error ends the run.",
+}
+
+
+def definition(mode: Mode, slots: Slots) -> dict[str, Any]:
+    """The state machine of ``mode``: the spine, with the mode's ``slots`` filled in."""
+    storage = slots.storage
+    create, check, release = mode.storage.create, mode.storage.check, mode.storage.release
+    stages = slots.stages
+    entries = [stage.entry for stage in stages] + [release.name]
+    run_entry = "IsArrayJob" if storage.array_jobs else "RunJob"
+
+    fragments = [
+        load_config(create.name),
+        {create.name: lambda_task(create.name, check.name)},
+        poll(
+            check.name,
+            until={"ready": PREPARE_COMPUTE.name},
+            choice_name=f"Is{storage.noun}Ready",
+            wait_name=f"WaitFor{storage.noun}",
+            seconds_key=storage.create_seconds,
+        ),
+        {PREPARE_COMPUTE.name: lambda_task(PREPARE_COMPUTE.name, CHECK_COMPUTE.name)},
+        poll(
+            CHECK_COMPUTE.name,
+            until={"ready": run_entry},
+            choice_name="IsComputeReady",
+            wait_name="WaitForCompute",
+            seconds_key="waitForComputeSeconds",
+        ),
+        run_job(CLEAN_UP_COMPUTE.name, array_jobs=storage.array_jobs),
+        poll(
+            CLEAN_UP_COMPUTE.name,
+            until={"done": entries[0]},
+            choice_name="IsComputeCleanedUp",
+            wait_name="WaitForComputeCleanup",
+            seconds_key="waitForComputeSeconds",
+        ),
+        *(
+            stage.build(next_state, release.name)
+            for stage, next_state in zip(stages, entries[1:], strict=True)
+        ),
+        poll(
+            release.name,
+            until={"done": "Summarize"},
+            choice_name=f"Is{storage.noun}Released",
+            wait_name=f"WaitFor{storage.noun}Release",
+            seconds_key=storage.release_seconds,
+        ),
+        {"Summarize": summarize(mode, slots)},
+        failure_path(mode, slots),
+    ]
+    states: States = {}
+    for fragment in fragments:
+        twice = sorted(set(fragment) & set(states))
+        if twice:
+            raise ValueError(f"{mode.name}: states defined twice: {twice}")
+        states |= fragment
+
+    comments = {**SPINE_COMMENTS, **storage.comments}
+    for stage in stages:
+        comments |= stage.comments
+    comments |= slots.mode.comments
+    unknown = sorted(set(comments) - set(states))
+    if unknown:
+        raise ValueError(f"{mode.name}: comments for states it does not have: {unknown}")
+    states = {
+        name: {"Comment": comments[name], **state} if name in comments else state
+        for name, state in states.items()
+    }
+    _check_waits(mode, states)
+    return {"Comment": slots.mode.comment, "StartAt": LOAD_CONFIG.name, "States": states}
+
+
+def _check_waits(mode: Mode, states: States) -> None:
+    """Refuse a Wait on a key the mode's configuration model does not have."""
+    fields = mode.config_model.model_fields
+    for name, state in states.items():
+        key = str(state.get("SecondsPath", "")).removeprefix("$.config.")
+        if state["Type"] == "Wait" and key not in fields:
+            raise ValueError(f"{mode.name}: {name} waits on {key}, not a key of the configuration")
