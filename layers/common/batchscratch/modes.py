@@ -109,6 +109,7 @@ class Mode:
         asl_file: the state machine definition in ``statemachine/``.
         scenarios: the folder of the mode's rehearsal scenarios.
         config_env: the mode's config-env in samconfig.toml.
+        docs_page: the mode's page in ``docs/`` (how it works, its configuration table).
     """
 
     name: str
@@ -121,6 +122,7 @@ class Mode:
     asl_file: str
     scenarios: str
     config_env: str
+    docs_page: str
 
     @property
     def definition_uri(self) -> str:
@@ -157,6 +159,7 @@ MODES: Mapping[str, Mode] = MappingProxyType(
                 asl_file="only_ebs.asl.json",
                 scenarios="scenarios/only_ebs",
                 config_env="onlyebs",
+                docs_page="docs/only_ebs_mode.md",
             ),
             Mode(
                 name="TaskExport",
@@ -169,6 +172,7 @@ MODES: Mapping[str, Mode] = MappingProxyType(
                 asl_file="lustre_task_export.asl.json",
                 scenarios="scenarios/task_export",
                 config_env="taskexport",
+                docs_page="docs/task_export_mode.md",
             ),
             Mode(
                 name="AutoExport",
@@ -181,6 +185,7 @@ MODES: Mapping[str, Mode] = MappingProxyType(
                 asl_file="lustre_auto_export.asl.json",
                 scenarios="scenarios/auto_export",
                 config_env="autoexport",
+                docs_page="docs/auto_export_mode.md",
             ),
         )
     }
