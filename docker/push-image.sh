@@ -106,9 +106,11 @@ case "$sample" in
     ebs | lustre) ;;
     *) usage_error "unknown sample '$sample': use ebs or lustre" ;;
 esac
-context="$DOCKER_DIR/$sample"
-if [[ ! -f "$context/Dockerfile" ]]; then
-    fail "cannot build the $sample sample image: $context/Dockerfile not found"
+# The context is docker/ rather than the sample's folder, so that a Dockerfile can also copy
+# what the samples share.
+dockerfile="$DOCKER_DIR/$sample/Dockerfile"
+if [[ ! -f "$dockerfile" ]]; then
+    fail "cannot build the $sample sample image: $dockerfile not found"
 fi
 
 command -v aws >/dev/null 2>&1 || fail "the AWS CLI (aws) is not on PATH: install AWS CLI v2"
@@ -146,7 +148,8 @@ aws ecr get-login-password --region "$region" |
     docker login --username AWS --password-stdin "$registry"
 
 printf 'Building %s for %s from docker/%s\n' "$image" "$platform" "$sample"
-docker buildx build --platform "$platform" --provenance=false --tag "$image" --push "$context"
+docker buildx build --platform "$platform" --provenance=false --tag "$image" \
+    --file "$dockerfile" --push "$DOCKER_DIR"
 
 printf 'Pushed %s\n' "$image"
 printf 'Use it with the configuration key jobDefinitionContainerImage = "%s"\n' "$image"

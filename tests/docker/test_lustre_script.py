@@ -71,5 +71,6 @@ def test_image_runs_the_script_it_copies() -> None:
     source, destination = copy[-2], copy[-1]
     cmd = next(line for line in lines if line.startswith("CMD "))
 
-    assert (DOCKER_DIR / "lustre" / source).is_file()
+    # The build context is docker/ (docker/push-image.sh).
+    assert (DOCKER_DIR / source).is_file()
     assert f'"{destination}"' in cmd

@@ -45,11 +45,10 @@ def test_lustre_repositories_build_the_lustre_sample(
     result = fake_tools.run([str(SCRIPT), repository], AWS_REGION="eu-west-1")
 
     assert result.returncode == 0, result.stderr
-    assert fake_tools.calls()[-1][-3:] == [
+    assert fake_tools.calls()[-1][-5:] == [
         f"{REGISTRY}/{repository}:latest",
-        "--push",
-        str(DOCKER_DIR / "lustre"),
-    ]
+        "--file", str(DOCKER_DIR / "lustre" / "Dockerfile"), "--push", str(DOCKER_DIR),
+    ]  # fmt: skip
 
 
 def test_a_sample_without_a_dockerfile_is_a_clear_error(
@@ -99,7 +98,8 @@ def test_builds_for_amd64_and_pushes_latest(fake_tools: FakeTools) -> None:
     assert ["docker", "login", "--username", "AWS", "--password-stdin", REGISTRY] in calls
     assert calls[-1] == [
         "docker", "buildx", "build", "--platform", "linux/amd64", "--provenance=false",
-        "--tag", f"{REGISTRY}/batch-job-with-ebs:latest", "--push", str(DOCKER_DIR / "ebs"),
+        "--tag", f"{REGISTRY}/batch-job-with-ebs:latest",
+        "--file", str(DOCKER_DIR / "ebs" / "Dockerfile"), "--push", str(DOCKER_DIR),
     ]  # fmt: skip
     assert f"{REGISTRY}/batch-job-with-ebs:latest" in result.stdout
 
@@ -142,8 +142,7 @@ def test_custom_repository_name_with_sample(fake_tools: FakeTools) -> None:
     )
 
     assert result.returncode == 0, result.stderr
-    assert fake_tools.calls()[-1][-3:] == [
+    assert fake_tools.calls()[-1][-5:] == [
         f"{REGISTRY}/team-batch-images:latest",
-        "--push",
-        str(DOCKER_DIR / "ebs"),
-    ]
+        "--file", str(DOCKER_DIR / "ebs" / "Dockerfile"), "--push", str(DOCKER_DIR),
+    ]  # fmt: skip
