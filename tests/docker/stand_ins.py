@@ -15,6 +15,8 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DOCKER_DIR = REPO_ROOT / "docker"
+# What the sample job scripts share; each sources it (see its header for how it is found).
+SAMPLE_LIBRARY = DOCKER_DIR / "common" / "write_delete_lib.sh"
 SPOT_WATCHER = REPO_ROOT / "layers" / "common" / "batchscratch" / "scripts" / "spot_watcher.sh"
 
 # One write per call: `aws ecr get-login-password | docker login` runs two stand-ins at once,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from batchscratch.marker import RUN_MARKER_NAME, SAMPLE_JOB_REFUSAL_EXIT_CODE
-from tests.docker.stand_ins import DOCKER_DIR, FakeTools, install_head
+from tests.docker.stand_ins import DOCKER_DIR, SAMPLE_LIBRARY, FakeTools, install_head
 
 RUN_ID = "run-42"
 
@@ -114,7 +114,8 @@ def test_the_usage_documents_the_refusal_status(fake_tools: FakeTools, sample: S
 
 
 def test_the_samples_use_the_marker_name_and_status_of_the_layer(sample: Sample) -> None:
-    text = sample.script.read_text()
+    # The constants are in the library the samples source, and only there.
+    text = sample.script.read_text() + SAMPLE_LIBRARY.read_text()
 
     assert re.findall(r'^readonly RUN_MARKER_NAME="(.*)"$', text, re.MULTILINE) == [RUN_MARKER_NAME]
     assert re.findall(r"^readonly EXIT_NOT_THE_RUNS_STORAGE=(\d+)$", text, re.MULTILINE) == [
