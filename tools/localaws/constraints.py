@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import html
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -477,7 +478,7 @@ DEFAULT_ERROR = ("ValidationException", 400)
 
 
 def answer(service: str, violations: list[Violation]) -> Answer:
-    """The error ``service`` answers a request with ``violations`` (at least one) with."""
+    """The error ``service`` answers a request that has ``violations`` (at least one)."""
     code, status = SERVICE_ERRORS.get(service, DEFAULT_ERROR)
     code = next((v.code for v in violations if v.code), code)
     count = len(violations)
@@ -698,38 +699,39 @@ class _Compiler:
         return node
 
 
-@functools.cache
-def _compiler(service: str, api_version: str) -> _Compiler:
-    return _Compiler(service, DOCUMENTED)
+_COMPILED: dict[tuple[str, str, str], _Node | None] = {}
+_COMPILERS: dict[tuple[str, str], _Compiler] = {}
+_COMPILING = threading.Lock()
 
 
-@functools.cache
-def _operation_node(service: str, api_version: str, operation: str) -> _Node | None:
-    model = service_model(service)
-    if model.api_version != api_version:
-        raise LookupError(f"{service} model {api_version} is not the one botocore loads")
-    shape = model.operation_model(operation).input_shape
-    return None if shape is None else _compiler(service, api_version).node(shape)
+def _operation_node(operation: OperationModel) -> _Node | None:
+    """The compiled input shape of ``operation``, once per operation of a model version (the
+    Step Functions interpreter calls from several threads: compiling is serialised, so no
+    thread walks a node another is still filling)."""
+    service = operation.service_model
+    key = (service.service_name, service.api_version, operation.name)
+    if key in _COMPILED:
+        return _COMPILED[key]
+    with _COMPILING:
+        if key not in _COMPILED:
+            compiler = _COMPILERS.setdefault(key[:2], _Compiler(service.service_name, DOCUMENTED))
+            shape = operation.input_shape
+            _COMPILED[key] = None if shape is None else compiler.node(shape)
+        return _COMPILED[key]
 
 
 def check(service: str, operation: str, params: Mapping[str, Any]) -> list[Violation]:
     """Return what AWS would refuse in the ``params`` of ``service``'s ``operation`` (a boto3
     client name and a model operation name: ``check("fsx", "TagResource", {...})``)."""
-    api_version = service_model(service).api_version
-    node = _operation_node(service, api_version, operation)
-    out: list[Violation] = []
-    if node is not None:
-        node.walk(params, "", service == "ec2", out)
-    return out
+    return check_operation(service_model(service).operation_model(operation), params)
 
 
 def check_operation(operation: OperationModel, params: Mapping[str, Any]) -> list[Violation]:
     """``check`` for a client's operation model (the one the hook sees)."""
-    service = operation.service_model
-    node = _operation_node(service.service_name, service.api_version, operation.name)
+    node = _operation_node(operation)
     out: list[Violation] = []
     if node is not None:
-        node.walk(params, "", service.service_name == "ec2", out)
+        node.walk(params, "", operation.service_model.service_name == "ec2", out)
     return out
 
 
