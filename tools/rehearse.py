@@ -525,7 +525,10 @@ def _report_deletions(sim: Simulation, arn: str, say: Any) -> None:
 def _report_refusals(sim: Simulation, arn: str, say: Any) -> None:
     for refusal in sim.refusals:
         if refusal.execution_arn == arn:
-            say(f"  FSx refused {refusal.operation}: {refusal.code}: {_short(refusal.message)}")
+            say(
+                f"  {refusal.service} refused {refusal.operation}: {refusal.code}: "
+                f"{_short(refusal.message)}"
+            )
 
 
 def _report_deliveries(sim: Simulation, description: dict[str, Any], say: Any) -> None:

@@ -1,6 +1,7 @@
 """The local AWS's FSx for Lustre (tools.localaws.fsx): lifecycles, validation and refusals
 as FSx documents them, through boto3 as the handlers call it."""
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -134,7 +135,9 @@ def fsx(local: tuple[LocalAws, str, str], request: pytest.FixtureRequest) -> Fsx
     sim.export_lifecycle, sim.export_failed_files = "SUCCEEDED", 0
     sim.throttle, sim.throttled = {}, {}
     sim.created.clear()
-    token = request.node.name[-50:]
+    # Part of client request tokens (at most 63 characters of [A-za-z0-9_.-], FSx's model)
+    # and of a tag value: the test id without its brackets, short enough for a suffix.
+    token = re.sub(r"[^A-Za-z0-9_.-]", "-", request.node.name)[-48:]
     return Fsx(aws, sim, aws.client("fsx"), subnet, group, token)
 
 

@@ -1,5 +1,6 @@
 """Unit-test fixtures: a small network and IAM setup in moto, wired as template.yaml wires it."""
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -8,6 +9,14 @@ import pytest
 
 from batchscratch.run import Run
 from tests.conftest import load_event
+from tools.localaws import constraints
+
+
+@pytest.fixture
+def aws(aws: None) -> Iterator[None]:
+    """moto, refusing what AWS refuses (tools.localaws.constraints), as the rehearsal does."""
+    with constraints.installed():
+        yield
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,9 @@
 
 ``LocalAws`` starts moto (Step Functions interpreter on, Batch without Docker), installs
 every workaround in ``patches``, the FSx for Lustre emulation in ``fsx`` and the AutoExport
-metric in ``cloudwatch`` (the only modules that touch moto internals) and the botocore hooks
-in ``hooks``, and deploys the repository's SAM template::
+metric in ``cloudwatch`` (the only modules that touch moto internals), the botocore hooks
+in ``hooks`` and the check in ``constraints`` (every request is refused as AWS refuses a
+value its API does not accept), and deploys the repository's SAM template::
 
     sim = Simulation(ready_after_polls=2)
     with LocalAws(root, sim) as aws:
@@ -25,7 +26,7 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from tools.localaws import cloudwatch, fsx, hooks, invoke, patches
+from tools.localaws import cloudwatch, constraints, fsx, hooks, invoke, patches
 from tools.localaws.inventory import KINDS, Resource, existing_resources, left_behind
 from tools.localaws.simulation import (
     Created,
@@ -105,6 +106,7 @@ class LocalAws:
                 )
             stack.enter_context(invoke.output_switchboard(self.echo))
             stack.enter_context(hooks.installed(self.sim))
+            stack.enter_context(constraints.installed(self.sim))
             stack.enter_context(
                 mock_aws(
                     config={

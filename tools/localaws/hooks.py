@@ -6,8 +6,9 @@ clients, the Step Functions interpreter's clients and the rehearsal's own alike:
 successful Create*/Register* call of a per-run resource kind is recorded with its id and the
 execution it was made for (its run tags, or the execution whose Lambda invocation made it).
 
-``throttle_response`` builds the error a throttled call gets (``patches.patch_throttling``
-decides which calls).
+``error_response`` builds an error answer in a service's wire protocol, as AWS sends it:
+``throttle_response`` (the error a throttled call gets; ``patches.patch_throttling`` decides
+which calls) and the constraint check (``constraints``) both answer with it.
 
 Every new botocore session also shares one model loader: the handlers create fresh clients
 for every invocation (as after a cold start), and reading the EC2 service model again each
@@ -20,6 +21,7 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from html import escape
 from typing import Any, cast
 
 import botocore.session
@@ -57,42 +59,118 @@ class _Raw:
         yield self._body
 
 
-def throttle_response(service: str, request: Any) -> AWSResponse:
-    """Build the service's throttling error response in the request's protocol."""
-    code, status, message = _THROTTLE_CODES.get(service, _DEFAULT_THROTTLE)
-    headers = {
-        k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()
-    }
-    body_sent = request.body or b""
-    if isinstance(body_sent, str):
-        body_sent = body_sent.encode()
-    request_id = "rehearsal-throttle"
+def _cbor_text(text: str) -> bytes:
+    """One CBOR text string (RFC 8949, major type 3)."""
+    data = text.encode()
+    size = len(data)
+    if size < 24:
+        head = bytes([0x60 | size])
+    elif size < 0x100:
+        head = bytes([0x78, size])
+    elif size < 0x10000:
+        head = bytes([0x79]) + size.to_bytes(2, "big")
+    else:
+        head = bytes([0x7A]) + size.to_bytes(4, "big")
+    return head + data
+
+
+def _cbor_map(items: dict[str, str]) -> bytes:
+    """A CBOR map of text strings (fewer than 24 entries), the body of an rpc-v2-cbor error."""
+    body = bytes([0xA0 | len(items)])
+    for key, value in items.items():
+        body += _cbor_text(key) + _cbor_text(value)
+    return body
+
+
+def request_protocol(service: str, request: Any) -> str:
+    """The wire protocol of a prepared request of ``service``: ``ec2``, ``query``,
+    ``rest-xml`` (S3), ``smithy-rpc-v2-cbor`` or ``json`` (JSON 1.0/1.1 and REST-JSON)."""
+    headers = {k.lower(): _text(v) for k, v in request.headers.items()}
+    body = request.body or b""
+    if isinstance(body, str):
+        body = body.encode()
     if service == "ec2":
+        return "ec2"
+    if body.startswith(b"Action=") or "x-www-form-urlencoded" in headers.get("content-type", ""):
+        return "query"
+    if service == "s3":
+        return "rest-xml"
+    if headers.get("smithy-protocol") == "rpc-v2-cbor":
+        return "smithy-rpc-v2-cbor"
+    return "json"
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def error_response(
+    protocol: str,
+    url: str,
+    code: str,
+    status: int,
+    message: str,
+    *,
+    content_type: str | None = None,
+    request_id: str = "rehearsal-error",
+) -> AWSResponse:
+    """Build the error response an AWS service sends in ``protocol`` (a botocore protocol
+    name: ``ec2``, ``query``, ``rest-xml``, ``json``, ``rest-json``, ``smithy-rpc-v2-cbor``).
+
+    botocore parses it as it parses AWS's own, so the caller gets the ``ClientError`` (code,
+    message, HTTP status) it would get from AWS. ``content_type``: the request's, echoed by
+    the JSON protocols.
+    """
+    message = escape(message, quote=False) if protocol in _XML_PROTOCOLS else message
+    if protocol == "ec2":
         body = (
             f"<Response><Errors><Error><Code>{code}</Code><Message>{message}</Message></Error>"
             f"</Errors><RequestID>{request_id}</RequestID></Response>"
         ).encode()
-        response_headers = {"content-type": "text/xml"}
-    elif body_sent.startswith(b"Action=") or "x-www-form-urlencoded" in headers.get(
-        "content-type", ""
-    ):
+        headers = {"content-type": "text/xml"}
+    elif protocol == "query":
         body = (
             f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
             f"<Message>{message}</Message></Error><RequestId>{request_id}</RequestId>"
             "</ErrorResponse>"
         ).encode()
-        response_headers = {"content-type": "text/xml"}
-    elif service == "s3":
+        headers = {"content-type": "text/xml"}
+    elif protocol == "rest-xml":
         body = f"<Error><Code>{code}</Code><Message>{message}</Message></Error>".encode()
-        response_headers = {"content-type": "application/xml"}
+        headers = {"content-type": "application/xml"}
+    elif protocol == "smithy-rpc-v2-cbor":
+        body = _cbor_map({"__type": code, "message": message})
+        headers = {
+            "content-type": "application/cbor",
+            "smithy-protocol": "rpc-v2-cbor",
+            "x-amzn-requestid": request_id,
+        }
     else:
         body = json.dumps({"__type": code, "message": message}).encode()
-        response_headers = {
-            "content-type": headers.get("content-type") or "application/json",
+        headers = {
+            "content-type": content_type or "application/json",
             "x-amzn-errortype": code,
             "x-amzn-requestid": request_id,
         }
-    return AWSResponse(request.url, status, cast(Any, response_headers), _Raw(body))
+    return AWSResponse(url, status, cast(Any, headers), _Raw(body))
+
+
+_XML_PROTOCOLS = ("ec2", "query", "rest-xml")
+
+
+def throttle_response(service: str, request: Any) -> AWSResponse:
+    """Build the service's throttling error response in the request's protocol."""
+    code, status, message = _THROTTLE_CODES.get(service, _DEFAULT_THROTTLE)
+    content_type = {k.lower(): _text(v) for k, v in request.headers.items()}.get("content-type")
+    return error_response(
+        request_protocol(service, request),
+        request.url,
+        code,
+        status,
+        message,
+        content_type=content_type,
+        request_id="rehearsal-throttle",
+    )
 
 
 # --------------------------------------------------------------------------- created

@@ -288,6 +288,11 @@ TARGETS: dict[str, Target] = {
         "(self, env: 'Environment') -> 'None'",
         "rehearsal: act the moment a state is entered (abortAfter)",
     ),
+    "state_worker_thread": Target(
+        f"{_SFN}.state.exec.execute_state:Thread",
+        None,
+        "rehearsal: a state's work runs in a thread of its own (which execution it serves)",
+    ),
     "events_send_to_targets": Target(
         "moto.events.models:Rule.send_to_targets",
         "(self, original_event: 'EventMessageType', transform_input: 'bool' = True) -> 'None'",
@@ -909,20 +914,46 @@ def patch_state_entered(patcher: Patcher) -> None:
     """Rehearsal hook: tell the simulation the moment an execution enters a state.
 
     Runs in the execution's own thread right after its StateEntered event, so a listener
-    (``abortAfter``) can stop the execution before the state does any work.
+    (``abortAfter``) can stop the execution before the state does any work, and the
+    simulation knows which execution that thread's calls are made for (its refusals).
     """
 
     def build(original: Any) -> Callable[..., None]:
         def eval_state_input(self: Any, env: Any) -> None:
             original(self, env)
             sim = _Active.sim
-            if sim is not None and sim.state_listeners:
-                execution = env.states.context_object.context_object_data["Execution"]["Id"]
+            if sim is None:
+                return
+            execution = env.states.context_object.context_object_data["Execution"]["Id"]
+            sim.enter_execution(execution)
+            if sim.state_listeners:
                 sim.state_entered(execution, self.name)
 
         return eval_state_input
 
     patcher.replace("state_input", build)
+
+
+def patch_state_threads(patcher: Patcher, sim: Simulation) -> None:
+    """Rehearsal hook: a Task state's work (its service integration, e.g. ``SubmitJob`` of
+    ``batch:submitJob.sync``) runs in a thread the state starts; that thread now works for
+    the execution its parent works for, so what the work's calls meet (a refusal) is
+    recorded for that execution.
+    """
+
+    class StateWorkerThread(threading.Thread):
+        """A state's worker thread, serving the execution of the thread that starts it."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.execution_arn = sim.execution_at_work()
+
+        def run(self) -> None:
+            if self.execution_arn is not None:
+                sim.enter_execution(self.execution_arn)
+            super().run()
+
+    patcher.replace("state_worker_thread", lambda original: StateWorkerThread)
 
 
 # --------------------------------------------------------------------------- throttling
@@ -1049,6 +1080,7 @@ def install(patcher: Patcher, sim: Simulation) -> None:
     patch_fail_state_error_names(patcher)
     patch_fast_clock(patcher, sim)
     patch_state_entered(patcher)
+    patch_state_threads(patcher, sim)
     patch_stop_before_start(patcher)
     patch_throttling(patcher)
     patch_eventbridge_lambda_targets(patcher)

@@ -87,12 +87,15 @@ class Created:
 
 @dataclass(frozen=True)
 class Refusal:
-    """An error answer of the emulated FSx (e.g. DeleteFileSystem while a task runs)."""
+    """An error answer of the local AWS: the emulated FSx (e.g. DeleteFileSystem while a task
+    runs), or any service refusing a value its API does not accept (``constraints``)."""
 
     execution_arn: str | None
     operation: str
     code: str
     message: str
+    service: str = "FSx"
+    """The service that refused, as botocore names it (``serviceId``: EC2, FSx, Batch, SFN)."""
 
 
 @dataclass(frozen=True)
@@ -205,7 +208,8 @@ class Simulation:
     throttled: dict[str, int] = field(default_factory=dict)
     state_listeners: list[Callable[[str, str], None]] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
-    """Error answers of the emulated FSx, in order (``tools.localaws.fsx``)."""
+    """Error answers of the emulated FSx (``tools.localaws.fsx``) and requests AWS would
+    refuse (``tools.localaws.constraints``), in order."""
     deletions: list[Deletion] = field(default_factory=list)
     """File systems the emulated FSx started deleting, in order (``tools.localaws.fsx``)."""
     metrics: list[Published] = field(default_factory=list)
@@ -221,6 +225,7 @@ class Simulation:
     executions: set[str] = field(default_factory=set)
     """Every execution ARN a Lambda invocation worked for (``execution_of_tag`` decodes)."""
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _thread: threading.local = field(default_factory=threading.local)
 
     # -- what the patches ask -------------------------------------------------------------
 
@@ -261,11 +266,31 @@ class Simulation:
         with self._lock:
             self.created.append(Created(kind, resource_id, execution))
 
-    def record_refusal(self, operation: str, code: str, message: str) -> None:
+    def record_refusal(
+        self,
+        operation: str,
+        code: str,
+        message: str,
+        service: str = "FSx",
+        execution_arn: str | None = None,
+    ) -> None:
+        """Record an error answer, for ``execution_arn`` or else the execution at work."""
         if not self.enabled:
             return
+        execution = execution_arn or self.execution_at_work()
         with self._lock:
-            self.refusals.append(Refusal(self.current_execution, operation, code, message))
+            self.refusals.append(Refusal(execution, operation, code, message, service))
+
+    def enter_execution(self, execution_arn: str) -> None:
+        """Note that the calling thread runs ``execution_arn``'s states (the Step Functions
+        interpreter runs each execution in a thread of its own)."""
+        self._thread.execution = execution_arn
+
+    def execution_at_work(self) -> str | None:
+        """The execution the calling thread works for: the one whose states it runs (its
+        service integrations, e.g. ``batch:submitJob.sync``, and its Lambda invocations), or
+        the execution of the Lambda invocation in progress (e.g. the reaper's)."""
+        return getattr(self._thread, "execution", None) or self.current_execution
 
     def record_deletion(self, deletion: Deletion) -> None:
         if not self.enabled:
