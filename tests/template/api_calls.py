@@ -28,7 +28,15 @@ STACK_NAME = ("batch-scratch-" + "x" * STACK_NAME_LENGTH)[:STACK_NAME_LENGTH]
 botocore cloudformation CreateStackInput.StackName): every name the template builds from it
 is at its longest."""
 
-PSEUDO_PARAMETERS = {**cfn.PSEUDO_PARAMETERS, "AWS::StackName": STACK_NAME}
+PSEUDO_PARAMETERS = {
+    **cfn.PSEUDO_PARAMETERS,
+    "AWS::StackName": STACK_NAME,
+    # A stack id as CloudFormation makes it: arn:...:stack/<name>/<UUID>.
+    "AWS::StackId": (
+        "arn:aws:cloudformation:us-east-1:123456789012:stack/"
+        f"{STACK_NAME}/1c2fa620-982a-11e3-aff7-50e2416294e0"
+    ),
+}
 RANDOM = "A1B2C3D4E5F6"
 """The random part of a name CloudFormation generates (CloudFormation User Guide, "Name
 type": the stack name, the logical ID and a random string, e.g.
@@ -269,8 +277,8 @@ def generated_name(logical_id: str, limit: int, lowercase: bool = False) -> str:
 
 
 class Resolver:
-    """Resolves the intrinsics ``cfn.render`` leaves (``Ref``, ``Fn::Sub``, ``Fn::Join``)
-    in one rendered template."""
+    """Resolves the intrinsics ``cfn.render`` leaves (``Ref``, ``Fn::Sub``, ``Fn::Join``,
+    ``Fn::Split``, ``Fn::Select``) in one rendered template."""
 
     def __init__(self, rendered: dict[str, Any]) -> None:
         self.rendered = rendered
@@ -311,6 +319,18 @@ class Resolver:
                 if any(isinstance(part, Unresolved) for part in parts):
                     return Unresolved("Fn::Join of values only CloudFormation knows")
                 return separator.join(str(part) for part in parts)
+            if function == "Fn::Split":
+                separator, text = args
+                whole = self.value(text)
+                if isinstance(whole, Unresolved):
+                    return whole
+                return str(whole).split(separator)
+            if function == "Fn::Select":
+                index, items = args
+                chosen = self.value(items)
+                if isinstance(chosen, Unresolved):
+                    return chosen
+                return chosen[int(index)]
             if function.startswith("Fn::"):
                 return Unresolved(f"{function} {json.dumps(args)[:60]}")
         return {key: self.value(item) for key, item in node.items()}

@@ -242,7 +242,7 @@ def run_handler(
     logs = io.StringIO()
     with _INVOCATION_LOCK:
         previous_execution = sim.current_execution
-        sim.enter_execution(_execution_of(event) or previous_execution)
+        sim.enter_invocation(_execution_of(event) or previous_execution)
         env = _lambda_environment(sim, function_name, region, memory_size, environment)
         try:
             with _environment(env), _STDOUT.capture(logs), _STDERR.capture(logs):

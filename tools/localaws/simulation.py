@@ -223,7 +223,7 @@ class Simulation:
     current_execution: str | None = None
     """The execution the Lambda invocation in progress works for."""
     executions: set[str] = field(default_factory=set)
-    """Every execution ARN a Lambda invocation worked for (``execution_of_tag`` decodes)."""
+    """Every execution ARN seen at work (``execution_of_tag`` decodes their tags)."""
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _thread: threading.local = field(default_factory=threading.local)
 
@@ -240,9 +240,12 @@ class Simulation:
             self.throttled[key] = done + 1
             return True
 
-    def enter_execution(self, execution_arn: str | None) -> None:
+    def enter_invocation(self, execution_arn: str | None) -> None:
         """Note the execution the Lambda invocation starting now works for."""
         self.current_execution = execution_arn
+        self._know(execution_arn)
+
+    def _know(self, execution_arn: str | None) -> None:
         if execution_arn:
             with self._lock:
                 self.executions.add(execution_arn)
@@ -285,6 +288,7 @@ class Simulation:
         """Note that the calling thread runs ``execution_arn``'s states (the Step Functions
         interpreter runs each execution in a thread of its own)."""
         self._thread.execution = execution_arn
+        self._know(execution_arn)
 
     def execution_at_work(self) -> str | None:
         """The execution the calling thread works for: the one whose states it runs (its
