@@ -531,9 +531,19 @@ def _report_refusals(sim: Simulation, arn: str, say: Any) -> None:
             )
 
 
+def _delivered_for(event: str) -> str | None:
+    """The execution ARN an EventBridge event (JSON text) is about; JSON may escape it."""
+    try:
+        detail = json.loads(event).get("detail") or {}
+    except (ValueError, AttributeError):
+        return None
+    arn = detail.get("executionArn") if isinstance(detail, dict) else None
+    return arn if isinstance(arn, str) else None
+
+
 def _report_deliveries(sim: Simulation, description: dict[str, Any], say: Any) -> None:
     status = description["status"]
-    mine = [d for d in sim.deliveries if description["executionArn"] in d.event]
+    mine = [d for d in sim.deliveries if _delivered_for(d.event) == description["executionArn"]]
     if not mine:
         if status != "SUCCEEDED":
             say(f"  EventBridge: no rule sent the {status} status change to a function")

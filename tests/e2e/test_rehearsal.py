@@ -1,5 +1,6 @@
 """Rehearsals of situations the shipped scenarios do not cover, and the rehearsal's own rules."""
 
+import io
 from typing import Any
 
 import pytest
@@ -199,3 +200,21 @@ def test_execution_that_never_ends_is_stopped_and_fails_the_scenario(
     assert summary.status == "ABORTED"
     assert not summary.expectationsMet
     assert summary.failedExpectations[0].startswith("execution still RUNNING after 1 s")
+
+
+def test_the_trace_reports_the_reaper_of_a_run_with_a_non_ascii_name() -> None:
+    # EventBridge's JSON escapes non-ASCII characters: the delivery must still be found.
+    out = io.StringIO()
+    (summary,) = run_scenario(
+        {
+            "mode": "OnlyEBS",
+            "executionName": "データ-ラン(ü)!",
+            "aws": {"abortAfter": "RunJob"},
+            "expect": {"status": "ABORTED", "leaked": []},
+        },
+        out=out,
+    )
+
+    assert summary.expectationsMet, summary.failedExpectations
+    assert "no rule sent" not in out.getvalue()
+    assert "EventBridge rule" in out.getvalue()
