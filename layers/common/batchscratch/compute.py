@@ -10,7 +10,9 @@ the EC2 API Reference (CreateLaunchTemplate, DeleteLaunchTemplate).
 
 import base64
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -32,6 +34,8 @@ SPOT_NOTICE_EXIT_CODE = 143
 ends before the host does and Batch sees this exit code rather than ``Host EC2 …``."""
 
 _ACTIVE_JOB_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
+_CHANGING = ("CREATING", "UPDATING", "DELETING")
+"""Job queue and compute environment statuses the cleanup waits out before changing them."""
 
 
 @dataclass(frozen=True)
@@ -354,8 +358,31 @@ def check_compute(
     return {"ready": ready, "jobQueueArn": queue_arn, "waitingSince": since}
 
 
+def _towards_deletion(
+    entry: str,
+    resource: dict[str, Any],
+    disable: Callable[[], object],
+    delete: Callable[[], object],
+) -> str:
+    """Take one step towards deleting a job queue or compute environment: disable it, then
+    delete it (AWS Batch API Reference, DeleteJobQueue and DeleteComputeEnvironment: it must
+    be DISABLED first); one whose status is CREATING, UPDATING or DELETING is left to finish.
+
+    Returns:
+        What is left: ``"<entry> (<status>)"``, ``"<entry> (disabling)"`` or
+        ``"<entry> (deleting)"``.
+    """
+    if resource["status"] in _CHANGING:
+        return f"{entry} ({resource['status']})"
+    if resource["state"] == "ENABLED":
+        disable()
+        return f"{entry} (disabling)"
+    delete()
+    return f"{entry} (deleting)"
+
+
 def _release_job_queue(name: str, remaining: list[str]) -> bool:
-    """Advance the queue towards deletion; return True once it is gone."""
+    """Advance the queue towards deletion, its jobs terminated; return True once it is gone."""
     batch = client("batch")
     queue = _one(batch.describe_job_queues(jobQueues=[name])["jobQueues"])
     if queue is None:
@@ -363,14 +390,9 @@ def _release_job_queue(name: str, remaining: list[str]) -> bool:
     for status in _ACTIVE_JOB_STATUSES:
         for job in batch.list_jobs(jobQueue=name, jobStatus=status)["jobSummaryList"]:
             batch.terminate_job(jobId=job["jobId"], reason="batch-scratch run cleanup")
-    if queue["status"] in ("CREATING", "UPDATING", "DELETING"):
-        remaining.append(f"batch:job-queue:{name} ({queue['status']})")
-    elif queue["state"] == "ENABLED":
-        batch.update_job_queue(jobQueue=name, state="DISABLED")
-        remaining.append(f"batch:job-queue:{name} (disabling)")
-    else:
-        batch.delete_job_queue(jobQueue=name)
-        remaining.append(f"batch:job-queue:{name} (deleting)")
+    disable = partial(batch.update_job_queue, jobQueue=name, state="DISABLED")
+    delete = partial(batch.delete_job_queue, jobQueue=name)
+    remaining.append(_towards_deletion(f"batch:job-queue:{name}", queue, disable, delete))
     return False
 
 
@@ -382,14 +404,10 @@ def _release_compute_environment(name: str, remaining: list[str]) -> bool:
     )
     if environment is None:
         return True
-    if environment["status"] in ("CREATING", "UPDATING", "DELETING"):
-        remaining.append(f"batch:compute-environment:{name} ({environment['status']})")
-    elif environment["state"] == "ENABLED":
-        batch.update_compute_environment(computeEnvironment=name, state="DISABLED")
-        remaining.append(f"batch:compute-environment:{name} (disabling)")
-    else:
-        batch.delete_compute_environment(computeEnvironment=name)
-        remaining.append(f"batch:compute-environment:{name} (deleting)")
+    disable = partial(batch.update_compute_environment, computeEnvironment=name, state="DISABLED")
+    delete = partial(batch.delete_compute_environment, computeEnvironment=name)
+    entry = f"batch:compute-environment:{name}"
+    remaining.append(_towards_deletion(entry, environment, disable, delete))
     return False
 
 
