@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.aws import transient_errors_retried
-from batchscratch.fsx import choose_policy, release_file_systems
+from batchscratch.fsx import release_file_systems
 from batchscratch.state import RunState
 
 logger = Logger()
@@ -25,13 +25,13 @@ tracer = Tracer()
 @transient_errors_retried
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = parse(event=event, model=RunState)
-    config = state.lustre_config()
     job = state.previous("job") or {}
-    policy, reason = choose_policy(
-        config, state.error.Error if state.error else None, job.get("status") == "SUCCEEDED"
-    )
     status = release_file_systems(
-        state.run, policy, reason, config.cleanupTimeoutSeconds, state.previous("release")
+        state.run,
+        state.lustre_config(),
+        state.error.Error if state.error else None,
+        state.previous("release"),
+        job_succeeded=job.get("status") == "SUCCEEDED",
     )
     logger.info("File system release step", extra=status)
     return status

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.aws import transient_errors_retried
-from batchscratch.ebs import choose_policy, release_volumes
+from batchscratch.ebs import release_volumes
 from batchscratch.state import RunState
 
 logger = Logger()
@@ -26,10 +26,7 @@ tracer = Tracer()
 @transient_errors_retried
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     state = parse(event=event, model=RunState)
-    config = state.ebs_config()
-    policy, reason = choose_policy(config, state.error.Error if state.error else None)
-    status = release_volumes(
-        state.run, policy, reason, config.cleanupTimeoutSeconds, state.previous("release")
-    )
+    error_name = state.error.Error if state.error else None
+    status = release_volumes(state.run, state.ebs_config(), error_name, state.previous("release"))
     logger.info("Volume release step", extra=status)
     return status

@@ -87,13 +87,11 @@ def reap(
         SnapshotFailed: the volume's snapshot failed; the volume is kept and tagged.
     """
     release: Callable[[], dict[str, Any]]
-    limit = config.cleanupTimeoutSeconds
+    reason = f"execution {status}"
     if isinstance(config, OnlyEbsConfig):
-        policy, reason = ebs.choose_policy(config, f"execution {status}")
-        release = partial(ebs.release_volumes, run, policy, reason, limit, None)
+        release = partial(ebs.release_volumes, run, config, reason, None)
     elif isinstance(config, LustreConfig):
-        lustre_policy, reason = fsx.choose_policy(config, f"execution {status}")
-        release = partial(fsx.release_file_systems, run, lustre_policy, reason, limit, None)
+        release = partial(fsx.release_file_systems, run, config, reason, None)
     else:
         raise TypeError(f"the reaper does not handle mode {run.mode}")
     interval = max(config.waitForComputeSeconds, 1)
