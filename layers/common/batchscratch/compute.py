@@ -22,6 +22,8 @@ from batchscratch.config import CommonConfig
 from batchscratch.environment import setting, setting_list
 from batchscratch.errors import CleanupTimeout, ComputeFailed, ComputeTimeout
 from batchscratch.marker import SAMPLE_JOB_REFUSAL_EXIT_CODE
+from batchscratch.mounts import StorageMount
+from batchscratch.outputs import CleanupStatus, ComputeRef, ComputeStatus
 from batchscratch.polling import enforce_deadline, waiting_since
 from batchscratch.run import Run, now_iso
 
@@ -247,13 +249,8 @@ def _job_definition(
 
 
 def prepare_compute(
-    run: Run,
-    config: CommonConfig,
-    settings: ComputeSettings,
-    subnet_ids: list[str],
-    user_data: str,
-    mount: tuple[str, str],
-) -> dict[str, Any]:
+    run: Run, mount: StorageMount, config: CommonConfig, settings: ComputeSettings
+) -> ComputeRef:
     """Create the run's launch template, compute environment and job definition.
 
     The job queue is created by ``check_compute`` once the compute environment is VALID
@@ -261,35 +258,34 @@ def prepare_compute(
 
     Args:
         run: the run (names, tags, tokens).
+        mount: the storage's mount (``batchscratch.mounts.storage_mount``): the subnets in its
+            Availability Zone, the user data that mounts it, and its host and container paths.
         config: image, vCPUs, memory (MiB), command, environment, retry attempts.
         settings: deploy-time compute settings.
-        subnet_ids: subnets in the storage's Availability Zone only.
-        user_data: the MIME multipart user data that mounts the storage.
-        mount: ``(host path, container path)`` of the storage, e.g. ``("/data", "/data")``.
 
     Returns:
-        ``{"launchTemplateId", "launchTemplateName", "computeEnvironmentName",
-        "computeEnvironmentArn", "jobQueueName", "jobDefinitionName", "jobDefinitionArn",
-        "jobName", "createdAt"}``.
+        The names and ARNs of the run's compute, and the job's name.
 
     Raises:
         botocore.exceptions.ClientError: EC2 or Batch refused.
     """
     names = Names.of(run)
-    template_id = _launch_template(run, names.launch_template, user_data)
-    environment_arn = _compute_environment(run, names, settings, template_id, subnet_ids)
-    definition_arn = _job_definition(run, names, config, settings, mount)
-    return {
-        "launchTemplateId": template_id,
-        "launchTemplateName": names.launch_template,
-        "computeEnvironmentName": names.compute_environment,
-        "computeEnvironmentArn": environment_arn,
-        "jobQueueName": names.job_queue,
-        "jobDefinitionName": names.job_definition,
-        "jobDefinitionArn": definition_arn,
-        "jobName": names.job,
-        "createdAt": now_iso(),
-    }
+    template_id = _launch_template(run, names.launch_template, mount.user_data)
+    environment_arn = _compute_environment(run, names, settings, template_id, mount.subnet_ids)
+    definition_arn = _job_definition(
+        run, names, config, settings, (mount.host_path, mount.container_path)
+    )
+    return ComputeRef(
+        launchTemplateId=template_id,
+        launchTemplateName=names.launch_template,
+        computeEnvironmentName=names.compute_environment,
+        computeEnvironmentArn=environment_arn,
+        jobQueueName=names.job_queue,
+        jobDefinitionName=names.job_definition,
+        jobDefinitionArn=definition_arn,
+        jobName=names.job,
+        createdAt=now_iso(),
+    )
 
 
 def _one(items: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -297,22 +293,20 @@ def _one(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     return live[0] if live else None
 
 
-def check_compute(
-    run: Run, timeout_seconds: int, previous: dict[str, Any] | None
-) -> dict[str, Any]:
+def check_compute(run: Run, config: CommonConfig, previous: dict[str, Any] | None) -> ComputeStatus:
     """Report whether the run's job queue can take the job; create the queue when it can.
 
     Args:
         run: whose compute.
-        timeout_seconds: limit (``computeTimeoutSeconds``).
+        config: the limit (``computeTimeoutSeconds``, seconds).
         previous: this check's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"ready": bool, "jobQueueArn": str | None, "waitingSince": iso}``.
+        ``ready`` with the queue's ARN once it is VALID and ENABLED.
 
     Raises:
         ComputeFailed: the compute environment or job queue is INVALID or gone.
-        ComputeTimeout: not VALID and ENABLED within ``timeout_seconds``.
+        ComputeTimeout: not VALID and ENABLED within ``computeTimeoutSeconds``.
     """
     since = waiting_since(previous)
     names = Names.of(run)
@@ -353,9 +347,12 @@ def check_compute(
     ready = queue_arn is not None
     if not ready:
         enforce_deadline(
-            since, timeout_seconds, ComputeTimeout, f"compute of run {run.runId} to become VALID"
+            since,
+            config.computeTimeoutSeconds,
+            ComputeTimeout,
+            f"compute of run {run.runId} to become VALID",
         )
-    return {"ready": ready, "jobQueueArn": queue_arn, "waitingSince": since}
+    return ComputeStatus(ready=ready, jobQueueArn=queue_arn, waitingSince=since)
 
 
 def _towards_deletion(
@@ -432,8 +429,8 @@ def _deregister_job_definitions(name: str) -> None:
 
 
 def cleanup_compute(
-    run: Run, timeout_seconds: int, previous: dict[str, Any] | None
-) -> dict[str, Any]:
+    run: Run, config: CommonConfig, previous: dict[str, Any] | None
+) -> CleanupStatus:
     """Advance the deletion of the run's compute; call again until ``done``.
 
     Order: terminate the queue's jobs, disable then delete the job queue, disable then
@@ -442,14 +439,16 @@ def cleanup_compute(
 
     Args:
         run: whose compute.
-        timeout_seconds: limit (``cleanupTimeoutSeconds``).
+        config: the limit (``cleanupTimeoutSeconds``, seconds).
         previous: this step's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"done": bool, "remaining": ["batch:job-queue:… (disabling)", …], "waitingSince"}``.
+        ``done`` once nothing is left; ``remaining``, e.g. ``["batch:job-queue:…
+        (disabling)"]``.
 
     Raises:
-        CleanupTimeout: not done within ``timeout_seconds``; what is left keeps its tags.
+        CleanupTimeout: not done within ``cleanupTimeoutSeconds``; what is left keeps its
+            tags.
     """
     since = waiting_since(previous)
     names = Names.of(run)
@@ -461,6 +460,9 @@ def cleanup_compute(
     _deregister_job_definitions(names.job_definition)
     if remaining:
         enforce_deadline(
-            since, timeout_seconds, CleanupTimeout, f"compute cleanup ({', '.join(remaining)})"
+            since,
+            config.cleanupTimeoutSeconds,
+            CleanupTimeout,
+            f"compute cleanup ({', '.join(remaining)})",
         )
-    return {"done": not remaining, "remaining": remaining, "waitingSince": since}
+    return CleanupStatus(done=not remaining, remaining=remaining, waitingSince=since)

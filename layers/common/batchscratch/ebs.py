@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from batchscratch.aws import client
 from batchscratch.config import OnlyEbsConfig
 from batchscratch.errors import SnapshotFailed, StorageFailed, StorageTimeout
+from batchscratch.outputs import ReleaseStatus, VolumeRef, VolumeStatus
 from batchscratch.policy import (
     choose_volume_policy,
     reason_to_keep_volume,
@@ -31,7 +32,7 @@ deleting | deleted | error) from which a volume never becomes usable: fail at on
 than wait until ``storageTimeoutSeconds``."""
 
 
-def create_volume(run: Run, config: OnlyEbsConfig, subnet_ids: list[str]) -> dict[str, Any]:
+def create_volume(run: Run, config: OnlyEbsConfig, subnet_ids: list[str]) -> VolumeRef:
     """Create the run's encrypted gp3 volume in the Availability Zone of ``subnet_ids[0]``.
 
     Args:
@@ -40,9 +41,8 @@ def create_volume(run: Run, config: OnlyEbsConfig, subnet_ids: list[str]) -> dic
         subnet_ids: the stack's private subnets; the first one picks the zone.
 
     Returns:
-        ``{"volumeId", "availabilityZone", "subnetIds", "createdAt"}``; ``subnetIds`` are the
-        private subnets in the volume's zone (a volume attaches only to an instance in its
-        own zone), for the compute environment.
+        The volume, and the private subnets in its zone (a volume attaches only to an
+        instance in its own zone), for the compute environment.
 
     Raises:
         botocore.exceptions.ClientError: EC2 refused (quota, permissions).
@@ -63,26 +63,27 @@ def create_volume(run: Run, config: OnlyEbsConfig, subnet_ids: list[str]) -> dic
             }
         ],
     )
-    return {
-        "volumeId": volume["VolumeId"],
-        "availabilityZone": where.zone,
-        "subnetIds": where.subnet_ids,
-        "createdAt": now_iso(),
-    }
+    return VolumeRef(
+        volumeId=volume["VolumeId"],
+        availabilityZone=where.zone,
+        subnetIds=where.subnet_ids,
+        createdAt=now_iso(),
+    )
 
 
 def check_volume(
-    volume_id: str, timeout_seconds: int, previous: dict[str, Any] | None
-) -> dict[str, Any]:
+    volume_id: str, config: OnlyEbsConfig, previous: dict[str, Any] | None
+) -> VolumeStatus:
     """Report whether the volume can be attached.
 
     Args:
         volume_id: the run's volume.
-        timeout_seconds: how long it may stay ``creating`` (``storageTimeoutSeconds``).
+        config: how long it may stay ``creating`` (``storageTimeoutSeconds``, seconds).
         previous: this check's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"ready": bool, "state": str, "waitingSince": iso}``.
+        ``ready`` once the volume is ``available`` (or ``in-use``), its state, and when the
+        wait began.
 
     Raises:
         StorageFailed: the volume is in state ``error``, ``deleting`` or ``deleted``, or does
@@ -101,8 +102,8 @@ def check_volume(
         raise StorageFailed(f"Volume {volume_id} is in state {state}; it cannot be used")
     ready = state in ("available", "in-use")
     if not ready:
-        enforce_deadline(since, timeout_seconds, StorageTimeout, f"volume {volume_id}")
-    return {"ready": ready, "state": state, "waitingSince": since}
+        enforce_deadline(since, config.storageTimeoutSeconds, StorageTimeout, f"volume {volume_id}")
+    return VolumeStatus(ready=ready, state=state, waitingSince=since)
 
 
 def run_volumes(run: Run) -> list[dict[str, Any]]:
@@ -151,7 +152,7 @@ def _detach(volume: dict[str, Any]) -> bool:
 
 def release_volumes(
     run: Run, config: OnlyEbsConfig, error_name: str | None, previous: dict[str, Any] | None
-) -> dict[str, Any]:
+) -> ReleaseStatus:
     """Apply the end-of-run policy to every volume of the run; call again until ``done``.
 
     The policy is ``batchscratch.policy.choose_volume_policy`` of ``config`` and
@@ -175,8 +176,9 @@ def release_volumes(
         previous: this step's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"done", "policy", "retained": ["ec2:volume:vol-…", "ec2:snapshot:snap-…"],
-        "deleted": ["ec2:volume:vol-…"], "waitingSince"}``.
+        ``done`` once nothing is pending, the policy applied, ``retained``
+        (``ec2:volume:vol-…``, ``ec2:snapshot:snap-…``) and ``deleted``
+        (``ec2:volume:vol-…``).
 
     Raises:
         SnapshotFailed: the snapshot ended in ``error``; the volume is tagged and kept.

@@ -24,6 +24,14 @@ from batchscratch.errors import (
     StorageFailed,
     StorageTimeout,
 )
+from batchscratch.outputs import (
+    AutoExportStatus,
+    ExportRef,
+    ExportStatus,
+    FileSystemRef,
+    FileSystemStatus,
+    ReleaseStatus,
+)
 from batchscratch.policy import (
     FAILURE_EXPORT,
     FSX_BROKEN,
@@ -52,7 +60,7 @@ def _tag_list(run: Run, extra: dict[str, str] | None = None) -> list[dict[str, s
 
 def create_file_system(
     run: Run, config: LustreConfig, subnet_ids: list[str], security_group_id: str
-) -> dict[str, Any]:
+) -> FileSystemRef:
     """Create the run's Lustre file system in the first private subnet.
 
     Args:
@@ -62,8 +70,7 @@ def create_file_system(
         security_group_id: the Batch instances' group, which admits Lustre traffic from itself.
 
     Returns:
-        ``{"fileSystemId", "availabilityZone", "subnetIds", "createdAt"}``; ``subnetIds`` are
-        the private subnets in the file system's zone, for the compute environment.
+        The file system, and the private subnets in its zone, for the compute environment.
 
     Raises:
         botocore.exceptions.ClientError: FSx refused (quota, capacity, permissions).
@@ -88,12 +95,12 @@ def create_file_system(
         LustreConfiguration=lustre,
         Tags=_tag_list(run, {"Name": run.resource_name("fs")}),
     )["FileSystem"]
-    return {
-        "fileSystemId": created["FileSystemId"],
-        "availabilityZone": where.zone,
-        "subnetIds": where.subnet_ids,
-        "createdAt": now_iso(),
-    }
+    return FileSystemRef(
+        fileSystemId=created["FileSystemId"],
+        availabilityZone=where.zone,
+        subnetIds=where.subnet_ids,
+        createdAt=now_iso(),
+    )
 
 
 def _describe(file_system_id: str) -> dict[str, Any]:
@@ -119,10 +126,9 @@ def check_file_system(
     run: Run,
     config: LustreConfig,
     file_system_id: str,
-    timeout_seconds: int,
     previous: dict[str, Any] | None,
     auto_export: bool = False,
-) -> dict[str, Any]:
+) -> FileSystemStatus:
     """Report whether the file system and its association are ready; create the association.
 
     Once the file system is AVAILABLE, links ``/scratch`` to ``dataRepositoryPath`` with
@@ -131,19 +137,18 @@ def check_file_system(
 
     Args:
         run: the run (tags, idempotency token).
-        config: S3 path, chunk size (MiB).
+        config: S3 path, chunk size (MiB), limit (``storageTimeoutSeconds``, seconds).
         file_system_id: the run's file system.
-        timeout_seconds: limit (``storageTimeoutSeconds``).
         previous: this check's earlier result (carries ``waitingSince``), or None.
         auto_export: also export new, changed and deleted files automatically.
 
     Returns:
-        ``{"ready", "lifecycle", "dnsName", "mountName", "associationId",
-        "dataRepositoryPath", "waitingSince"}`` (unknown values are None).
+        ``ready`` once the association is AVAILABLE, with the mount details (DNS name,
+        mount name) and the association (unknown values are None).
 
     Raises:
         StorageFailed: the file system or association is FAILED or MISCONFIGURED, or gone.
-        StorageTimeout: not ready within ``timeout_seconds``.
+        StorageTimeout: not ready within ``storageTimeoutSeconds``.
     """
     since = waiting_since(previous)
     system = _describe(file_system_id)
@@ -177,23 +182,25 @@ def check_file_system(
         )
     ready = association is not None and association["Lifecycle"] == "AVAILABLE"
     if not ready:
-        enforce_deadline(since, timeout_seconds, StorageTimeout, f"file system {file_system_id}")
-    return {
-        "ready": ready,
-        "lifecycle": lifecycle,
-        "dnsName": system.get("DNSName"),
-        "mountName": system.get("LustreConfiguration", {}).get("MountName"),
-        "associationId": association["AssociationId"] if association else None,
-        "dataRepositoryPath": association["DataRepositoryPath"] if association else None,
-        "waitingSince": since,
-    }
+        enforce_deadline(
+            since, config.storageTimeoutSeconds, StorageTimeout, f"file system {file_system_id}"
+        )
+    return FileSystemStatus(
+        ready=ready,
+        lifecycle=lifecycle,
+        dnsName=system.get("DNSName"),
+        mountName=system.get("LustreConfiguration", {}).get("MountName"),
+        associationId=association["AssociationId"] if association else None,
+        dataRepositoryPath=association["DataRepositoryPath"] if association else None,
+        waitingSince=since,
+    )
 
 
 def disable_auto_export(
     file_system_id: str,
     timeout_seconds: int | None = None,
     previous: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> AutoExportStatus:
     """Turn auto-export off on the file system's association; call again until ``done``.
 
     FSx runs a data repository task only after auto-export is disabled on the association
@@ -206,8 +213,7 @@ def disable_auto_export(
         previous: this step's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"done": bool, "associationId", "lifecycle", "waitingSince"}``; done once the
-        association is AVAILABLE without auto-export events.
+        ``done`` once the association is AVAILABLE without auto-export events.
 
     Raises:
         StorageFailed: the file system has no association.
@@ -239,15 +245,15 @@ def disable_auto_export(
             f"auto-export off on {file_system_id}",
             "auto-export could not be disabled",
         )
-    return {
-        "done": done,
-        "associationId": association["AssociationId"],
-        "lifecycle": association["Lifecycle"],
-        "waitingSince": since,
-    }
+    return AutoExportStatus(
+        done=done,
+        associationId=association["AssociationId"],
+        lifecycle=association["Lifecycle"],
+        waitingSince=since,
+    )
 
 
-def start_export(run: Run, file_system_id: str, purpose: str = "export") -> dict[str, Any]:
+def start_export(run: Run, file_system_id: str, purpose: str = "export") -> ExportRef:
     """Start an EXPORT_TO_REPOSITORY task of the whole file system.
 
     The completion report (failed files only) goes inside the association's S3 path, as FSx
@@ -259,7 +265,7 @@ def start_export(run: Run, file_system_id: str, purpose: str = "export") -> dict
         purpose: ``export`` (after the job) or ``failure-export`` (the onFailure policy).
 
     Returns:
-        ``{"taskId", "reportPath", "createdAt"}``.
+        The task, and the S3 path its completion report goes under.
 
     Raises:
         StorageFailed: the file system has no association to export to.
@@ -280,7 +286,7 @@ def start_export(run: Run, file_system_id: str, purpose: str = "export") -> dict
         ClientRequestToken=run.client_token(purpose),
         Tags=_tag_list(run, {TAG_PURPOSE: purpose}),
     )["DataRepositoryTask"]
-    return {"taskId": task["TaskId"], "reportPath": report_path, "createdAt": now_iso()}
+    return ExportRef(taskId=task["TaskId"], reportPath=report_path, createdAt=now_iso())
 
 
 def report_location(report_path: str, task_id: str) -> str:
@@ -335,33 +341,32 @@ def repository_task(task: dict[str, Any], report_path: str) -> DataRepositoryTas
 
 def check_export(
     file_system_id: str,
-    task_id: str,
-    report_path: str,
-    timeout_seconds: int,
+    export: ExportRef,
+    config: LustreConfig,
     previous: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """Report on the export task ``task_id`` (by its own id, never "the latest task").
+) -> ExportStatus:
+    """Report on the export task StartExport created (by its own id, never "the latest task").
 
     Args:
         file_system_id: the run's file system.
-        task_id: the task StartExport created.
-        report_path: the task's report path.
-        timeout_seconds: limit (``exportTimeoutSeconds``).
+        export: StartExport's result (the task id and its report path).
+        config: the limit (``exportTimeoutSeconds``, seconds).
         previous: this check's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"done", "lifecycle", "failedCount", "succeededCount", "totalCount",
-        "reportLocation", "waitingSince"}``; ``done`` only for SUCCEEDED with 0 failed files.
+        The task's lifecycle, its file counts and the report's location; ``done`` only for
+        SUCCEEDED with 0 failed files.
 
     Raises:
         ExportFailed: FAILED, CANCELED, or SUCCEEDED with failed files; the file system is
             tagged ``retained-reason`` and kept, and the message says where the data is.
-        ExportTimeout: still running after ``timeout_seconds``; the file system is kept.
+        ExportTimeout: still running after ``exportTimeoutSeconds``; the file system is kept.
     """
     since = waiting_since(previous)
+    task_id = export.taskId
     task = client("fsx").describe_data_repository_tasks(TaskIds=[task_id])["DataRepositoryTasks"][0]
     status = task.get("Status", {})
-    facts = repository_task(task, report_path)
+    facts = repository_task(task, export.reportPath)
     if not facts.running:
         exported, description = export_outcome(facts)
         if not exported:
@@ -375,19 +380,19 @@ def check_export(
         _export_deadline(
             file_system_id,
             since,
-            timeout_seconds,
+            config.exportTimeoutSeconds,
             f"export task {task_id}",
             f"export task {task_id} timed out",
         )
-    return {
-        "done": task["Lifecycle"] == "SUCCEEDED",
-        "lifecycle": task["Lifecycle"],
-        "failedCount": int(status.get("FailedCount", 0)),
-        "succeededCount": int(status.get("SucceededCount", 0)),
-        "totalCount": int(status.get("TotalCount", 0)),
-        "reportLocation": facts.report,
-        "waitingSince": since,
-    }
+    return ExportStatus(
+        done=task["Lifecycle"] == "SUCCEEDED",
+        lifecycle=task["Lifecycle"],
+        failedCount=int(status.get("FailedCount", 0)),
+        succeededCount=int(status.get("SucceededCount", 0)),
+        totalCount=int(status.get("TotalCount", 0)),
+        reportLocation=facts.report,
+        waitingSince=since,
+    )
 
 
 def run_file_systems(run: Run) -> list[dict[str, Any]]:
@@ -416,7 +421,7 @@ def release_file_systems(
     error_name: str | None,
     previous: dict[str, Any] | None,
     job_succeeded: bool = False,
-) -> dict[str, Any]:
+) -> ReleaseStatus:
     """Apply the end-of-run policy to every file system of the run; call again until ``done``.
 
     The policy is ``batchscratch.policy.choose_file_system_policy`` of ``config``,
@@ -443,8 +448,8 @@ def release_file_systems(
         job_succeeded: the job ended SUCCEEDED before the failure.
 
     Returns:
-        ``{"done", "policy", "retained": ["fsx:file-system:fs-…"],
-        "deleted": ["fsx:file-system:fs-…"], "waitingSince"}``.
+        ``done`` once nothing is pending, the policy applied, ``retained`` and ``deleted``
+        (``fsx:file-system:fs-…``).
 
     Raises:
         CleanupTimeout: not done within ``cleanupTimeoutSeconds``; what is left keeps its
@@ -476,7 +481,7 @@ def release_file_systems(
             progress.keep(entry, {}, f"{reason}: {failed}", mark)
             continue
         if exporting and needs_failure_export(association_lifecycle, tasks):
-            if disable_auto_export(system_id)["done"]:
+            if disable_auto_export(system_id).done:
                 start_export(run, system_id, purpose=FAILURE_EXPORT)
             progress.pending.append(f"{entry} (exporting)")
             continue

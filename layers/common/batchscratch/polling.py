@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from batchscratch.errors import BatchScratchError, CleanupTimeout
+from batchscratch.outputs import ReleaseStatus
 from batchscratch.policy import FileSystemPolicy, VolumePolicy
 from batchscratch.run import TAG_RETAINED, now_iso, seconds_since
 
@@ -66,7 +67,7 @@ class ReleaseProgress:
             mark(reason)
         self.retained.append(entry)
 
-    def result(self, timeout_seconds: int) -> dict[str, Any]:
+    def result(self, timeout_seconds: int) -> ReleaseStatus:
         """Return the step's result; ``done`` once nothing is pending.
 
         Raises:
@@ -80,10 +81,10 @@ class ReleaseProgress:
                 CleanupTimeout,
                 f"storage release ({', '.join(self.pending)})",
             )
-        return {
-            "done": not self.pending,
-            "policy": self.policy,
-            "retained": self.retained,
-            "deleted": self.deleted,
-            "waitingSince": self.since,
-        }
+        return ReleaseStatus(
+            done=not self.pending,
+            policy=self.policy,
+            retained=self.retained,
+            deleted=self.deleted,
+            waitingSince=self.since,
+        )
