@@ -1,36 +1,20 @@
 """CheckExport: has the run's export task (by its own id) succeeded with 0 failed files?
 
 Event: the state (``fileSystem``, ``export``, earlier ``exportStatus``). Returns
-``$.exportStatus``. Raises ``ExportFailed`` (FAILED, CANCELED or failed files) or
-``ExportTimeout``; either way the file system is tagged and kept.
+``$.exportStatus`` (``ExportStatus``). Raises ``ExportFailed`` (FAILED, CANCELED or failed
+files) or ``ExportTimeout``; either way the file system is tagged and kept.
 """
 
-from typing import Any
-
-from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from batchscratch.aws import transient_errors_retried
 from batchscratch.fsx import check_export
+from batchscratch.handler import step_handler
+from batchscratch.outputs import ExportStatus
 from batchscratch.state import RunState
 
-logger = Logger()
-tracer = Tracer()
 
-
-@logger.inject_lambda_context(correlation_id_path="run.runId")
-@tracer.capture_lambda_handler
-@transient_errors_retried
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    state = parse(event=event, model=RunState)
+@step_handler(log_message="Export checked")
+def lambda_handler(state: RunState, context: LambdaContext) -> ExportStatus:
     export = state.require_export()
-    status = check_export(
-        state.require_file_system().fileSystemId,
-        export.taskId,
-        export.reportPath,
-        state.lustre_config().exportTimeoutSeconds,
-        state.previous("exportStatus"),
-    )
-    logger.info("Export checked", extra=status)
-    return status
+    file_system_id = state.require_file_system().fileSystemId
+    return check_export(file_system_id, export, state.lustre_config(), state.previous(ExportStatus))

@@ -2,36 +2,24 @@
 
 Without ``error`` in the state (success, export verified): delete, or retain when
 ``deleteLustre`` is false. With ``error``: the ``onFailure`` policy (export then delete,
-retain, delete). Polled until ``done``. Returns ``$.release``:
-``{"done", "policy", "retained", "deleted", "waitingSince"}``. Raises ``CleanupTimeout``.
+retain, delete; ``delete`` exports first once the job SUCCEEDED). Polled until ``done``.
+Returns ``$.release`` (``ReleaseStatus``). Raises ``CleanupTimeout``.
 """
 
-from typing import Any
-
-from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from batchscratch.aws import transient_errors_retried
-from batchscratch.fsx import choose_policy, release_file_systems
+from batchscratch.fsx import release_file_systems
+from batchscratch.handler import step_handler
+from batchscratch.outputs import ReleaseStatus
 from batchscratch.state import RunState
 
-logger = Logger()
-tracer = Tracer()
 
-
-@logger.inject_lambda_context(correlation_id_path="run.runId")
-@tracer.capture_lambda_handler
-@transient_errors_retried
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    state = parse(event=event, model=RunState)
-    config = state.lustre_config()
-    job = state.previous("job") or {}
-    policy, reason = choose_policy(
-        config, state.error.Error if state.error else None, job.get("status") == "SUCCEEDED"
+@step_handler(log_message="File system release step")
+def lambda_handler(state: RunState, context: LambdaContext) -> ReleaseStatus:
+    return release_file_systems(
+        state.run,
+        state.lustre_config(),
+        state.error_name,
+        state.previous(ReleaseStatus),
+        job_succeeded=state.job_succeeded,
     )
-    status = release_file_systems(
-        state.run, policy, reason, config.cleanupTimeoutSeconds, state.previous("release")
-    )
-    logger.info("File system release step", extra=status)
-    return status

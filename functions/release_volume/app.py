@@ -2,34 +2,19 @@
 
 Without ``error`` in the state (success): delete, or retain when ``deleteEbs`` is false.
 With ``error`` (the failure path): the ``onFailure`` policy (snapshot, retain, delete).
-Polled until ``done``. Returns ``$.release``:
-``{"done", "policy", "retained", "deleted", "waitingSince"}``.
+Polled until ``done``. Returns ``$.release`` (``ReleaseStatus``).
 Raises ``SnapshotFailed`` (volume kept) or ``CleanupTimeout``.
 """
 
-from typing import Any
-
-from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from batchscratch.aws import transient_errors_retried
-from batchscratch.ebs import choose_policy, release_volumes
+from batchscratch.ebs import release_volumes
+from batchscratch.handler import step_handler
+from batchscratch.outputs import ReleaseStatus
 from batchscratch.state import RunState
 
-logger = Logger()
-tracer = Tracer()
 
-
-@logger.inject_lambda_context(correlation_id_path="run.runId")
-@tracer.capture_lambda_handler
-@transient_errors_retried
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    state = parse(event=event, model=RunState)
+@step_handler(log_message="Volume release step")
+def lambda_handler(state: RunState, context: LambdaContext) -> ReleaseStatus:
     config = state.ebs_config()
-    policy, reason = choose_policy(config, state.error.Error if state.error else None)
-    status = release_volumes(
-        state.run, policy, reason, config.cleanupTimeoutSeconds, state.previous("release")
-    )
-    logger.info("Volume release step", extra=status)
-    return status
+    return release_volumes(state.run, config, state.error_name, state.previous(ReleaseStatus))

@@ -12,7 +12,7 @@ import pytest
 from batchscratch.modes import MODES, Mode
 from tools.asl import STATEMACHINE_DIR, build, check, definition_of, write
 from tools.asl.__main__ import main
-from tools.asl.outputs import OUTPUTS
+from tools.asl.outputs import STEP_OUTPUTS, output_of
 from tools.asl.slots import slots_of
 from tools.asl.spine import LAMBDA_INVOKE, STANDARD_RETRY, definition
 
@@ -112,14 +112,14 @@ def test_every_lambda_task_is_the_standard_task(name: str) -> None:
         (catcher,) = state["Catch"]
         assert catcher["ErrorEquals"] == ["States.ALL"], state_name
         step = state["Parameters"]["FunctionName"].removeprefix("${").removesuffix("FunctionArn}")
-        output = OUTPUTS[step]
+        output = output_of(step)
         assert state["ResultPath"] == output.path, state_name
         assert state["ResultSelector"] == {f"{f}.$": f"$.Payload.{f}" for f in output.fields}
 
 
 def test_every_step_of_every_mode_has_an_output() -> None:
     steps = {step.name for mode in MODES.values() for step in mode.steps}
-    assert steps == set(OUTPUTS)
+    assert steps == set(STEP_OUTPUTS)
 
 
 def test_a_mode_without_slots_is_named() -> None:

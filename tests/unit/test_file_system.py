@@ -351,7 +351,8 @@ class FakeFsx:
 
 @pytest.fixture
 def fake_fsx(monkeypatch):
-    """Install a FakeFsx as the layer's FSx client; returns a factory."""
+    """Install a FakeFsx as the FSx client of the layer's modules that call FSx; returns a
+    factory."""
 
     def install(systems, associations=(), tasks=()):
         fake = FakeFsx(systems, associations, tasks)
@@ -360,7 +361,8 @@ def fake_fsx(monkeypatch):
         def client(service):
             return fake if service == "fsx" else real(service)
 
-        monkeypatch.setattr("batchscratch.fsx.client", client)
+        for module in ("batchscratch.fsx", "batchscratch.storage"):
+            monkeypatch.setattr(f"{module}.client", client)
         return fake
 
     return install

@@ -94,7 +94,7 @@ def test_reaper_raises_for_a_retry_when_time_runs_out(aborted_run, network, lamb
     release = ebs.release_volumes
 
     def never_done(*args, **kwargs):
-        return release(*args, **kwargs) | {"done": False}
+        return release(*args, **kwargs).model_copy(update={"done": False})
 
     lambda_context.remaining_millis = 30_000
 

@@ -11,7 +11,8 @@ import botocore.session
 import pytest
 import regex
 
-from batchscratch.fsx import _task_outcome
+from batchscratch.fsx import repository_task
+from batchscratch.policy import export_outcome
 from batchscratch.run import TAG_EXECUTION, TAG_RUN_ID, Run
 from batchscratch.tagging import (
     TAG_VALUE_MAX,
@@ -91,7 +92,7 @@ def test_identity_values_are_stable_and_bounded():
 def test_the_failed_export_description_fits_a_tag_and_stays_readable():
     task = {"TaskId": "task-0123456789abcdef0", "Lifecycle": "SUCCEEDED", "Status": {}}
     task["Status"]["FailedCount"] = 3
-    _, description = _task_outcome(task, "s3://bucket/runs/a b")
+    _, description = export_outcome(repository_task(task, "s3://bucket/runs/a b"))
 
     value = text_tag_value(description)
 

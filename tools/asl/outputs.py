@@ -1,13 +1,32 @@
 """What each Lambda step returns: where its result goes in the state, and its fields.
 
-This is the one place the field lists are written. Each Lambda task's ``ResultSelector``
-keeps exactly these fields of the handler's payload (``"<field>.$": "$.Payload.<field>"``),
-each Choice reads one of them, and the summary points at the results by their path. The
-handlers return plain dicts for now; once each has a typed output model, ``fields`` becomes
-``tuple(model.model_fields)`` and nothing else here changes.
+Both come from the step's output model (``batchscratch.outputs``), the one copy of the
+contract that the handler returns and later steps read: the fields are the model's fields in
+their order, the path is its ``result_path()``. Each Lambda task's ``ResultSelector`` keeps
+exactly these fields of the handler's payload (``"<field>.$": "$.Payload.<field>"``), each
+Choice reads one of them, and the summary points at the results by their path. This module
+says only which step returns which model; tests/unit/test_outputs.py checks that each
+handler declares (and returns) the same one.
 """
 
 from dataclasses import dataclass
+
+from batchscratch.outputs import (
+    AutoExportStatus,
+    CleanupStatus,
+    ComputeRef,
+    ComputeStatus,
+    DrainStatus,
+    ExportRef,
+    ExportStatus,
+    FileSystemRef,
+    FileSystemStatus,
+    LoadedConfig,
+    ReleaseStatus,
+    StepOutput,
+    VolumeRef,
+    VolumeStatus,
+)
 
 
 @dataclass(frozen=True)
@@ -18,71 +37,30 @@ class Output:
     fields: tuple[str, ...]
 
 
-_RELEASE = ("done", "policy", "retained", "deleted", "waitingSince")
-
-OUTPUTS: dict[str, Output] = {
-    "LoadConfig": Output("$", ("run", "config")),
-    "CreateVolume": Output("$.volume", ("volumeId", "availabilityZone", "subnetIds", "createdAt")),
-    "CheckVolume": Output("$.volumeStatus", ("ready", "state", "waitingSince")),
-    "CreateFileSystem": Output(
-        "$.fileSystem", ("fileSystemId", "availabilityZone", "subnetIds", "createdAt")
-    ),
-    "CheckFileSystem": Output(
-        "$.fileSystemStatus",
-        (
-            "ready",
-            "lifecycle",
-            "dnsName",
-            "mountName",
-            "associationId",
-            "dataRepositoryPath",
-            "waitingSince",
-        ),
-    ),
-    "PrepareCompute": Output(
-        "$.compute",
-        (
-            "launchTemplateId",
-            "launchTemplateName",
-            "computeEnvironmentName",
-            "computeEnvironmentArn",
-            "jobQueueName",
-            "jobDefinitionName",
-            "jobDefinitionArn",
-            "jobName",
-            "createdAt",
-        ),
-    ),
-    "CheckCompute": Output("$.computeStatus", ("ready", "jobQueueArn", "waitingSince")),
-    "CleanUpCompute": Output("$.cleanup", ("done", "remaining", "waitingSince")),
-    "CheckDrain": Output(
-        "$.drain",
-        ("drained", "timedOut", "considered", "reason", "jobEndedAt", "waitingSince"),
-    ),
-    "DisableAutoExport": Output(
-        "$.autoExport", ("done", "associationId", "lifecycle", "waitingSince")
-    ),
-    "StartExport": Output("$.export", ("taskId", "reportPath", "createdAt")),
-    "CheckExport": Output(
-        "$.exportStatus",
-        (
-            "done",
-            "lifecycle",
-            "failedCount",
-            "succeededCount",
-            "totalCount",
-            "reportLocation",
-            "waitingSince",
-        ),
-    ),
-    "ReleaseVolume": Output("$.release", _RELEASE),
-    "ReleaseFileSystem": Output("$.release", _RELEASE),
+STEP_OUTPUTS: dict[str, type[StepOutput]] = {
+    "LoadConfig": LoadedConfig,
+    "CreateVolume": VolumeRef,
+    "CheckVolume": VolumeStatus,
+    "CreateFileSystem": FileSystemRef,
+    "CheckFileSystem": FileSystemStatus,
+    "PrepareCompute": ComputeRef,
+    "CheckCompute": ComputeStatus,
+    "CleanUpCompute": CleanupStatus,
+    "CheckDrain": DrainStatus,
+    "DisableAutoExport": AutoExportStatus,
+    "StartExport": ExportRef,
+    "CheckExport": ExportStatus,
+    "ReleaseVolume": ReleaseStatus,
+    "ReleaseFileSystem": ReleaseStatus,
 }
+"""The output model of each Lambda step, by the step's name (``batchscratch.modes.Step``)."""
 
 
 def output_of(step: str) -> Output:
-    """Return what ``step`` (a Lambda step's name, e.g. ``CheckVolume``) returns."""
+    """Return what ``step`` (a Lambda step's name, e.g. ``CheckVolume``) returns: its output
+    model's result path and fields."""
     try:
-        return OUTPUTS[step]
+        model = STEP_OUTPUTS[step]
     except KeyError:
         raise KeyError(f"tools/asl/outputs.py declares no output for the step {step}") from None
+    return Output(model.result_path(), tuple(model.model_fields))

@@ -10,7 +10,9 @@ the EC2 API Reference (CreateLaunchTemplate, DeleteLaunchTemplate).
 
 import base64
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -20,6 +22,8 @@ from batchscratch.config import CommonConfig
 from batchscratch.environment import setting, setting_list
 from batchscratch.errors import CleanupTimeout, ComputeFailed, ComputeTimeout
 from batchscratch.marker import SAMPLE_JOB_REFUSAL_EXIT_CODE
+from batchscratch.mounts import StorageMount
+from batchscratch.outputs import CleanupStatus, ComputeRef, ComputeStatus
 from batchscratch.polling import enforce_deadline, waiting_since
 from batchscratch.run import Run, now_iso
 
@@ -32,6 +36,8 @@ SPOT_NOTICE_EXIT_CODE = 143
 ends before the host does and Batch sees this exit code rather than ``Host EC2 …``."""
 
 _ACTIVE_JOB_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING")
+_CHANGING = ("CREATING", "UPDATING", "DELETING")
+"""Job queue and compute environment statuses the cleanup waits out before changing them."""
 
 
 @dataclass(frozen=True)
@@ -243,13 +249,8 @@ def _job_definition(
 
 
 def prepare_compute(
-    run: Run,
-    config: CommonConfig,
-    settings: ComputeSettings,
-    subnet_ids: list[str],
-    user_data: str,
-    mount: tuple[str, str],
-) -> dict[str, Any]:
+    run: Run, mount: StorageMount, config: CommonConfig, settings: ComputeSettings
+) -> ComputeRef:
     """Create the run's launch template, compute environment and job definition.
 
     The job queue is created by ``check_compute`` once the compute environment is VALID
@@ -257,35 +258,34 @@ def prepare_compute(
 
     Args:
         run: the run (names, tags, tokens).
+        mount: the storage's mount (``batchscratch.mounts.storage_mount``): the subnets in its
+            Availability Zone, the user data that mounts it, and its host and container paths.
         config: image, vCPUs, memory (MiB), command, environment, retry attempts.
         settings: deploy-time compute settings.
-        subnet_ids: subnets in the storage's Availability Zone only.
-        user_data: the MIME multipart user data that mounts the storage.
-        mount: ``(host path, container path)`` of the storage, e.g. ``("/data", "/data")``.
 
     Returns:
-        ``{"launchTemplateId", "launchTemplateName", "computeEnvironmentName",
-        "computeEnvironmentArn", "jobQueueName", "jobDefinitionName", "jobDefinitionArn",
-        "jobName", "createdAt"}``.
+        The names and ARNs of the run's compute, and the job's name.
 
     Raises:
         botocore.exceptions.ClientError: EC2 or Batch refused.
     """
     names = Names.of(run)
-    template_id = _launch_template(run, names.launch_template, user_data)
-    environment_arn = _compute_environment(run, names, settings, template_id, subnet_ids)
-    definition_arn = _job_definition(run, names, config, settings, mount)
-    return {
-        "launchTemplateId": template_id,
-        "launchTemplateName": names.launch_template,
-        "computeEnvironmentName": names.compute_environment,
-        "computeEnvironmentArn": environment_arn,
-        "jobQueueName": names.job_queue,
-        "jobDefinitionName": names.job_definition,
-        "jobDefinitionArn": definition_arn,
-        "jobName": names.job,
-        "createdAt": now_iso(),
-    }
+    template_id = _launch_template(run, names.launch_template, mount.user_data)
+    environment_arn = _compute_environment(run, names, settings, template_id, mount.subnet_ids)
+    definition_arn = _job_definition(
+        run, names, config, settings, (mount.host_path, mount.container_path)
+    )
+    return ComputeRef(
+        launchTemplateId=template_id,
+        launchTemplateName=names.launch_template,
+        computeEnvironmentName=names.compute_environment,
+        computeEnvironmentArn=environment_arn,
+        jobQueueName=names.job_queue,
+        jobDefinitionName=names.job_definition,
+        jobDefinitionArn=definition_arn,
+        jobName=names.job,
+        createdAt=now_iso(),
+    )
 
 
 def _one(items: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -293,22 +293,20 @@ def _one(items: list[dict[str, Any]]) -> dict[str, Any] | None:
     return live[0] if live else None
 
 
-def check_compute(
-    run: Run, timeout_seconds: int, previous: dict[str, Any] | None
-) -> dict[str, Any]:
+def check_compute(run: Run, config: CommonConfig, previous: dict[str, Any] | None) -> ComputeStatus:
     """Report whether the run's job queue can take the job; create the queue when it can.
 
     Args:
         run: whose compute.
-        timeout_seconds: limit (``computeTimeoutSeconds``).
+        config: the limit (``computeTimeoutSeconds``, seconds).
         previous: this check's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"ready": bool, "jobQueueArn": str | None, "waitingSince": iso}``.
+        ``ready`` with the queue's ARN once it is VALID and ENABLED.
 
     Raises:
         ComputeFailed: the compute environment or job queue is INVALID or gone.
-        ComputeTimeout: not VALID and ENABLED within ``timeout_seconds``.
+        ComputeTimeout: not VALID and ENABLED within ``computeTimeoutSeconds``.
     """
     since = waiting_since(previous)
     names = Names.of(run)
@@ -349,13 +347,39 @@ def check_compute(
     ready = queue_arn is not None
     if not ready:
         enforce_deadline(
-            since, timeout_seconds, ComputeTimeout, f"compute of run {run.runId} to become VALID"
+            since,
+            config.computeTimeoutSeconds,
+            ComputeTimeout,
+            f"compute of run {run.runId} to become VALID",
         )
-    return {"ready": ready, "jobQueueArn": queue_arn, "waitingSince": since}
+    return ComputeStatus(ready=ready, jobQueueArn=queue_arn, waitingSince=since)
+
+
+def _towards_deletion(
+    entry: str,
+    resource: dict[str, Any],
+    disable: Callable[[], object],
+    delete: Callable[[], object],
+) -> str:
+    """Take one step towards deleting a job queue or compute environment: disable it, then
+    delete it (AWS Batch API Reference, DeleteJobQueue and DeleteComputeEnvironment: it must
+    be DISABLED first); one whose status is CREATING, UPDATING or DELETING is left to finish.
+
+    Returns:
+        What is left: ``"<entry> (<status>)"``, ``"<entry> (disabling)"`` or
+        ``"<entry> (deleting)"``.
+    """
+    if resource["status"] in _CHANGING:
+        return f"{entry} ({resource['status']})"
+    if resource["state"] == "ENABLED":
+        disable()
+        return f"{entry} (disabling)"
+    delete()
+    return f"{entry} (deleting)"
 
 
 def _release_job_queue(name: str, remaining: list[str]) -> bool:
-    """Advance the queue towards deletion; return True once it is gone."""
+    """Advance the queue towards deletion, its jobs terminated; return True once it is gone."""
     batch = client("batch")
     queue = _one(batch.describe_job_queues(jobQueues=[name])["jobQueues"])
     if queue is None:
@@ -363,14 +387,9 @@ def _release_job_queue(name: str, remaining: list[str]) -> bool:
     for status in _ACTIVE_JOB_STATUSES:
         for job in batch.list_jobs(jobQueue=name, jobStatus=status)["jobSummaryList"]:
             batch.terminate_job(jobId=job["jobId"], reason="batch-scratch run cleanup")
-    if queue["status"] in ("CREATING", "UPDATING", "DELETING"):
-        remaining.append(f"batch:job-queue:{name} ({queue['status']})")
-    elif queue["state"] == "ENABLED":
-        batch.update_job_queue(jobQueue=name, state="DISABLED")
-        remaining.append(f"batch:job-queue:{name} (disabling)")
-    else:
-        batch.delete_job_queue(jobQueue=name)
-        remaining.append(f"batch:job-queue:{name} (deleting)")
+    disable = partial(batch.update_job_queue, jobQueue=name, state="DISABLED")
+    delete = partial(batch.delete_job_queue, jobQueue=name)
+    remaining.append(_towards_deletion(f"batch:job-queue:{name}", queue, disable, delete))
     return False
 
 
@@ -382,14 +401,10 @@ def _release_compute_environment(name: str, remaining: list[str]) -> bool:
     )
     if environment is None:
         return True
-    if environment["status"] in ("CREATING", "UPDATING", "DELETING"):
-        remaining.append(f"batch:compute-environment:{name} ({environment['status']})")
-    elif environment["state"] == "ENABLED":
-        batch.update_compute_environment(computeEnvironment=name, state="DISABLED")
-        remaining.append(f"batch:compute-environment:{name} (disabling)")
-    else:
-        batch.delete_compute_environment(computeEnvironment=name)
-        remaining.append(f"batch:compute-environment:{name} (deleting)")
+    disable = partial(batch.update_compute_environment, computeEnvironment=name, state="DISABLED")
+    delete = partial(batch.delete_compute_environment, computeEnvironment=name)
+    entry = f"batch:compute-environment:{name}"
+    remaining.append(_towards_deletion(entry, environment, disable, delete))
     return False
 
 
@@ -414,8 +429,8 @@ def _deregister_job_definitions(name: str) -> None:
 
 
 def cleanup_compute(
-    run: Run, timeout_seconds: int, previous: dict[str, Any] | None
-) -> dict[str, Any]:
+    run: Run, config: CommonConfig, previous: dict[str, Any] | None
+) -> CleanupStatus:
     """Advance the deletion of the run's compute; call again until ``done``.
 
     Order: terminate the queue's jobs, disable then delete the job queue, disable then
@@ -424,14 +439,16 @@ def cleanup_compute(
 
     Args:
         run: whose compute.
-        timeout_seconds: limit (``cleanupTimeoutSeconds``).
+        config: the limit (``cleanupTimeoutSeconds``, seconds).
         previous: this step's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"done": bool, "remaining": ["batch:job-queue:… (disabling)", …], "waitingSince"}``.
+        ``done`` once nothing is left; ``remaining``, e.g. ``["batch:job-queue:…
+        (disabling)"]``.
 
     Raises:
-        CleanupTimeout: not done within ``timeout_seconds``; what is left keeps its tags.
+        CleanupTimeout: not done within ``cleanupTimeoutSeconds``; what is left keeps its
+            tags.
     """
     since = waiting_since(previous)
     names = Names.of(run)
@@ -443,6 +460,9 @@ def cleanup_compute(
     _deregister_job_definitions(names.job_definition)
     if remaining:
         enforce_deadline(
-            since, timeout_seconds, CleanupTimeout, f"compute cleanup ({', '.join(remaining)})"
+            since,
+            config.cleanupTimeoutSeconds,
+            CleanupTimeout,
+            f"compute cleanup ({', '.join(remaining)})",
         )
-    return {"done": not remaining, "remaining": remaining, "waitingSince": since}
+    return CleanupStatus(done=not remaining, remaining=remaining, waitingSince=since)

@@ -3,21 +3,28 @@
 Follows the EC2 API Reference: CreateVolume (gp3, ``ClientToken`` for idempotency,
 ``TagSpecifications``), DescribeVolumes (``State``: creating | available | in-use |
 deleting | deleted | error), DetachVolume, CreateSnapshot (``State``: pending | completed |
-error | recoverable | recovering), DeleteVolume.
+error | recoverable | recovering), DeleteVolume. What the release does with a volume is
+decided by ``batchscratch.policy``; this module reads the facts and acts.
 """
 
-from typing import Any, Literal
+from functools import partial
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from batchscratch.aws import client
 from batchscratch.config import OnlyEbsConfig
 from batchscratch.errors import SnapshotFailed, StorageFailed, StorageTimeout
+from batchscratch.outputs import ReleaseStatus, VolumeRef, VolumeStatus
+from batchscratch.policy import (
+    choose_volume_policy,
+    reason_to_keep_volume,
+    snapshot_step,
+    volume_never_held_data,
+)
 from batchscratch.polling import ReleaseProgress, enforce_deadline, waiting_since
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run, now_iso
-from batchscratch.tagging import text_tag_value
-
-Policy = Literal["delete", "snapshot", "retain"]
+from batchscratch.storage import mark_ec2_retained, placement, retained_tag, tags_of
 
 _UNUSABLE_STATES = ("error", "deleting", "deleted")
 """Volume states (EC2 API Reference, Volume ``State``: creating | available | in-use |
@@ -25,20 +32,7 @@ deleting | deleted | error) from which a volume never becomes usable: fail at on
 than wait until ``storageTimeoutSeconds``."""
 
 
-def choose_policy(config: OnlyEbsConfig, error_name: str | None) -> tuple[Policy, str]:
-    """Return ``(policy, reason)`` for the run's volume at the end of a run.
-
-    ``deleteEbs`` false keeps the volume whatever happened. Otherwise success
-    (``error_name`` None) deletes it, and failure applies ``onFailure`` (default ``snapshot``).
-    """
-    if not config.deleteEbs:
-        return "retain", "deleteEbs is false"
-    if error_name is None:
-        return "delete", "run succeeded"
-    return config.onFailure, f"onFailure={config.onFailure} after {error_name}"
-
-
-def create_volume(run: Run, config: OnlyEbsConfig, subnet_ids: list[str]) -> dict[str, Any]:
+def create_volume(run: Run, config: OnlyEbsConfig, subnet_ids: list[str]) -> VolumeRef:
     """Create the run's encrypted gp3 volume in the Availability Zone of ``subnet_ids[0]``.
 
     Args:
@@ -47,19 +41,15 @@ def create_volume(run: Run, config: OnlyEbsConfig, subnet_ids: list[str]) -> dic
         subnet_ids: the stack's private subnets; the first one picks the zone.
 
     Returns:
-        ``{"volumeId", "availabilityZone", "subnetIds", "createdAt"}``; ``subnetIds`` are the
-        private subnets in the volume's zone (a volume attaches only to an instance in its
-        own zone), for the compute environment.
+        The volume, and the private subnets in its zone (a volume attaches only to an
+        instance in its own zone), for the compute environment.
 
     Raises:
         botocore.exceptions.ClientError: EC2 refused (quota, permissions).
     """
-    ec2 = client("ec2")
-    subnets = ec2.describe_subnets(SubnetIds=subnet_ids)["Subnets"]
-    zone_of = {subnet["SubnetId"]: subnet["AvailabilityZone"] for subnet in subnets}
-    zone = zone_of[subnet_ids[0]]
-    volume = ec2.create_volume(
-        AvailabilityZone=zone,
+    where = placement(subnet_ids)
+    volume = client("ec2").create_volume(
+        AvailabilityZone=where.zone,
         Size=config.ebsSizeGb,
         VolumeType="gp3",
         Iops=config.ebsIOPS,
@@ -73,26 +63,27 @@ def create_volume(run: Run, config: OnlyEbsConfig, subnet_ids: list[str]) -> dic
             }
         ],
     )
-    return {
-        "volumeId": volume["VolumeId"],
-        "availabilityZone": zone,
-        "subnetIds": [subnet for subnet in subnet_ids if zone_of.get(subnet) == zone],
-        "createdAt": now_iso(),
-    }
+    return VolumeRef(
+        volumeId=volume["VolumeId"],
+        availabilityZone=where.zone,
+        subnetIds=where.subnet_ids,
+        createdAt=now_iso(),
+    )
 
 
 def check_volume(
-    volume_id: str, timeout_seconds: int, previous: dict[str, Any] | None
-) -> dict[str, Any]:
+    volume_id: str, config: OnlyEbsConfig, previous: dict[str, Any] | None
+) -> VolumeStatus:
     """Report whether the volume can be attached.
 
     Args:
         volume_id: the run's volume.
-        timeout_seconds: how long it may stay ``creating`` (``storageTimeoutSeconds``).
+        config: how long it may stay ``creating`` (``storageTimeoutSeconds``, seconds).
         previous: this check's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"ready": bool, "state": str, "waitingSince": iso}``.
+        ``ready`` once the volume is ``available`` (or ``in-use``), its state, and when the
+        wait began.
 
     Raises:
         StorageFailed: the volume is in state ``error``, ``deleting`` or ``deleted``, or does
@@ -111,18 +102,8 @@ def check_volume(
         raise StorageFailed(f"Volume {volume_id} is in state {state}; it cannot be used")
     ready = state in ("available", "in-use")
     if not ready:
-        enforce_deadline(since, timeout_seconds, StorageTimeout, f"volume {volume_id}")
-    return {"ready": ready, "state": state, "waitingSince": since}
-
-
-def _tags(resource: dict[str, Any]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
-
-
-def _mark_retained(resource_id: str, reason: str) -> None:
-    client("ec2").create_tags(
-        Resources=[resource_id], Tags=[{"Key": TAG_RETAINED, "Value": text_tag_value(reason)}]
-    )
+        enforce_deadline(since, config.storageTimeoutSeconds, StorageTimeout, f"volume {volume_id}")
+    return VolumeStatus(ready=ready, state=state, waitingSince=since)
 
 
 def run_volumes(run: Run) -> list[dict[str, Any]]:
@@ -170,12 +151,13 @@ def _detach(volume: dict[str, Any]) -> bool:
 
 
 def release_volumes(
-    run: Run, policy: Policy, reason: str, timeout_seconds: int, previous: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Apply ``policy`` to every volume of the run; call again until ``done``.
+    run: Run, config: OnlyEbsConfig, error_name: str | None, previous: dict[str, Any] | None
+) -> ReleaseStatus:
+    """Apply the end-of-run policy to every volume of the run; call again until ``done``.
 
-    Each call does what the current state allows and returns; it is idempotent, so the
-    success path, the failure path and the reaper share it.
+    The policy is ``batchscratch.policy.choose_volume_policy`` of ``config`` and
+    ``error_name``. Each call does what the current state allows and returns; it is
+    idempotent, so the success path, the failure path and the reaper share it.
 
     - ``delete``: detach, then delete the volume.
     - ``snapshot``: detach, snapshot (tagged ``retained-reason``), wait until the snapshot is
@@ -187,70 +169,75 @@ def release_volumes(
 
     Args:
         run: whose volumes.
-        policy: ``delete`` | ``snapshot`` | ``retain``.
-        reason: why (recorded in the ``retained-reason`` tag and snapshot description).
-        timeout_seconds: limit for the whole release (``cleanupTimeoutSeconds``).
+        config: ``deleteEbs``, ``onFailure``, and the limit for the whole release
+            (``cleanupTimeoutSeconds``).
+        error_name: what sent the run to its failure path (``$.error.Error``, or the
+            reaper's ``execution <status>``); None on success.
         previous: this step's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"done", "policy", "retained": ["ec2:volume:vol-…", "ec2:snapshot:snap-…"],
-        "deleted": ["ec2:volume:vol-…"], "waitingSince"}``.
+        ``done`` once nothing is pending, the policy applied, ``retained``
+        (``ec2:volume:vol-…``, ``ec2:snapshot:snap-…``) and ``deleted``
+        (``ec2:volume:vol-…``).
 
     Raises:
         SnapshotFailed: the snapshot ended in ``error``; the volume is tagged and kept.
-        CleanupTimeout: not done within ``timeout_seconds``; what is left keeps its tags.
+        CleanupTimeout: not done within ``cleanupTimeoutSeconds``; what is left keeps its
+            tags.
     """
-    since = waiting_since(previous)
+    policy, reason = choose_volume_policy(config, error_name)
     ec2 = client("ec2")
-    progress = ReleaseProgress(policy, since)
-    retained, deleted, pending = progress.retained, progress.deleted, progress.pending
+    progress = ReleaseProgress(policy, waiting_since(previous))
     for volume in run_volumes(run):
         volume_id = volume["VolumeId"]
-        if TAG_RETAINED in _tags(volume):
-            retained.append(f"ec2:volume:{volume_id}")
+        entry = f"ec2:volume:{volume_id}"
+        tags = tags_of(volume)
+        keep = reason_to_keep_volume(tags.get(TAG_RETAINED), volume["State"], policy, reason)
+        if keep is not None:
+            progress.keep(entry, tags, keep, partial(mark_ec2_retained, volume_id))
             continue
-        if volume["State"] == "error":
-            # Creation failed: the volume never held data, so every policy deletes it.
+        if volume_never_held_data(volume["State"]):
             ec2.delete_volume(VolumeId=volume_id)
-            deleted.append(f"ec2:volume:{volume_id}")
-            continue
-        if policy == "retain":
-            _mark_retained(volume_id, reason)
-            retained.append(f"ec2:volume:{volume_id}")
+            progress.deleted.append(entry)
             continue
         if not _detach(volume):
-            pending.append(f"ec2:volume:{volume_id} (detaching)")
+            progress.pending.append(f"{entry} (detaching)")
             continue
-        if policy == "snapshot":
-            snapshot = _run_snapshot(run, volume_id)
-            if snapshot is None:
-                created = ec2.create_snapshot(
-                    VolumeId=volume_id,
-                    Description=f"batch-scratch {run.runId}: {reason}"[:255],
-                    TagSpecifications=[
-                        {
-                            "ResourceType": "snapshot",
-                            "Tags": [
-                                *run.tag_list(),
-                                {"Key": TAG_RETAINED, "Value": text_tag_value(reason)},
-                            ],
-                        }
-                    ],
-                )
-                pending.append(f"ec2:snapshot:{created['SnapshotId']} (pending)")
-                continue
-            snapshot_id = snapshot["SnapshotId"]
-            if snapshot["State"] == "error":
-                _mark_retained(volume_id, f"snapshot {snapshot_id} failed; volume kept")
-                raise SnapshotFailed(
-                    f"Snapshot {snapshot_id} of volume {volume_id} failed "
-                    f"({snapshot.get('StateMessage', 'no message')}); the volume is kept, "
-                    f"tagged {TAG_RETAINED}"
-                )
-            retained.append(f"ec2:snapshot:{snapshot_id}")
-            if snapshot["State"] != "completed":
-                pending.append(f"ec2:snapshot:{snapshot_id} ({snapshot['State']})")
-                continue
+        if policy == "snapshot" and not _snapshot_done(run, volume_id, reason, progress):
+            continue
         ec2.delete_volume(VolumeId=volume_id)
-        deleted.append(f"ec2:volume:{volume_id}")
-    return progress.result(timeout_seconds)
+        progress.deleted.append(entry)
+    return progress.result(config.cleanupTimeoutSeconds)
+
+
+def _snapshot_done(run: Run, volume_id: str, reason: str, progress: ReleaseProgress) -> bool:
+    """Advance the snapshot of a detached volume; return True once the volume may go.
+
+    Raises:
+        SnapshotFailed: the snapshot ended in ``error``; the volume is tagged and kept.
+    """
+    snapshot = _run_snapshot(run, volume_id)
+    if snapshot is None:
+        created = client("ec2").create_snapshot(
+            VolumeId=volume_id,
+            Description=f"batch-scratch {run.runId}: {reason}"[:255],
+            TagSpecifications=[
+                {"ResourceType": "snapshot", "Tags": [*run.tag_list(), retained_tag(reason)]}
+            ],
+        )
+        progress.pending.append(f"ec2:snapshot:{created['SnapshotId']} (pending)")
+        return False
+    snapshot_id = snapshot["SnapshotId"]
+    step = snapshot_step(snapshot["State"])
+    if step == "failed":
+        mark_ec2_retained(volume_id, f"snapshot {snapshot_id} failed; volume kept")
+        raise SnapshotFailed(
+            f"Snapshot {snapshot_id} of volume {volume_id} failed "
+            f"({snapshot.get('StateMessage', 'no message')}); the volume is kept, "
+            f"tagged {TAG_RETAINED}"
+        )
+    progress.retained.append(f"ec2:snapshot:{snapshot_id}")
+    if step == "wait":
+        progress.pending.append(f"ec2:snapshot:{snapshot_id} ({snapshot['State']})")
+        return False
+    return True

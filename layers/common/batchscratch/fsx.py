@@ -6,10 +6,13 @@ MISCONFIGURED | UPDATING | MISCONFIGURED_UNAVAILABLE), CreateDataRepositoryAssoc
 CreateDataRepositoryTask (``Lifecycle``: PENDING | EXECUTING | FAILED | SUCCEEDED | CANCELED |
 CANCELING; ``Status.FailedCount``), DeleteFileSystem (refused while a data repository task is
 PENDING or EXECUTING). The completion report ``Path`` must lie inside the association's S3
-path; FSx writes the report under ``{Path}/<task id>/`` (``report_location``).
+path; FSx writes the report under ``{Path}/<task id>/`` (``report_location``). What the
+release does with a file system is decided by ``batchscratch.policy``; this module reads the
+facts and acts.
 """
 
-from typing import Any, Literal
+from functools import partial
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -21,53 +24,43 @@ from batchscratch.errors import (
     StorageFailed,
     StorageTimeout,
 )
+from batchscratch.outputs import (
+    AutoExportStatus,
+    ExportRef,
+    ExportStatus,
+    FileSystemRef,
+    FileSystemStatus,
+    ReleaseStatus,
+)
+from batchscratch.policy import (
+    FAILURE_EXPORT,
+    FSX_BROKEN,
+    DataRepositoryTask,
+    choose_file_system_policy,
+    export_left_files_behind,
+    export_outcome,
+    exports_before_delete,
+    needs_failure_export,
+    reason_to_keep_file_system,
+)
 from batchscratch.polling import ReleaseProgress, enforce_deadline, waiting_since
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run, now_iso
-from batchscratch.tagging import text_tag_value
+from batchscratch.storage import mark_fsx_retained, placement, tags_of
 
-Policy = Literal["delete", "export", "retain"]
 TAG_PURPOSE = "batch-scratch:purpose"
 """Marks what a data repository task is for (``export`` after the job, ``failure-export``)."""
 
 FILE_SYSTEM_PATH = "/scratch"
 """Where the association links the bucket in the file system; the job sees it as /scratch."""
 
-_RUNNING_TASK = ("PENDING", "EXECUTING", "CANCELING")
-_BROKEN = ("FAILED", "MISCONFIGURED", "MISCONFIGURED_UNAVAILABLE")
-
-
-def choose_policy(
-    config: LustreConfig, error_name: str | None, job_succeeded: bool = False
-) -> tuple[Policy, str]:
-    """Return ``(policy, reason)`` for the run's file system at the end of a run.
-
-    ``deleteLustre`` false keeps the file system whatever happened. Otherwise success
-    (``error_name`` None; the export has already succeeded) deletes it, and failure applies
-    ``onFailure`` (default ``export``: export what is there, delete only if that succeeds),
-    except that ``delete`` becomes ``export`` once the job SUCCEEDED (``job_succeeded``): a
-    failure after the job must not discard its results.
-    """
-    if not config.deleteLustre:
-        return "retain", "deleteLustre is false"
-    if error_name is None:
-        return "delete", "run succeeded and its export verified"
-    if job_succeeded and config.onFailure == "delete":
-        # The job's results exist only here: a later step's failure must not discard them.
-        return "export", f"onFailure=delete after {error_name}, but the job succeeded: export first"
-    return config.onFailure, f"onFailure={config.onFailure} after {error_name}"
-
 
 def _tag_list(run: Run, extra: dict[str, str] | None = None) -> list[dict[str, str]]:
     return [*run.tag_list(), *({"Key": k, "Value": v} for k, v in (extra or {}).items())]
 
 
-def _tags(resource: dict[str, Any]) -> dict[str, str]:
-    return {tag["Key"]: tag["Value"] for tag in resource.get("Tags", [])}
-
-
 def create_file_system(
     run: Run, config: LustreConfig, subnet_ids: list[str], security_group_id: str
-) -> dict[str, Any]:
+) -> FileSystemRef:
     """Create the run's Lustre file system in the first private subnet.
 
     Args:
@@ -77,15 +70,12 @@ def create_file_system(
         security_group_id: the Batch instances' group, which admits Lustre traffic from itself.
 
     Returns:
-        ``{"fileSystemId", "availabilityZone", "subnetIds", "createdAt"}``; ``subnetIds`` are
-        the private subnets in the file system's zone, for the compute environment.
+        The file system, and the private subnets in its zone, for the compute environment.
 
     Raises:
         botocore.exceptions.ClientError: FSx refused (quota, capacity, permissions).
     """
-    subnets = client("ec2").describe_subnets(SubnetIds=subnet_ids)["Subnets"]
-    zone_of = {subnet["SubnetId"]: subnet["AvailabilityZone"] for subnet in subnets}
-    zone = zone_of[subnet_ids[0]]
+    where = placement(subnet_ids)
     lustre: dict[str, Any] = {
         "DeploymentType": config.lustreDeploymentType,
         "DataCompressionType": "LZ4",
@@ -105,12 +95,12 @@ def create_file_system(
         LustreConfiguration=lustre,
         Tags=_tag_list(run, {"Name": run.resource_name("fs")}),
     )["FileSystem"]
-    return {
-        "fileSystemId": created["FileSystemId"],
-        "availabilityZone": zone,
-        "subnetIds": [subnet for subnet in subnet_ids if zone_of.get(subnet) == zone],
-        "createdAt": now_iso(),
-    }
+    return FileSystemRef(
+        fileSystemId=created["FileSystemId"],
+        availabilityZone=where.zone,
+        subnetIds=where.subnet_ids,
+        createdAt=now_iso(),
+    )
 
 
 def _describe(file_system_id: str) -> dict[str, Any]:
@@ -136,10 +126,9 @@ def check_file_system(
     run: Run,
     config: LustreConfig,
     file_system_id: str,
-    timeout_seconds: int,
     previous: dict[str, Any] | None,
     auto_export: bool = False,
-) -> dict[str, Any]:
+) -> FileSystemStatus:
     """Report whether the file system and its association are ready; create the association.
 
     Once the file system is AVAILABLE, links ``/scratch`` to ``dataRepositoryPath`` with
@@ -148,24 +137,23 @@ def check_file_system(
 
     Args:
         run: the run (tags, idempotency token).
-        config: S3 path, chunk size (MiB).
+        config: S3 path, chunk size (MiB), limit (``storageTimeoutSeconds``, seconds).
         file_system_id: the run's file system.
-        timeout_seconds: limit (``storageTimeoutSeconds``).
         previous: this check's earlier result (carries ``waitingSince``), or None.
         auto_export: also export new, changed and deleted files automatically.
 
     Returns:
-        ``{"ready", "lifecycle", "dnsName", "mountName", "associationId",
-        "dataRepositoryPath", "waitingSince"}`` (unknown values are None).
+        ``ready`` once the association is AVAILABLE, with the mount details (DNS name,
+        mount name) and the association (unknown values are None).
 
     Raises:
         StorageFailed: the file system or association is FAILED or MISCONFIGURED, or gone.
-        StorageTimeout: not ready within ``timeout_seconds``.
+        StorageTimeout: not ready within ``storageTimeoutSeconds``.
     """
     since = waiting_since(previous)
     system = _describe(file_system_id)
     lifecycle = system["Lifecycle"]
-    if lifecycle in (*_BROKEN, "DELETING"):
+    if lifecycle in (*FSX_BROKEN, "DELETING"):
         details = system.get("FailureDetails", {}).get("Message", "no details given")
         raise StorageFailed(f"File system {file_system_id} is {lifecycle}: {details}")
     association = None
@@ -186,7 +174,7 @@ def check_file_system(
                 ClientRequestToken=run.client_token("association"),
                 Tags=run.tag_list(),
             )["Association"]
-    if association is not None and association["Lifecycle"] in _BROKEN:
+    if association is not None and association["Lifecycle"] in FSX_BROKEN:
         details = association.get("FailureDetails", {}).get("Message", "no details given")
         raise StorageFailed(
             f"Data repository association {association['AssociationId']} of file system "
@@ -194,23 +182,25 @@ def check_file_system(
         )
     ready = association is not None and association["Lifecycle"] == "AVAILABLE"
     if not ready:
-        enforce_deadline(since, timeout_seconds, StorageTimeout, f"file system {file_system_id}")
-    return {
-        "ready": ready,
-        "lifecycle": lifecycle,
-        "dnsName": system.get("DNSName"),
-        "mountName": system.get("LustreConfiguration", {}).get("MountName"),
-        "associationId": association["AssociationId"] if association else None,
-        "dataRepositoryPath": association["DataRepositoryPath"] if association else None,
-        "waitingSince": since,
-    }
+        enforce_deadline(
+            since, config.storageTimeoutSeconds, StorageTimeout, f"file system {file_system_id}"
+        )
+    return FileSystemStatus(
+        ready=ready,
+        lifecycle=lifecycle,
+        dnsName=system.get("DNSName"),
+        mountName=system.get("LustreConfiguration", {}).get("MountName"),
+        associationId=association["AssociationId"] if association else None,
+        dataRepositoryPath=association["DataRepositoryPath"] if association else None,
+        waitingSince=since,
+    )
 
 
 def disable_auto_export(
     file_system_id: str,
     timeout_seconds: int | None = None,
     previous: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> AutoExportStatus:
     """Turn auto-export off on the file system's association; call again until ``done``.
 
     FSx runs a data repository task only after auto-export is disabled on the association
@@ -223,8 +213,7 @@ def disable_auto_export(
         previous: this step's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"done": bool, "associationId", "lifecycle", "waitingSince"}``; done once the
-        association is AVAILABLE without auto-export events.
+        ``done`` once the association is AVAILABLE without auto-export events.
 
     Raises:
         StorageFailed: the file system has no association.
@@ -249,22 +238,22 @@ def disable_auto_export(
         exporting = bool(association.get("S3", {}).get("AutoExportPolicy", {}).get("Events"))
     done = not exporting and association["Lifecycle"] == "AVAILABLE"
     if not done and timeout_seconds is not None:
-        try:
-            enforce_deadline(
-                since, timeout_seconds, ExportTimeout, f"auto-export off on {file_system_id}"
-            )
-        except ExportTimeout as error:
-            _mark_retained(_describe(file_system_id), "auto-export could not be disabled")
-            raise ExportTimeout(f"{error}; file system {file_system_id} is kept") from None
-    return {
-        "done": done,
-        "associationId": association["AssociationId"],
-        "lifecycle": association["Lifecycle"],
-        "waitingSince": since,
-    }
+        _export_deadline(
+            file_system_id,
+            since,
+            timeout_seconds,
+            f"auto-export off on {file_system_id}",
+            "auto-export could not be disabled",
+        )
+    return AutoExportStatus(
+        done=done,
+        associationId=association["AssociationId"],
+        lifecycle=association["Lifecycle"],
+        waitingSince=since,
+    )
 
 
-def start_export(run: Run, file_system_id: str, purpose: str = "export") -> dict[str, Any]:
+def start_export(run: Run, file_system_id: str, purpose: str = "export") -> ExportRef:
     """Start an EXPORT_TO_REPOSITORY task of the whole file system.
 
     The completion report (failed files only) goes inside the association's S3 path, as FSx
@@ -276,7 +265,7 @@ def start_export(run: Run, file_system_id: str, purpose: str = "export") -> dict
         purpose: ``export`` (after the job) or ``failure-export`` (the onFailure policy).
 
     Returns:
-        ``{"taskId", "reportPath", "createdAt"}``.
+        The task, and the S3 path its completion report goes under.
 
     Raises:
         StorageFailed: the file system has no association to export to.
@@ -297,7 +286,7 @@ def start_export(run: Run, file_system_id: str, purpose: str = "export") -> dict
         ClientRequestToken=run.client_token(purpose),
         Tags=_tag_list(run, {TAG_PURPOSE: purpose}),
     )["DataRepositoryTask"]
-    return {"taskId": task["TaskId"], "reportPath": report_path, "createdAt": now_iso()}
+    return ExportRef(taskId=task["TaskId"], reportPath=report_path, createdAt=now_iso())
 
 
 def report_location(report_path: str, task_id: str) -> str:
@@ -310,79 +299,100 @@ def report_location(report_path: str, task_id: str) -> str:
     return f"{report_path}/{folder}/failures.csv"
 
 
-def _mark_retained(file_system: dict[str, Any], reason: str) -> None:
-    """Tag the file system ``retained-reason``; ``reason`` is made a valid FSx tag value."""
-    client("fsx").tag_resource(
-        ResourceARN=file_system["ResourceARN"],
-        Tags=[{"Key": TAG_RETAINED, "Value": text_tag_value(reason)}],
-    )
+def _keep(file_system_id: str, reason: str) -> None:
+    """Tag the file system ``retained-reason``: it is kept, and the reason says why."""
+    mark_fsx_retained(_describe(file_system_id)["ResourceARN"], reason)
 
 
-def _task_outcome(task: dict[str, Any], report_path: str) -> tuple[bool, str]:
-    """Return ``(exported, description)`` of a finished task."""
-    failed = int(task.get("Status", {}).get("FailedCount", 0))
-    lifecycle = task["Lifecycle"]
-    exported = lifecycle == "SUCCEEDED" and failed == 0
-    description = (
-        f"export task {task['TaskId']} ended {lifecycle} with {failed} failed file(s); "
-        f"report: {report_location(report_path, task['TaskId'])}"
+def _export_deadline(
+    file_system_id: str, since: str, limit_seconds: int, what: str, reason: str
+) -> None:
+    """Past ``limit_seconds`` since ``since``, keep the file system (tagged ``reason``) and
+    raise ``ExportTimeout``: its export cannot be verified, so it must not be deleted.
+
+    Raises:
+        ExportTimeout: the limit has passed; the message names ``what`` and says the file
+            system is kept.
+    """
+    try:
+        enforce_deadline(since, limit_seconds, ExportTimeout, what)
+    except ExportTimeout as error:
+        _keep(file_system_id, reason)
+        raise ExportTimeout(f"{error}; file system {file_system_id} is kept") from None
+
+
+def repository_task(task: dict[str, Any], report_path: str) -> DataRepositoryTask:
+    """Return a DescribeDataRepositoryTasks entry as the policy rules read it.
+
+    Args:
+        task: the FSx ``DataRepositoryTask`` (``TaskId``, ``Type``, ``Lifecycle``,
+            ``Status.FailedCount``, ``Tags``).
+        report_path: the task's report ``Path`` (its failed-files report is under it).
+    """
+    return DataRepositoryTask(
+        task_id=task["TaskId"],
+        lifecycle=task["Lifecycle"],
+        export=task.get("Type") == "EXPORT_TO_REPOSITORY",
+        failed_count=int(task.get("Status", {}).get("FailedCount", 0)),
+        report=report_location(report_path, task["TaskId"]),
+        purpose=tags_of(task).get(TAG_PURPOSE),
     )
-    return exported, description
 
 
 def check_export(
     file_system_id: str,
-    task_id: str,
-    report_path: str,
-    timeout_seconds: int,
+    export: ExportRef,
+    config: LustreConfig,
     previous: dict[str, Any] | None,
-) -> dict[str, Any]:
-    """Report on the export task ``task_id`` (by its own id, never "the latest task").
+) -> ExportStatus:
+    """Report on the export task StartExport created (by its own id, never "the latest task").
 
     Args:
         file_system_id: the run's file system.
-        task_id: the task StartExport created.
-        report_path: the task's report path.
-        timeout_seconds: limit (``exportTimeoutSeconds``).
+        export: StartExport's result (the task id and its report path).
+        config: the limit (``exportTimeoutSeconds``, seconds).
         previous: this check's earlier result (carries ``waitingSince``), or None.
 
     Returns:
-        ``{"done", "lifecycle", "failedCount", "succeededCount", "totalCount",
-        "reportLocation", "waitingSince"}``; ``done`` only for SUCCEEDED with 0 failed files.
+        The task's lifecycle, its file counts and the report's location; ``done`` only for
+        SUCCEEDED with 0 failed files.
 
     Raises:
         ExportFailed: FAILED, CANCELED, or SUCCEEDED with failed files; the file system is
             tagged ``retained-reason`` and kept, and the message says where the data is.
-        ExportTimeout: still running after ``timeout_seconds``; the file system is kept.
+        ExportTimeout: still running after ``exportTimeoutSeconds``; the file system is kept.
     """
     since = waiting_since(previous)
+    task_id = export.taskId
     task = client("fsx").describe_data_repository_tasks(TaskIds=[task_id])["DataRepositoryTasks"][0]
     status = task.get("Status", {})
-    location = report_location(report_path, task_id)
-    if task["Lifecycle"] not in _RUNNING_TASK:
-        exported, description = _task_outcome(task, report_path)
+    facts = repository_task(task, export.reportPath)
+    if not facts.running:
+        exported, description = export_outcome(facts)
         if not exported:
-            _mark_retained(_describe(file_system_id), description)
+            _keep(file_system_id, description)
             raise ExportFailed(
                 f"Results of file system {file_system_id} did not all reach S3: {description}. "
                 f"The file system is kept (tag {TAG_RETAINED}); its data is under "
                 f"{FILE_SYSTEM_PATH}."
             )
     else:
-        try:
-            enforce_deadline(since, timeout_seconds, ExportTimeout, f"export task {task_id}")
-        except ExportTimeout as error:
-            _mark_retained(_describe(file_system_id), f"export task {task_id} timed out")
-            raise ExportTimeout(f"{error}; file system {file_system_id} is kept") from None
-    return {
-        "done": task["Lifecycle"] == "SUCCEEDED",
-        "lifecycle": task["Lifecycle"],
-        "failedCount": int(status.get("FailedCount", 0)),
-        "succeededCount": int(status.get("SucceededCount", 0)),
-        "totalCount": int(status.get("TotalCount", 0)),
-        "reportLocation": location,
-        "waitingSince": since,
-    }
+        _export_deadline(
+            file_system_id,
+            since,
+            config.exportTimeoutSeconds,
+            f"export task {task_id}",
+            f"export task {task_id} timed out",
+        )
+    return ExportStatus(
+        done=task["Lifecycle"] == "SUCCEEDED",
+        lifecycle=task["Lifecycle"],
+        failedCount=int(status.get("FailedCount", 0)),
+        succeededCount=int(status.get("SucceededCount", 0)),
+        totalCount=int(status.get("TotalCount", 0)),
+        reportLocation=facts.report,
+        waitingSince=since,
+    )
 
 
 def run_file_systems(run: Run) -> list[dict[str, Any]]:
@@ -392,63 +402,30 @@ def run_file_systems(run: Run) -> list[dict[str, Any]]:
         system
         for page in pages
         for system in page["FileSystems"]
-        if _tags(system).get(TAG_EXECUTION) == run.execution_tag
+        if tags_of(system).get(TAG_EXECUTION) == run.execution_tag
         and system["Lifecycle"] != "DELETING"
     ]
 
 
-def _tasks(file_system_id: str) -> list[dict[str, Any]]:
+def _tasks(file_system_id: str) -> list[DataRepositoryTask]:
+    """Return the file system's data repository tasks (each with its own report path)."""
     tasks: list[dict[str, Any]] = client("fsx").describe_data_repository_tasks(
         Filters=[{"Name": "file-system-id", "Values": [file_system_id]}]
     )["DataRepositoryTasks"]
-    return tasks
-
-
-def _failed_export(tasks: list[dict[str, Any]]) -> str | None:
-    """Return the outcome of a finished export task that left files behind, if any."""
-    for task in tasks:
-        if task.get("Type") == "EXPORT_TO_REPOSITORY" and task["Lifecycle"] not in _RUNNING_TASK:
-            exported, description = _task_outcome(task, task.get("Report", {}).get("Path", ""))
-            if not exported:
-                return description
-    return None
-
-
-def _reason_to_keep(
-    system: dict[str, Any], association: dict[str, Any] | None, policy: Policy, reason: str
-) -> str | None:
-    """Return why the file system must be kept before any task is looked at, or None."""
-    existing = _tags(system).get(TAG_RETAINED)
-    if existing is not None:
-        return existing
-    lifecycle = system["Lifecycle"]
-    if lifecycle == "FAILED":  # creation failed: it never held data
-        return None
-    if policy == "retain":
-        return reason
-    if policy == "export":
-        if lifecycle in _BROKEN:
-            return f"{reason}: {lifecycle}, cannot export"
-        if association is not None and association["Lifecycle"] in _BROKEN:
-            return f"{reason}: association {association['Lifecycle']}"
-    return None
-
-
-def _needs_failure_export(association: dict[str, Any] | None, tasks: list[dict[str, Any]]) -> bool:
-    """Return True while the export policy still has to export before deleting.
-
-    Not when the failure export already succeeded, and not when the file system never had
-    an AVAILABLE association: compute starts only after it, so no job wrote there.
-    """
-    if any(_tags(task).get(TAG_PURPOSE) == "failure-export" for task in tasks):
-        return False
-    return association is not None and association["Lifecycle"] not in ("CREATING",)
+    return [repository_task(task, task.get("Report", {}).get("Path", "")) for task in tasks]
 
 
 def release_file_systems(
-    run: Run, policy: Policy, reason: str, timeout_seconds: int, previous: dict[str, Any] | None
-) -> dict[str, Any]:
-    """Apply ``policy`` to every file system of the run; call again until ``done``.
+    run: Run,
+    config: LustreConfig,
+    error_name: str | None,
+    previous: dict[str, Any] | None,
+    job_succeeded: bool = False,
+) -> ReleaseStatus:
+    """Apply the end-of-run policy to every file system of the run; call again until ``done``.
+
+    The policy is ``batchscratch.policy.choose_file_system_policy`` of ``config``,
+    ``error_name`` and ``job_succeeded``:
 
     - ``delete``: delete once no data repository task is running (FSx refuses before).
     - ``export``: run a final export; delete only when it SUCCEEDED with 0 failed files,
@@ -463,49 +440,51 @@ def release_file_systems(
 
     Args:
         run: whose file systems.
-        policy: ``delete`` | ``export`` | ``retain``.
-        reason: why, recorded in the ``retained-reason`` tag.
-        timeout_seconds: limit for the whole release (``cleanupTimeoutSeconds``).
+        config: ``deleteLustre``, ``onFailure``, and the limit for the whole release
+            (``cleanupTimeoutSeconds``).
+        error_name: what sent the run to its failure path (``$.error.Error``, or the
+            reaper's ``execution <status>``); None on success.
         previous: this step's earlier result (carries ``waitingSince``), or None.
+        job_succeeded: the job ended SUCCEEDED before the failure.
 
     Returns:
-        ``{"done", "policy", "retained": ["fsx:file-system:fs-…"],
-        "deleted": ["fsx:file-system:fs-…"], "waitingSince"}``.
+        ``done`` once nothing is pending, the policy applied, ``retained`` and ``deleted``
+        (``fsx:file-system:fs-…``).
 
     Raises:
-        CleanupTimeout: not done within ``timeout_seconds``; what is left keeps its tags.
+        CleanupTimeout: not done within ``cleanupTimeoutSeconds``; what is left keeps its
+            tags.
     """
-    since = waiting_since(previous)
-    fsx = client("fsx")
-    progress = ReleaseProgress(policy, since)
+    policy, reason = choose_file_system_policy(config, error_name, job_succeeded)
+    progress = ReleaseProgress(policy, waiting_since(previous))
     for system in run_file_systems(run):
         system_id = system["FileSystemId"]
-        kind_id = f"fsx:file-system:{system_id}"
-        lifecycle = system["Lifecycle"]
-        exporting = policy == "export" and lifecycle != "FAILED"
+        entry = f"fsx:file-system:{system_id}"
+        tags = tags_of(system)
+        mark = partial(mark_fsx_retained, system["ResourceARN"])
+        exporting = exports_before_delete(policy, system["Lifecycle"])
         association = _association(system_id) if exporting else None
-        keep = _reason_to_keep(system, association, policy, reason)
+        association_lifecycle = association["Lifecycle"] if association else None
+        keep = reason_to_keep_file_system(
+            tags.get(TAG_RETAINED), system["Lifecycle"], association_lifecycle, policy, reason
+        )
         if keep is not None:
-            if TAG_RETAINED not in _tags(system):
-                _mark_retained(system, keep)
-            progress.retained.append(kind_id)
+            progress.keep(entry, tags, keep, mark)
             continue
         tasks = _tasks(system_id)
-        if any(task["Lifecycle"] in _RUNNING_TASK for task in tasks):
-            progress.pending.append(f"{kind_id} (data repository task running)")
+        if any(task.running for task in tasks):
+            progress.pending.append(f"{entry} (data repository task running)")
             continue
-        failed = _failed_export(tasks)
+        failed = export_left_files_behind(tasks)
         if failed is not None:
-            # An export that did not get everything to S3 keeps the file system, whatever
-            # the policy: its data may exist nowhere else.
-            _mark_retained(system, f"{reason}: {failed}")
-            progress.retained.append(kind_id)
+            # Whatever the policy: its data may exist nowhere else.
+            progress.keep(entry, {}, f"{reason}: {failed}", mark)
             continue
-        if exporting and _needs_failure_export(association, tasks):
-            if disable_auto_export(system_id)["done"]:
-                start_export(run, system_id, purpose="failure-export")
-            progress.pending.append(f"{kind_id} (exporting)")
+        if exporting and needs_failure_export(association_lifecycle, tasks):
+            if disable_auto_export(system_id).done:
+                start_export(run, system_id, purpose=FAILURE_EXPORT)
+            progress.pending.append(f"{entry} (exporting)")
             continue
-        fsx.delete_file_system(FileSystemId=system_id)
-        progress.deleted.append(kind_id)
-    return progress.result(timeout_seconds)
+        client("fsx").delete_file_system(FileSystemId=system_id)
+        progress.deleted.append(entry)
+    return progress.result(config.cleanupTimeoutSeconds)

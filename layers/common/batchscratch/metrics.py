@@ -10,6 +10,7 @@ from typing import Any
 from batchscratch.aws import client
 from batchscratch.config import AutoExportConfig
 from batchscratch.drain import METRIC, NAMESPACE, Datapoint, drain_verdict
+from batchscratch.outputs import DrainStatus
 from batchscratch.polling import waiting_since
 from batchscratch.run import seconds_since
 
@@ -56,7 +57,7 @@ def queue_age(file_system_id: str, start: datetime, end: datetime, period: int) 
 
 def check_drain(
     file_system_id: str, config: AutoExportConfig, previous: dict[str, Any] | None
-) -> dict[str, Any]:
+) -> DrainStatus:
     """Report whether auto-export has drained since the job ended.
 
     The job's end is taken as the first call's time (this step runs right after the job and
@@ -70,7 +71,8 @@ def check_drain(
         previous: this check's earlier result (carries ``jobEndedAt``, ``waitingSince``).
 
     Returns:
-        ``{"drained", "timedOut", "considered", "reason", "jobEndedAt", "waitingSince"}``.
+        The verdict (``drained``, the datapoints considered, why), ``timedOut`` past
+        ``drainTimeoutSeconds``, and the job's end and the wait's start (ISO 8601).
     """
     since = waiting_since(previous)
     job_ended_at = str((previous or {}).get("jobEndedAt") or since)
@@ -80,11 +82,11 @@ def check_drain(
     points = queue_age(file_system_id, ended - timedelta(seconds=period), now, period)
     verdict = drain_verdict(points, ended, now, timedelta(minutes=config.lambdaTimeDiffMinutes))
     timed_out = not verdict.drained and seconds_since(since) > config.drainTimeoutSeconds
-    return {
-        "drained": verdict.drained,
-        "timedOut": timed_out,
-        "considered": verdict.considered,
-        "reason": verdict.reason,
-        "jobEndedAt": job_ended_at,
-        "waitingSince": since,
-    }
+    return DrainStatus(
+        drained=verdict.drained,
+        timedOut=timed_out,
+        considered=verdict.considered,
+        reason=verdict.reason,
+        jobEndedAt=job_ended_at,
+        waitingSince=since,
+    )

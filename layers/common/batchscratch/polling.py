@@ -2,11 +2,14 @@
 time limit has passed, so no Wait → check → Choice loop in a state machine can spin forever.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from batchscratch.errors import BatchScratchError, CleanupTimeout
-from batchscratch.run import now_iso, seconds_since
+from batchscratch.outputs import ReleaseStatus
+from batchscratch.policy import FileSystemPolicy, VolumePolicy
+from batchscratch.run import TAG_RETAINED, now_iso, seconds_since
 
 
 def waiting_since(previous: dict[str, Any] | None) -> str:
@@ -49,13 +52,22 @@ class ReleaseProgress:
     for AWS (detaching, snapshotting, a running task), with the reason in parentheses.
     """
 
-    policy: str
+    policy: VolumePolicy | FileSystemPolicy
     since: str
     retained: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     pending: list[str] = field(default_factory=list)
 
-    def result(self, timeout_seconds: int) -> dict[str, Any]:
+    def keep(
+        self, entry: str, tags: dict[str, str], reason: str, mark: Callable[[str], None]
+    ) -> None:
+        """Record ``entry`` as retained; first ``mark`` it with ``reason`` (a function that
+        writes the ``retained-reason`` tag) unless ``tags`` already hold one."""
+        if TAG_RETAINED not in tags:
+            mark(reason)
+        self.retained.append(entry)
+
+    def result(self, timeout_seconds: int) -> ReleaseStatus:
         """Return the step's result; ``done`` once nothing is pending.
 
         Raises:
@@ -69,10 +81,10 @@ class ReleaseProgress:
                 CleanupTimeout,
                 f"storage release ({', '.join(self.pending)})",
             )
-        return {
-            "done": not self.pending,
-            "policy": self.policy,
-            "retained": self.retained,
-            "deleted": self.deleted,
-            "waitingSince": self.since,
-        }
+        return ReleaseStatus(
+            done=not self.pending,
+            policy=self.policy,
+            retained=self.retained,
+            deleted=self.deleted,
+            waitingSince=self.since,
+        )

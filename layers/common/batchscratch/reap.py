@@ -16,6 +16,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel
 
 from batchscratch import ebs, fsx
 from batchscratch.compute import cleanup_compute
@@ -27,6 +28,7 @@ from batchscratch.config import (
     load_config,
 )
 from batchscratch.errors import InvalidConfiguration, ReapIncomplete
+from batchscratch.outputs import CleanupStatus, ReapResult, ReleaseStatus
 from batchscratch.run import Run
 
 logger = Logger(child=True)
@@ -35,39 +37,82 @@ sleep: Callable[[float], None] = time.sleep
 """Pause between passes (the local rehearsal replaces it with a fast clock)."""
 
 
-def run_of(detail: dict[str, Any], mode: str, stack_name: str) -> Run:
-    """Return the run of a "Step Functions Execution Status Change" event's ``detail``.
+class ExecutionStatusChange(BaseModel):
+    """The ``detail`` of a "Step Functions Execution Status Change" event (Step Functions
+    User Guide, "EventBridge events"): the fields the reaper reads; the others are ignored.
 
-    ``detail`` holds ``executionArn``, ``name`` and ``startDate`` (milliseconds since the
-    epoch), per the Step Functions User Guide, "EventBridge events".
+    ``startDate``: milliseconds since the epoch; ``input``: the execution input as JSON text,
+    or None when it is not included.
     """
-    started = datetime.fromtimestamp(int(detail.get("startDate") or 0) / 1000, UTC)
+
+    executionArn: str
+    name: str
+    status: str
+    startDate: int | None = None
+    input: str | None = None
+
+
+class ExecutionEnded(BaseModel):
+    """The EventBridge event the reaper receives (its envelope's other keys are ignored)."""
+
+    detail: ExecutionStatusChange
+
+
+def run_of(detail: ExecutionStatusChange, mode: str, stack_name: str) -> Run:
+    """Return the run of an ended execution (its ARN, name and start time)."""
+    started = datetime.fromtimestamp(int(detail.startDate or 0) / 1000, UTC)
     return Run(
-        executionArn=detail["executionArn"],
-        runId=detail["name"],
+        executionArn=detail.executionArn,
+        runId=detail.name,
         mode=mode,
         stackName=stack_name,
         startedAt=started.isoformat(timespec="seconds"),
     )
 
 
-def config_of(mode: str, secret_id: str, detail: dict[str, Any]) -> CommonConfig:
+def config_of(mode: str, secret_id: str, detail: ExecutionStatusChange) -> CommonConfig:
     """Return the run's configuration, or the mode's defaults when it no longer validates.
 
     The defaults keep data (``onFailure`` snapshot / export), so an unreadable configuration
     never makes the reaper delete more than the run would have.
     """
     try:
-        overlay = json.loads(detail.get("input") or "{}")
+        overlay = json.loads(detail.input or "{}")
         return load_config(mode, secret_id, overlay)
     except (InvalidConfiguration, json.JSONDecodeError):
         # Unvalidated on purpose: only the defaults (policy, timings) are read from it.
         return CONFIG_MODELS[mode].model_construct(jobDefinitionContainerImage="unknown")
 
 
+def reap_execution(
+    detail: ExecutionStatusChange,
+    mode: str,
+    stack_name: str,
+    secret_id: str,
+    seconds_left: Callable[[], float],
+) -> ReapResult:
+    """Release what the ended execution ``detail`` left behind (``reap`` of its run).
+
+    Args:
+        detail: the status change (ABORTED, TIMED_OUT or FAILED).
+        mode: the deployed mode; stack_name: the stack's name (the run's tags).
+        secret_id: the mode's configuration secret (``config_of``).
+        seconds_left: returns how many seconds this invocation may still use.
+
+    Raises:
+        ReapIncomplete, SnapshotFailed: as ``reap``.
+    """
+    run = run_of(detail, mode, stack_name)
+    return reap(run, config_of(mode, secret_id, detail), detail.status, seconds_left)
+
+
+def _shown(result: BaseModel | None) -> dict[str, Any]:
+    return result.model_dump() if result is not None else {"done": False}
+
+
 def reap(
     run: Run, config: CommonConfig, status: str, seconds_left: Callable[[], float]
-) -> dict[str, Any]:
+) -> ReapResult:
     """Clean up the run's compute, then apply ``onFailure`` to its storage.
 
     Args:
@@ -77,7 +122,7 @@ def reap(
         seconds_left: returns how many seconds this invocation may still use.
 
     Returns:
-        ``{"executionArn", "status", "compute": {...}, "storage": {...}}`` (the last results).
+        The execution, its status, and the last cleanup and release results.
 
     AWS errors (throttling, transient faults) end a pass, not the invocation: it tries again
     every poll interval until its time runs out.
@@ -86,41 +131,36 @@ def reap(
         ReapIncomplete: time ran out first; Lambda's asynchronous retry runs the reaper again.
         SnapshotFailed: the volume's snapshot failed; the volume is kept and tagged.
     """
-    release: Callable[[], dict[str, Any]]
-    limit = config.cleanupTimeoutSeconds
+    release: Callable[[], ReleaseStatus]
+    reason = f"execution {status}"
     if isinstance(config, OnlyEbsConfig):
-        policy, reason = ebs.choose_policy(config, f"execution {status}")
-        release = partial(ebs.release_volumes, run, policy, reason, limit, None)
+        release = partial(ebs.release_volumes, run, config, reason, None)
     elif isinstance(config, LustreConfig):
-        lustre_policy, reason = fsx.choose_policy(config, f"execution {status}")
-        release = partial(fsx.release_file_systems, run, lustre_policy, reason, limit, None)
+        release = partial(fsx.release_file_systems, run, config, reason, None)
     else:
         raise TypeError(f"the reaper does not handle mode {run.mode}")
     interval = max(config.waitForComputeSeconds, 1)
-    compute: dict[str, Any] = {"done": False}
-    storage: dict[str, Any] = {"done": False}
+    compute: CleanupStatus | None = None
+    storage: ReleaseStatus | None = None
     last_error = "none"
     while True:
         try:
-            if not compute["done"]:
-                compute = cleanup_compute(run, config.cleanupTimeoutSeconds, None)
-            if compute["done"]:
+            if compute is None or not compute.done:
+                compute = cleanup_compute(run, config, None)
+            if compute.done:
                 storage = release()
         except (ClientError, BotoCoreError) as error:
             # Throttling or a transient fault ends this pass, not the attempt: a reaper
             # that gives up early leaves billable resources behind.
             last_error = f"{type(error).__name__}: {error}"
             logger.warning("Reaper pass failed; trying again", extra={"error": last_error})
-        if compute["done"] and storage["done"]:
-            return {
-                "executionArn": run.executionArn,
-                "status": status,
-                "compute": compute,
-                "storage": storage,
-            }
+        if compute is not None and compute.done and storage is not None and storage.done:
+            return ReapResult(
+                executionArn=run.executionArn, status=status, compute=compute, storage=storage
+            )
         if seconds_left() < interval + 60:
             raise ReapIncomplete(
-                f"Run {run.runId} not fully released yet: compute {compute}, storage {storage}, "
-                f"last AWS error: {last_error}"
+                f"Run {run.runId} not fully released yet: compute {_shown(compute)}, "
+                f"storage {_shown(storage)}, last AWS error: {last_error}"
             )
         sleep(interval)

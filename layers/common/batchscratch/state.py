@@ -1,53 +1,75 @@
 """The state machine's data (``$``) as every Lambda task receives it (``"Payload.$": "$"``).
 
-Each step adds its result under its own key; a check step reads its own earlier result to
-keep its ``waitingSince``. Catch blocks add ``error`` (``{"Error", "Cause"}``).
+LoadConfig receives the execution's start instead (``ExecutionStart``) and returns the first
+state. Each later step adds its result under its own key (its output model's ``state_key``,
+``batchscratch.outputs``); a check step reads its own earlier result to keep its
+``waitingSince``. Catch blocks add ``error`` (``{"Error", "Cause"}``).
 """
 
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from batchscratch.config import CONFIG_MODELS, CommonConfig, LustreConfig, OnlyEbsConfig
+from batchscratch.config import (
+    CONFIG_MODELS,
+    AutoExportConfig,
+    CommonConfig,
+    LustreConfig,
+    OnlyEbsConfig,
+    load_config,
+)
+from batchscratch.outputs import (
+    ExportRef,
+    FileSystemRef,
+    FileSystemStatus,
+    LoadedConfig,
+    StepOutput,
+    VolumeRef,
+)
 from batchscratch.run import Run
 
 
-class VolumeRef(BaseModel):
-    """``$.volume``: the run's EBS volume (CreateVolume's result)."""
+class ExecutionStart(BaseModel):
+    """LoadConfig's event: the execution input and the context object's values.
 
-    volumeId: str
-    availabilityZone: str
-    subnetIds: list[str]
-    createdAt: str
+    ``input``: the execution input (a JSON object of configuration keys, or nothing);
+    ``executionArn``, ``executionName`` (the run id) and ``startTime`` (ISO 8601) come from
+    ``$$.Execution``.
+    """
 
-
-class FileSystemRef(BaseModel):
-    """``$.fileSystem``: the run's FSx for Lustre file system (CreateFileSystem's result)."""
-
-    fileSystemId: str
-    availabilityZone: str
-    subnetIds: list[str]
-    createdAt: str
+    input: Any = None
+    executionArn: str
+    executionName: str
+    startTime: str
 
 
-class FileSystemStatus(BaseModel):
-    """``$.fileSystemStatus``: CheckFileSystem's result (mount details once ready)."""
+def load_run(start: ExecutionStart, mode: str, stack_name: str, secret_id: str) -> LoadedConfig:
+    """Return the first state of the execution ``start``: its run and its configuration.
 
-    ready: bool
-    lifecycle: str
-    dnsName: str | None = None
-    mountName: str | None = None
-    associationId: str | None = None
-    dataRepositoryPath: str | None = None
-    waitingSince: str
+    Args:
+        start: LoadConfig's event.
+        mode: the deployed mode (``MODE``); stack_name: the stack's name (``STACK_NAME``).
+        secret_id: the mode's configuration secret (``CONFIG_SECRET_ID``).
 
+    Returns:
+        The run (the execution's ARN, its name as the run id, the mode, the stack and the
+        start time) and the secret overlaid with the execution input, validated, every key
+        present (``config.load_config``).
 
-class ExportRef(BaseModel):
-    """``$.export``: the export task StartExport created."""
-
-    taskId: str
-    reportPath: str
-    createdAt: str
+    Raises:
+        InvalidConfiguration: the configuration is refused (``config.build_config``).
+        botocore.exceptions.ClientError: the secret cannot be read.
+    """
+    run = Run(
+        executionArn=start.executionArn,
+        runId=start.executionName,
+        mode=mode,
+        stackName=stack_name,
+        startedAt=start.startTime,
+    )
+    overlay = {} if start.input is None else start.input
+    config = load_config(run.mode, secret_id, overlay)
+    return LoadedConfig(run=run, config=config.model_dump())
 
 
 class StepError(BaseModel):
@@ -57,36 +79,69 @@ class StepError(BaseModel):
     Cause: str | None = None
 
 
-class RunState(BaseModel):
-    """``$`` after LoadConfig. Unknown keys pass through (later steps add their own)."""
+class RunState(LoadedConfig):
+    """``$`` after LoadConfig: its result (``run``, ``config``), the results that later steps
+    read by their declared model, and ``error``. Unknown keys pass through (every other
+    step's result, ``job``, the failure path's ``cleanupError`` and ``releaseError``).
 
-    model_config = ConfigDict(extra="allow")
+    The declared results are the steps' own output models, under their ``state_key``.
+    """
 
-    run: Run
-    config: dict[str, Any]
+    model_config = ConfigDict(extra="allow", frozen=True)
+
     volume: VolumeRef | None = None
     fileSystem: FileSystemRef | None = None
     fileSystemStatus: FileSystemStatus | None = None
     export: ExportRef | None = None
     error: StepError | None = None
 
+    def config_as[C: CommonConfig](self, model: type[C]) -> C:
+        """Return ``config`` as the run's mode's validated model, which must be a ``model``.
+
+        Raises:
+            TypeError: the run's mode has another model (e.g. ``OnlyEbsConfig`` asked in a
+                Lustre mode).
+            pydantic.ValidationError: ``config`` does not validate (LoadConfig validated it).
+        """
+        config = CONFIG_MODELS[self.run.mode].model_validate(self.config)
+        if not isinstance(config, model):
+            raise TypeError(
+                f"run {self.run.runId} is in mode {self.run.mode}, not a {model.__name__} mode"
+            )
+        return config
+
     def run_config(self) -> CommonConfig:
         """Return ``config`` as the validated model of the run's mode."""
-        return CONFIG_MODELS[self.run.mode].model_validate(self.config)
+        return self.config_as(CommonConfig)
 
     def ebs_config(self) -> OnlyEbsConfig:
         """Return ``config`` as the OnlyEBS model (raises ``TypeError`` in another mode)."""
-        config = self.run_config()
-        if not isinstance(config, OnlyEbsConfig):
-            raise TypeError(f"run {self.run.runId} is in mode {self.run.mode}, not OnlyEBS")
-        return config
+        return self.config_as(OnlyEbsConfig)
 
     def lustre_config(self) -> LustreConfig:
         """Return ``config`` as a Lustre model (raises ``TypeError`` in OnlyEBS)."""
-        config = self.run_config()
-        if not isinstance(config, LustreConfig):
-            raise TypeError(f"run {self.run.runId} is in mode {self.run.mode}, not a Lustre mode")
-        return config
+        return self.config_as(LustreConfig)
+
+    def auto_export_config(self) -> AutoExportConfig:
+        """Return ``config`` as the AutoExport model (raises ``TypeError`` in another mode)."""
+        return self.config_as(AutoExportConfig)
+
+    @property
+    def error_name(self) -> str | None:
+        """The name of the error that sent the run to its failure path, or None."""
+        return self.error.Error if self.error else None
+
+    @property
+    def job_succeeded(self) -> bool:
+        """True when RunJob recorded ``$.job`` with status SUCCEEDED."""
+        job = (self.model_extra or {}).get("job")
+        return isinstance(job, dict) and job.get("status") == "SUCCEEDED"
+
+    def require_volume(self) -> VolumeRef:
+        """Return ``volume``; raise ``ValueError`` when the state has none."""
+        if self.volume is None:
+            raise ValueError("the state has no volume: CreateVolume did not run")
+        return self.volume
 
     def require_file_system(self) -> FileSystemRef:
         """Return ``fileSystem``; raise ``ValueError`` when the state has none."""
@@ -107,9 +162,14 @@ class RunState(BaseModel):
             raise ValueError("the state has no export task: StartExport did not run")
         return self.export
 
-    def previous(self, key: str) -> dict[str, Any] | None:
-        """Return this step's earlier result stored under ``key`` (e.g. ``"cleanup"``),
-        whether the key is a declared field (``fileSystemStatus``) or passed through."""
+    def previous(self, output: type[StepOutput]) -> dict[str, Any] | None:
+        """Return the earlier result of the step that returns ``output`` (e.g.
+        ``CleanupStatus``), stored under its ``state_key``, as the state holds it, or None.
+
+        Read as a dict, not validated: a check reads only what it keeps (``waitingSince``,
+        ``jobEndedAt``).
+        """
+        key = output.state_key
         if key in type(self).model_fields:
             value: Any = getattr(self, key)
             if isinstance(value, BaseModel):
@@ -117,9 +177,3 @@ class RunState(BaseModel):
         else:
             value = (self.model_extra or {}).get(key)
         return value if isinstance(value, dict) else None
-
-    def require_volume(self) -> VolumeRef:
-        """Return ``volume``; raise ``ValueError`` when the state has none."""
-        if self.volume is None:
-            raise ValueError("the state has no volume: CreateVolume did not run")
-        return self.volume

@@ -1,0 +1,241 @@
+"""What each Lambda step returns: one pydantic model per step, the only copy of its contract.
+
+A model's fields are the step's output fields, in order; its ``state_key`` is where the state
+machine puts the result (the task's ``ResultPath`` is ``$.<state_key>``, or ``$`` when the
+result becomes the whole state). The builder derives each task's ``ResultSelector`` from the
+fields (tools/asl/outputs.py), and ``batchscratch.state.RunState`` reads earlier results
+with the same models, so a field is added, renamed or removed here and nowhere else.
+
+The handlers return these models (``batchscratch.handler.step_handler`` turns them into the
+plain dict Lambda sends back). Every model refuses unknown keys: what a later step reads from
+the state is exactly what an earlier step returned.
+"""
+
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+from batchscratch.policy import FileSystemPolicy, VolumePolicy
+from batchscratch.run import Run
+
+
+class StepOutput(BaseModel):
+    """Base of every step's output: frozen, unknown keys refused.
+
+    ``state_key``: the key of the state the result is stored under; ``""`` when the result
+    becomes the whole state (LoadConfig) or no state machine stores it (the reaper).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    state_key: ClassVar[str] = ""
+
+    @classmethod
+    def result_path(cls) -> str:
+        """Return the task's ``ResultPath``: ``$.<state_key>``, or ``$`` for the whole state."""
+        return f"$.{cls.state_key}" if cls.state_key else "$"
+
+    def log_fields(self) -> dict[str, Any]:
+        """Return the fields the handler's log line records (by default every field)."""
+        return self.model_dump()
+
+
+class LoadedConfig(StepOutput):
+    """LoadConfig: the run and its validated configuration, which become the whole state.
+
+    ``config`` is the mode's configuration model dumped to a dict (every key, defaults
+    included), so later steps and Wait states read any key from ``$.config``.
+    """
+
+    state_key: ClassVar[str] = ""
+
+    run: Run
+    config: dict[str, Any]
+
+    def log_fields(self) -> dict[str, Any]:
+        """Return ``{"config": ...}``: the run's identity is in the log's correlation id."""
+        return {"config": self.config}
+
+
+class VolumeRef(StepOutput):
+    """CreateVolume, ``$.volume``: the run's EBS volume.
+
+    ``subnetIds``: the stack's private subnets in the volume's Availability Zone (a volume
+    attaches only to an instance in its own zone); ``createdAt``: ISO 8601, UTC.
+    """
+
+    state_key: ClassVar[str] = "volume"
+
+    volumeId: str
+    availabilityZone: str
+    subnetIds: list[str]
+    createdAt: str
+
+
+class VolumeStatus(StepOutput):
+    """CheckVolume, ``$.volumeStatus``: ``ready`` once the volume is available (or in use).
+
+    ``state``: the EC2 volume state; ``waitingSince``: when the wait began (ISO 8601).
+    """
+
+    state_key: ClassVar[str] = "volumeStatus"
+
+    ready: bool
+    state: str
+    waitingSince: str
+
+
+class FileSystemRef(StepOutput):
+    """CreateFileSystem, ``$.fileSystem``: the run's FSx for Lustre file system.
+
+    ``subnetIds``: the private subnets in the file system's zone, for the compute
+    environment; ``createdAt``: ISO 8601, UTC.
+    """
+
+    state_key: ClassVar[str] = "fileSystem"
+
+    fileSystemId: str
+    availabilityZone: str
+    subnetIds: list[str]
+    createdAt: str
+
+
+class FileSystemStatus(StepOutput):
+    """CheckFileSystem, ``$.fileSystemStatus``: ``ready`` once the file system and its data
+    repository association are AVAILABLE; the mount details are None until FSx reports them."""
+
+    state_key: ClassVar[str] = "fileSystemStatus"
+
+    ready: bool
+    lifecycle: str
+    dnsName: str | None = None
+    mountName: str | None = None
+    associationId: str | None = None
+    dataRepositoryPath: str | None = None
+    waitingSince: str
+
+
+class ComputeRef(StepOutput):
+    """PrepareCompute, ``$.compute``: the names and ARNs of the run's own compute.
+
+    The job queue is named here and created by CheckCompute, once the compute environment is
+    VALID; ``jobName`` is the name RunJob submits the job under.
+    """
+
+    state_key: ClassVar[str] = "compute"
+
+    launchTemplateId: str
+    launchTemplateName: str
+    computeEnvironmentName: str
+    computeEnvironmentArn: str
+    jobQueueName: str
+    jobDefinitionName: str
+    jobDefinitionArn: str
+    jobName: str
+    createdAt: str
+
+
+class ComputeStatus(StepOutput):
+    """CheckCompute, ``$.computeStatus``: ``ready`` once the job queue is VALID and ENABLED;
+    ``jobQueueArn`` is None until then."""
+
+    state_key: ClassVar[str] = "computeStatus"
+
+    ready: bool
+    jobQueueArn: str | None
+    waitingSince: str
+
+
+class CleanupStatus(StepOutput):
+    """CleanUpCompute, ``$.cleanup``: ``done`` once none of the run's compute is left.
+
+    ``remaining``: what is still being deleted, e.g. ``"batch:job-queue:<name> (disabling)"``.
+    """
+
+    state_key: ClassVar[str] = "cleanup"
+
+    done: bool
+    remaining: list[str]
+    waitingSince: str
+
+
+class DrainStatus(StepOutput):
+    """CheckDrain, ``$.drain``: whether auto-export has drained since the job ended.
+
+    ``timedOut``: ``drainTimeoutSeconds`` passed first (the state machine then verifies with
+    an export task); ``considered``: datapoints in the quiet window; ``reason``: why;
+    ``jobEndedAt``: the first check's time, taken as the job's end (ISO 8601).
+    """
+
+    state_key: ClassVar[str] = "drain"
+
+    drained: bool
+    timedOut: bool
+    considered: int
+    reason: str
+    jobEndedAt: str
+    waitingSince: str
+
+
+class AutoExportStatus(StepOutput):
+    """DisableAutoExport, ``$.autoExport``: ``done`` once the association is AVAILABLE without
+    auto-export events; ``lifecycle`` is the association's."""
+
+    state_key: ClassVar[str] = "autoExport"
+
+    done: bool
+    associationId: str
+    lifecycle: str
+    waitingSince: str
+
+
+class ExportRef(StepOutput):
+    """StartExport, ``$.export``: the export task and the S3 path of its completion report."""
+
+    state_key: ClassVar[str] = "export"
+
+    taskId: str
+    reportPath: str
+    createdAt: str
+
+
+class ExportStatus(StepOutput):
+    """CheckExport, ``$.exportStatus``: ``done`` once the task SUCCEEDED (a task that left
+    files behind raises instead). Counts are files; ``reportLocation`` is the report's S3 URL."""
+
+    state_key: ClassVar[str] = "exportStatus"
+
+    done: bool
+    lifecycle: str
+    failedCount: int
+    succeededCount: int
+    totalCount: int
+    reportLocation: str
+    waitingSince: str
+
+
+class ReleaseStatus(StepOutput):
+    """ReleaseVolume / ReleaseFileSystem (and ApplyFailurePolicy), ``$.release``.
+
+    ``done`` once nothing is pending; ``policy``: what was applied; ``retained`` and
+    ``deleted``: ``"kind:id"`` entries, e.g. ``"ec2:volume:vol-…"``,
+    ``"fsx:file-system:fs-…"``.
+    """
+
+    state_key: ClassVar[str] = "release"
+
+    done: bool
+    policy: VolumePolicy | FileSystemPolicy
+    retained: list[str]
+    deleted: list[str]
+    waitingSince: str
+
+
+class ReapResult(StepOutput):
+    """The reaper's result (no state machine reads it; Lambda's asynchronous invocation
+    records it): the ended execution, its status, and the last cleanup and release results."""
+
+    executionArn: str
+    status: str
+    compute: CleanupStatus
+    storage: ReleaseStatus

@@ -1,0 +1,233 @@
+"""The end-of-run policy: what happens to the run's storage, decided without calling AWS.
+
+The release steps (ReleaseVolume, ReleaseFileSystem; ApplyFailurePolicy on the failure path)
+and the reaper read the facts from AWS (``ebs.py``, ``fsx.py``) and ask these rules what to
+do with them, as ``metrics.py`` reads the metric and ``drain.py`` decides. The rules:
+
+- The policy: ``deleteEbs`` / ``deleteLustre`` false keeps the storage whatever happened;
+  success deletes it; a failure applies ``onFailure``, except that for a file system
+  ``delete`` becomes ``export`` once the job SUCCEEDED (its results exist only there).
+- A resource that already carries ``retained-reason`` is never touched; ``retain`` tags and
+  keeps; storage whose creation failed never held data and is deleted under every policy.
+- A failed snapshot keeps the volume.
+- An export that did not get every file to S3 keeps the file system, whatever the policy.
+- ``export`` on a file system that never had an AVAILABLE association deletes it (no job
+  can have used it: compute starts after the association), and keeps a MISCONFIGURED one.
+
+Lifecycles follow the EC2 API Reference (Volume ``State``; Snapshot ``State``: pending |
+completed | error | recoverable | recovering) and the Amazon FSx API Reference
+(FileSystem and DataRepositoryAssociation ``Lifecycle``; DataRepositoryTask ``Lifecycle``:
+PENDING | EXECUTING | FAILED | SUCCEEDED | CANCELED | CANCELING).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from batchscratch.config import LustreConfig, OnlyEbsConfig
+
+VolumePolicy = Literal["delete", "snapshot", "retain"]
+FileSystemPolicy = Literal["delete", "export", "retain"]
+
+FSX_BROKEN = ("FAILED", "MISCONFIGURED", "MISCONFIGURED_UNAVAILABLE")
+"""File system and association lifecycles that never become usable again."""
+
+TASK_RUNNING = ("PENDING", "EXECUTING", "CANCELING")
+"""Data repository task lifecycles before the task has finished. FSx refuses
+DeleteFileSystem while a task is PENDING or EXECUTING."""
+
+FAILURE_EXPORT = "failure-export"
+"""Purpose (tag ``batch-scratch:purpose``) of the export the ``export`` policy runs."""
+
+
+def choose_volume_policy(config: OnlyEbsConfig, error_name: str | None) -> tuple[VolumePolicy, str]:
+    """Return ``(policy, reason)`` for the run's volume at the end of a run.
+
+    Args:
+        config: the run's OnlyEBS configuration (``deleteEbs``, ``onFailure``).
+        error_name: the error that sent the run to its failure path (or the reaper's
+            ``execution <status>``); None on success.
+
+    Returns:
+        ``deleteEbs`` false: ``retain``. Success: ``delete``. Failure: ``onFailure``
+        (default ``snapshot``). The reason is recorded in ``retained-reason`` tags.
+    """
+    if not config.deleteEbs:
+        return "retain", "deleteEbs is false"
+    if error_name is None:
+        return "delete", "run succeeded"
+    return config.onFailure, f"onFailure={config.onFailure} after {error_name}"
+
+
+def choose_file_system_policy(
+    config: LustreConfig, error_name: str | None, job_succeeded: bool = False
+) -> tuple[FileSystemPolicy, str]:
+    """Return ``(policy, reason)`` for the run's file system at the end of a run.
+
+    Args:
+        config: the run's Lustre configuration (``deleteLustre``, ``onFailure``).
+        error_name: as for ``choose_volume_policy``; None on success, when the export has
+            already been verified.
+        job_succeeded: the job ended SUCCEEDED (``$.job.status``) before the failure.
+
+    Returns:
+        ``deleteLustre`` false: ``retain``. Success: ``delete``. Failure: ``onFailure``
+        (default ``export``: export what is there, delete only if that succeeds), except
+        that ``delete`` becomes ``export`` once the job SUCCEEDED: a failure after the job
+        must not discard its results.
+    """
+    if not config.deleteLustre:
+        return "retain", "deleteLustre is false"
+    if error_name is None:
+        return "delete", "run succeeded and its export verified"
+    if job_succeeded and config.onFailure == "delete":
+        # The job's results exist only here: a later step's failure must not discard them.
+        return "export", f"onFailure=delete after {error_name}, but the job succeeded: export first"
+    return config.onFailure, f"onFailure={config.onFailure} after {error_name}"
+
+
+def volume_never_held_data(state: str) -> bool:
+    """Return True for a volume whose creation failed (state ``error``): every policy
+    deletes it at once, without detaching or snapshotting."""
+    return state == "error"
+
+
+def reason_to_keep_volume(
+    retained_reason: str | None, state: str, policy: VolumePolicy, reason: str
+) -> str | None:
+    """Return why the volume stays as it is, or None when the release goes on.
+
+    Args:
+        retained_reason: the volume's ``retained-reason`` tag, or None.
+        state: its EC2 state.
+        policy: the chosen policy; reason: why it was chosen.
+
+    Returns:
+        The existing tag (it is never touched), or ``reason`` under ``retain`` for a volume
+        that may hold data; otherwise None.
+    """
+    if retained_reason is not None:
+        return retained_reason
+    if policy == "retain" and not volume_never_held_data(state):
+        return reason
+    return None
+
+
+SnapshotStep = Literal["wait", "failed", "delete-volume"]
+
+
+def snapshot_step(snapshot_state: str) -> SnapshotStep:
+    """Return the next step of the ``snapshot`` policy once the run's snapshot of a detached
+    volume exists (before that, the release creates it).
+
+    Args:
+        snapshot_state: the snapshot's EC2 state.
+
+    Returns:
+        ``failed`` (state ``error``: the volume is kept), ``delete-volume`` (``completed``),
+        else ``wait``.
+    """
+    if snapshot_state == "error":
+        return "failed"
+    return "delete-volume" if snapshot_state == "completed" else "wait"
+
+
+def exports_before_delete(policy: FileSystemPolicy, lifecycle: str) -> bool:
+    """Return True when the release must export the file system before deleting it: the
+    ``export`` policy, unless its creation FAILED (it never held data)."""
+    return policy == "export" and lifecycle != "FAILED"
+
+
+def reason_to_keep_file_system(
+    retained_reason: str | None,
+    lifecycle: str,
+    association_lifecycle: str | None,
+    policy: FileSystemPolicy,
+    reason: str,
+) -> str | None:
+    """Return why the file system must be kept before any task is looked at, or None.
+
+    Args:
+        retained_reason: its ``retained-reason`` tag, or None.
+        lifecycle: the file system's lifecycle.
+        association_lifecycle: its association's lifecycle, or None (none, or not read
+            because the policy does not export).
+        policy: the chosen policy; reason: why it was chosen.
+
+    Returns:
+        The existing tag; else None for a file system whose creation FAILED; ``reason`` under
+        ``retain``; under ``export``, ``reason`` with why a broken file system or association
+        cannot be exported; otherwise None.
+    """
+    if retained_reason is not None:
+        return retained_reason
+    if lifecycle == "FAILED":  # creation failed: it never held data
+        return None
+    if policy == "retain":
+        return reason
+    if policy == "export":
+        if lifecycle in FSX_BROKEN:
+            return f"{reason}: {lifecycle}, cannot export"
+        if association_lifecycle in FSX_BROKEN:
+            return f"{reason}: association {association_lifecycle}"
+    return None
+
+
+@dataclass(frozen=True)
+class DataRepositoryTask:
+    """A data repository task as the rules see it (read by ``fsx.repository_task``).
+
+    ``export``: its type is EXPORT_TO_REPOSITORY; ``failed_count``: files it did not
+    process; ``report``: where its failed-files report is (S3 URL); ``purpose``: its
+    ``batch-scratch:purpose`` tag, or None.
+    """
+
+    task_id: str
+    lifecycle: str
+    export: bool
+    failed_count: int
+    report: str
+    purpose: str | None = None
+
+    @property
+    def running(self) -> bool:
+        """True until the task has finished (``TASK_RUNNING``)."""
+        return self.lifecycle in TASK_RUNNING
+
+
+def export_outcome(task: DataRepositoryTask) -> tuple[bool, str]:
+    """Return ``(exported, description)`` of a finished task: exported only when it
+    SUCCEEDED with 0 failed files; the description names the task, its end, the failed
+    files and the report."""
+    exported = task.lifecycle == "SUCCEEDED" and task.failed_count == 0
+    description = (
+        f"export task {task.task_id} ended {task.lifecycle} with {task.failed_count} "
+        f"failed file(s); report: {task.report}"
+    )
+    return exported, description
+
+
+def export_left_files_behind(tasks: Iterable[DataRepositoryTask]) -> str | None:
+    """Return the description of a finished export that did not get every file to S3, if
+    any: such an export keeps the file system whatever the policy, since its data may exist
+    nowhere else."""
+    for task in tasks:
+        if task.export and not task.running:
+            exported, description = export_outcome(task)
+            if not exported:
+                return description
+    return None
+
+
+def needs_failure_export(
+    association_lifecycle: str | None, tasks: Iterable[DataRepositoryTask]
+) -> bool:
+    """Return True while the ``export`` policy still has to export before deleting.
+
+    Not when the failure export already ran (and, the caller having checked, succeeded),
+    and not when the file system never had an AVAILABLE association (None or CREATING):
+    compute starts only after it, so no job wrote there.
+    """
+    if any(task.purpose == FAILURE_EXPORT for task in tasks):
+        return False
+    return association_lifecycle is not None and association_lifecycle != "CREATING"
