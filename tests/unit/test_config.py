@@ -1,6 +1,7 @@
 """LoadConfig: secret overlaid with the execution input, validated before anything exists."""
 
 import json
+import re
 
 import boto3
 import pytest
@@ -72,6 +73,17 @@ def test_negative_size_is_refused_naming_key_value_and_rule(secret, lambda_conte
     assert "ebsSizeGb = -5" in message
     assert "execution input" in message
     assert "greater than or equal to 1" in message
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+def test_an_execution_name_that_cannot_name_the_run_s_directory_is_refused(
+    secret, lambda_context, name
+):
+    # Step Functions accepts them, but the run id names the run's directory on its storage.
+    event = load_event("load_config") | {"executionName": name}
+
+    with pytest.raises(InvalidConfiguration, match=f"execution name = '{re.escape(name)}'"):
+        app.lambda_handler(event, lambda_context)
 
 
 def test_unknown_key_is_refused_listing_the_allowed_keys(secret, lambda_context):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from batchscratch.errors import InvalidConfiguration
 from batchscratch.tagging import identity_tag_value
 
 TAG_STACK = "batch-scratch:stack-name"
@@ -23,6 +24,24 @@ TAG_RETAINED = "batch-scratch:retained-reason"
 Cleanup and the reaper never delete a resource that carries it."""
 
 _BATCH_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
+
+
+UNUSABLE_RUN_IDS = frozenset({".", ".."})
+"""Execution names Step Functions accepts that cannot be a run id: the run id names the
+run's directory on a Lustre file system (``marker.py``), and these name another directory."""
+
+
+def check_run_id(run_id: str) -> None:
+    """Refuse an execution name that cannot be a run id, before anything is created.
+
+    Raises:
+        InvalidConfiguration: ``run_id`` is ``.`` or ``..``.
+    """
+    if run_id in UNUSABLE_RUN_IDS:
+        raise InvalidConfiguration(
+            f"execution name = {run_id!r}: a run id names the run's directory on its storage, "
+            "and '.' or '..' would name another one; start the execution under another name"
+        )
 
 
 class Run(BaseModel):

@@ -26,7 +26,7 @@ from batchscratch.outputs import (
     StepOutput,
     VolumeRef,
 )
-from batchscratch.run import Run
+from batchscratch.run import Run, check_run_id
 
 
 class ExecutionStart(BaseModel):
@@ -57,9 +57,11 @@ def load_run(start: ExecutionStart, mode: str, stack_name: str, secret_id: str) 
         present (``config.load_config``).
 
     Raises:
-        InvalidConfiguration: the configuration is refused (``config.build_config``).
+        InvalidConfiguration: the configuration is refused (``config.build_config``), or the
+            execution name cannot be a run id (``run.check_run_id``).
         botocore.exceptions.ClientError: the secret cannot be read.
     """
+    check_run_id(start.executionName)
     run = Run(
         executionArn=start.executionArn,
         runId=start.executionName,
