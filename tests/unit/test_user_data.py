@@ -11,12 +11,18 @@ import pytest
 from batchscratch.marker import RUN_MARKER_NAME
 from batchscratch.mounts import storage_mount
 from batchscratch.state import RunState
-from batchscratch.user_data import USER_DATA_LIMIT_BYTES, ebs_user_data, lustre_user_data
+from batchscratch.user_data import (
+    USER_DATA_LIMIT_BYTES,
+    ebs_user_data,
+    lustre_user_data,
+    render_script,
+)
 from tests.conftest import load_event
 
 SCRIPTS = resources.files("batchscratch").joinpath("scripts")
-# The longest values a run can have: an 80-character execution name, a long DNS name.
-LONGEST_RUN_ID = "r" * 80
+# The longest values a run can have: an 80-character execution name (of 4-byte characters,
+# each written as 4 escapes), a long DNS name.
+LONGEST_RUN_ID = "\U0001f600" * 80
 LONGEST_DNS_NAME = "fs-0123456789abcdef0.fsx.ap-southeast-4.amazonaws.com"
 
 
@@ -108,3 +114,21 @@ def test_no_here_document_in_the_scripts_holds_a_comment_line() -> None:
                     assert not line.lstrip().startswith("#"), f"{script.name}:{number}"
             elif match := start.search(line.split(" #", 1)[0]):
                 end = match.group(1)
+
+
+@pytest.mark.parametrize("run_id", ["run(1)!'", "Überlauf-日本語-ü", "a\\b'c\U0001f600"])
+def test_any_run_id_reaches_the_script_intact_in_an_ascii_document(run_id: str) -> None:
+    user_data = ebs_user_data("vol-0123456789abcdef0", run_id)
+    script = render_script("mount_ebs_volume.sh", {"VOLUME_ID": "vol-1", "RUN_ID": run_id})
+
+    # An ASCII part stays 7bit; base64 would make the user data a third larger.
+    assert user_data.isascii()
+    assert "Content-Transfer-Encoding: base64" not in user_data
+    header = script.split("spot_watcher_script()", 1)[0]
+    shown = subprocess.run(
+        ["bash", "-c", f'{header}\nprintf %s "$RUN_ID"'],
+        capture_output=True,
+        check=True,
+        timeout=10,
+    )
+    assert shown.stdout.decode() == run_id

@@ -46,12 +46,30 @@ def _watcher_function() -> str:
     return f"spot_watcher_script() {{\n  cat <<'{_WATCHER_END}'\n{watcher}{_WATCHER_END}\n}}\n"
 
 
+def shell_literal(value: str) -> str:
+    """Return ``value`` as a bash word that stands for it, in ASCII only.
+
+    ASCII values are quoted with ``shlex.quote``. Others (an execution name may hold any
+    letter) become ANSI-C quoting of their UTF-8 bytes (``$'\\xc3\\xa9'`` for ``é``, bash
+    manual, "ANSI-C Quoting"): an ASCII script keeps the MIME part 7bit, where Python's email
+    package would otherwise base64-encode the whole script and make it a third larger.
+    """
+    if value.isascii():
+        return shlex.quote(value)
+    escaped = "".join(
+        chr(byte) if 0x20 <= byte < 0x7F and byte not in (0x27, 0x5C) else f"\\x{byte:02x}"
+        for byte in value.encode()
+    )
+    return f"$'{escaped}'"
+
+
 def render_script(name: str, settings: dict[str, str]) -> str:
     """Return ``scripts/<name>`` as one self-contained script with ``settings`` first.
 
     Args:
         name: the mount script, e.g. ``"mount_lustre.sh"``.
-        settings: shell variables to define, e.g. ``{"VOLUME_ID": "vol-…"}`` (values quoted);
+        settings: shell variables to define, e.g. ``{"VOLUME_ID": "vol-…"}`` (values quoted,
+            in ASCII: ``shell_literal``);
             the scripts require ``RUN_ID`` (the run id, which the run marker holds), and
             ``RUN_MARKER_NAME`` is added here.
 
@@ -62,7 +80,7 @@ def render_script(name: str, settings: dict[str, str]) -> str:
         ValueError: ``spot_watcher.sh`` contains the line that ends its here-document.
     """
     settings = {**settings, "RUN_MARKER_NAME": RUN_MARKER_NAME}
-    header = "".join(f"{key}={shlex.quote(value)}\n" for key, value in settings.items())
+    header = "".join(f"{key}={shell_literal(value)}\n" for key, value in settings.items())
     return f"#!/bin/bash\n{header}{_watcher_function()}{_body('common.sh')}{_body(name)}"
 
 
