@@ -13,7 +13,14 @@ from typing import Annotated, Any, Literal
 
 import botocore.session
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from batchscratch.modes import MODES
 from tools.localaws.inventory import KINDS
@@ -134,6 +141,8 @@ class Expect(_Strict):
         return value
 
 
+_EXECUTION_NAME_MAX = 80
+"""Characters an execution name may have (botocore stepfunctions model, StartExecution)."""
 _EXECUTION_NAME_REFUSED = frozenset(' <>{}[]?*"#%\\^|~`$&,;:/')
 """Characters a Step Functions execution name must not contain, besides control characters
 and other white space (botocore stepfunctions model, StartExecution ``name``)."""
@@ -142,7 +151,7 @@ and other white space (botocore stepfunctions model, StartExecution ``name``).""
 class Scenario(_Strict):
     name: str | None = None
     mode: str
-    executionName: str | None = Field(None, min_length=1, max_length=80)
+    executionName: str | None = Field(None, min_length=1, max_length=_EXECUTION_NAME_MAX)
     """The execution's name (the run id); default ``rehearsal-<scenario name>``. With
     ``concurrent`` above 1, ``-<n>`` follows it."""
     input: Any = Field(default_factory=dict)
@@ -156,6 +165,19 @@ class Scenario(_Strict):
         if value not in MODES:
             raise ValueError(f"not a mode; the modes are {', '.join(MODES)}")
         return value
+
+    @model_validator(mode="after")
+    def _names_fit(self) -> Scenario:
+        count = self.aws.concurrent
+        if self.executionName and count > 1:
+            longest = f"{self.executionName}-{count}"
+            if len(longest) > _EXECUTION_NAME_MAX:
+                raise ValueError(
+                    f"executionName: with concurrent = {count}, the names end -1 ... -{count}, "
+                    f"and {longest!r} is {len(longest)} characters (Step Functions allows "
+                    f"{_EXECUTION_NAME_MAX})"
+                )
+        return self
 
     @field_validator("executionName")
     @classmethod

@@ -218,3 +218,10 @@ def test_the_trace_reports_the_reaper_of_a_run_with_a_non_ascii_name() -> None:
     assert summary.expectationsMet, summary.failedExpectations
     assert "no rule sent" not in out.getvalue()
     assert "EventBridge rule" in out.getvalue()
+
+
+def test_concurrent_names_that_would_exceed_80_characters_are_refused_when_loaded() -> None:
+    with pytest.raises(ScenarioError, match="is 81 characters"):
+        parse({"mode": "OnlyEBS", "executionName": "z" * 79, "aws": {"concurrent": 2}})
+    with pytest.raises(ScenarioError, match="refuses ':'"):
+        parse({"mode": "OnlyEBS", "executionName": "a:b"})
