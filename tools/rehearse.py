@@ -449,7 +449,9 @@ def _run(scenario: Scenario, root: Path, out: TextIO | None, echo: TextIO | None
 def _report_jobs(jobs: list[Any], say: Any) -> None:
     for job in jobs:
         attempts = ", ".join(
-            f"{o.status}" + (f" ({o.status_reason})" if o.status_reason else "")
+            f"{o.status}"
+            + (f" ({o.status_reason})" if o.status_reason else "")
+            + (f" exit {o.exit_code}" if o.exit_code is not None else "")
             for o in job.attempts
         )
         say(f"  job {job.job_id}: {job.status} after {len(job.attempts)} attempt(s): {attempts}")
