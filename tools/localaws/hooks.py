@@ -7,7 +7,7 @@ successful Create*/Register* call of a per-run resource kind is recorded with it
 execution it was made for (its run tags, or the execution whose Lambda invocation made it).
 
 ``error_response`` builds an error answer in a service's wire protocol, as AWS sends it:
-``throttle_response`` (the error a throttled call gets; ``patches.patch_throttling`` decides
+``throttle_response`` (the error a throttled call gets; ``patches.throttling`` decides
 which calls) and the constraint check (``constraints``) both answer with it.
 
 Every new botocore session also shares one model loader: the handlers create fresh clients

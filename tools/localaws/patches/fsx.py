@@ -55,8 +55,8 @@ whose Lambda invocation made the call), so the rehearsal can show what FSx refus
 every accepted DeleteFileSystem (``Simulation.deletions``), with the file system's export
 tasks at that moment and whether auto-export was still on.
 
-``TARGETS`` lists every moto internal used, with the signature it was written against; the
-canary test compares them with the installed moto.
+Every moto internal used is declared as a ``Target`` beside the code that uses it, with the
+signature it was written against; the canary test compares them with the installed moto.
 """
 
 from __future__ import annotations
@@ -76,101 +76,10 @@ from moto.ec2.models import ec2_backends
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
-from tools.localaws.patches import Patcher, Target, active_simulation
+from tools.localaws.patches.core import Patcher, Target, active_simulation
 from tools.localaws.simulation import TAG_EXECUTION, Deletion, Simulation
 
 _GAP = "6: FSx has no Lustre lifecycle, data repository associations or tasks"
-
-TARGETS: dict[str, Target] = {
-    "fsx_response_class": Target("moto.fsx.responses:FSxResponse", None, _GAP),
-    "fsx_response_backend": Target(
-        "moto.fsx.responses:FSxResponse.fsx_backend",
-        "(self) -> moto.fsx.models.FSxBackend",
-        _GAP,
-    ),
-    "fsx_response_create_file_system": Target(
-        "moto.fsx.responses:FSxResponse.create_file_system", "(self) -> str", _GAP
-    ),
-    "fsx_response_describe_file_systems": Target(
-        "moto.fsx.responses:FSxResponse.describe_file_systems", "(self) -> str", _GAP
-    ),
-    "fsx_response_delete_file_system": Target(
-        "moto.fsx.responses:FSxResponse.delete_file_system", "(self) -> str", _GAP
-    ),
-    "fsx_response_tag_resource": Target(
-        "moto.fsx.responses:FSxResponse.tag_resource",
-        "(self) -> tuple[int, dict[str, typing.Any], str | bytes]",
-        _GAP,
-    ),
-    "fsx_response_untag_resource": Target(
-        "moto.fsx.responses:FSxResponse.untag_resource",
-        "(self) -> tuple[int, dict[str, typing.Any], str | bytes]",
-        _GAP,
-    ),
-    "fsx_response_list_tags": Target(
-        "moto.fsx.responses:FSxResponse.list_tags_for_resource", "(self) -> str", _GAP
-    ),
-    "response_setup_class": Target(
-        "moto.core.responses:BaseResponse.setup_class",
-        "(self, request: 'Request', full_url: 'str | None' = None, headers: 'Any' = None, "
-        "use_raw_body: 'bool | None' = None) -> 'None'",
-        f"{_GAP} (the request body is read from self.body, as moto's FSx responses do)",
-    ),
-    "response_call_action": Target(
-        "moto.core.responses:BaseResponse.call_action",
-        "(self) -> 'TYPE_RESPONSE'",
-        f"{_GAP} (an action's method is looked up on the response class per request)",
-    ),
-    "response_method_names": Target(
-        "moto.core.responses:method_names_from_class",
-        "(clazz: 'object') -> 'list[str]'",
-        f"{_GAP} (an action's method is looked up on the response class per request)",
-    ),
-    "fsx_backend_tagged_resources": Target(
-        "moto.fsx.models:FSxBackend.iter_tagged_resources",
-        "(self) -> collections.abc.Iterator[moto.core.resource_tagging.TaggedResource]",
-        _GAP,
-    ),
-    "fsx_backend_tag_resource": Target(
-        "moto.fsx.models:FSxBackend.tag_resource",
-        "(self, arn: str, tags: dict[str, str]) -> None",
-        _GAP,
-    ),
-    "fsx_backend_untag_resource": Target(
-        "moto.fsx.models:FSxBackend.untag_resource",
-        "(self, arn: str, tag_keys: list[str]) -> None",
-        _GAP,
-    ),
-    "fsx_backend_list_tags": Target(
-        "moto.fsx.models:FSxBackend.list_tags_for_resource",
-        "(self, resource_arn: str) -> list[dict[str, str]]",
-        _GAP,
-    ),
-    "json_rest_error": Target(
-        "moto.core.exceptions:JsonRESTError.__init__",
-        "(self, error_type: str, message: str, _: str = '', **kwargs: Any)",
-        _GAP,
-    ),
-    "ec2_get_subnet": Target(
-        "moto.ec2.models:EC2Backend.get_subnet",
-        "(self, subnet_id: 'str') -> 'Subnet'",
-        f"{_GAP} (CreateFileSystem checks its subnet and security groups)",
-    ),
-    "ec2_get_security_group": Target(
-        "moto.ec2.models:EC2Backend.get_security_group_from_id",
-        "(self, group_id: str) -> moto.ec2.models.security_groups.SecurityGroup | None",
-        f"{_GAP} (CreateFileSystem checks its subnet and security groups)",
-    ),
-    "ec2_backends": Target(
-        "moto.ec2.models:ec2_backends", None, f"{_GAP} (CreateFileSystem checks its subnet)"
-    ),
-    "s3_get_bucket": Target(
-        "moto.s3.models:S3Backend.get_bucket",
-        "(self, bucket_name: 'str') -> 'FakeBucket'",
-        f"{_GAP} (a DRA's bucket must exist)",
-    ),
-    "s3_backends": Target("moto.s3.models:s3_backends", None, f"{_GAP} (a DRA's bucket)"),
-}
 
 ADDED_ACTIONS = (
     "create_data_repository_association",
@@ -181,16 +90,7 @@ ADDED_ACTIONS = (
     "describe_data_repository_tasks",
     "cancel_data_repository_task",
 )
-"""Actions moto's FSxResponse lacks (the canary checks it still lacks them)."""
-
-REPLACED_ACTIONS = (
-    "create_file_system",
-    "describe_file_systems",
-    "delete_file_system",
-    "tag_resource",
-    "untag_resource",
-    "list_tags_for_resource",
-)
+"""Actions moto's FSxResponse lacks, added to it (the canary checks it still lacks them)."""
 
 STEP_SECONDS = 60.0
 """Simulated seconds after which a DRA or task takes its next lifecycle step unasked."""
@@ -206,6 +106,15 @@ _SSD_DEPLOYMENTS = ("SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2")
 _THROUGHPUT = {"PERSISTENT_1": (50, 100, 200), "PERSISTENT_2": (125, 250, 500, 1000)}
 _VERSIONS = ("2.10", "2.12", "2.15")
 _EVENTS = {"NEW", "CHANGED", "DELETED"}
+
+
+JSON_REST_ERROR = Target(
+    "json_rest_error",
+    "moto.core.exceptions:JsonRESTError.__init__",
+    "(self, error_type: str, message: str, _: str = '', **kwargs: Any)",
+    _GAP,
+    replaced=False,
+)
 
 
 class FsxError(JsonRESTError):
@@ -333,6 +242,68 @@ class Task:
     @property
     def lifecycle(self) -> str:
         return self.phases.current
+
+
+# What the Lustre state below calls of moto: the FSx backend's tag store (tags of every
+# emulated resource), EC2 (CreateFileSystem's subnet and security groups) and S3 (a data
+# repository association's bucket).
+
+BACKEND_TAG_RESOURCE = Target(
+    "fsx_backend_tag_resource",
+    "moto.fsx.models:FSxBackend.tag_resource",
+    "(self, arn: str, tags: dict[str, str]) -> None",
+    _GAP,
+    replaced=False,
+)
+BACKEND_UNTAG_RESOURCE = Target(
+    "fsx_backend_untag_resource",
+    "moto.fsx.models:FSxBackend.untag_resource",
+    "(self, arn: str, tag_keys: list[str]) -> None",
+    _GAP,
+    replaced=False,
+)
+BACKEND_LIST_TAGS = Target(
+    "fsx_backend_list_tags",
+    "moto.fsx.models:FSxBackend.list_tags_for_resource",
+    "(self, resource_arn: str) -> list[dict[str, str]]",
+    _GAP,
+    replaced=False,
+)
+EC2_BACKENDS = Target(
+    "ec2_backends",
+    "moto.ec2.models:ec2_backends",
+    None,
+    f"{_GAP} (CreateFileSystem checks its subnet)",
+    replaced=False,
+)
+EC2_GET_SUBNET = Target(
+    "ec2_get_subnet",
+    "moto.ec2.models:EC2Backend.get_subnet",
+    "(self, subnet_id: 'str') -> 'Subnet'",
+    f"{_GAP} (CreateFileSystem checks its subnet and security groups)",
+    replaced=False,
+)
+EC2_GET_SECURITY_GROUP = Target(
+    "ec2_get_security_group",
+    "moto.ec2.models:EC2Backend.get_security_group_from_id",
+    "(self, group_id: str) -> moto.ec2.models.security_groups.SecurityGroup | None",
+    f"{_GAP} (CreateFileSystem checks its subnet and security groups)",
+    replaced=False,
+)
+S3_BACKENDS = Target(
+    "s3_backends",
+    "moto.s3.models:s3_backends",
+    None,
+    f"{_GAP} (a DRA's bucket)",
+    replaced=False,
+)
+S3_GET_BUCKET = Target(
+    "s3_get_bucket",
+    "moto.s3.models:S3Backend.get_bucket",
+    "(self, bucket_name: 'str') -> 'FakeBucket'",
+    f"{_GAP} (a DRA's bucket must exist)",
+    replaced=False,
+)
 
 
 @dataclass
@@ -1178,6 +1149,85 @@ def lustre_of(backend: Any) -> Lustre:
         return state
 
 
+RESPONSE_CLASS = Target(
+    "fsx_response_class", "moto.fsx.responses:FSxResponse", None, _GAP, replaced=False
+)
+RESPONSE_BACKEND = Target(
+    "fsx_response_backend",
+    "moto.fsx.responses:FSxResponse.fsx_backend",
+    "(self) -> moto.fsx.models.FSxBackend",
+    _GAP,
+    replaced=False,
+)
+RESPONSE_SETUP_CLASS = Target(
+    "response_setup_class",
+    "moto.core.responses:BaseResponse.setup_class",
+    "(self, request: 'Request', full_url: 'str | None' = None, headers: 'Any' = None, "
+    "use_raw_body: 'bool | None' = None) -> 'None'",
+    f"{_GAP} (the request body is read from self.body, as moto's FSx responses do)",
+    replaced=False,
+)
+RESPONSE_CALL_ACTION = Target(
+    "response_call_action",
+    "moto.core.responses:BaseResponse.call_action",
+    "(self) -> 'TYPE_RESPONSE'",
+    f"{_GAP} (an action's method is looked up on the response class per request)",
+    replaced=False,
+)
+RESPONSE_METHOD_NAMES = Target(
+    "response_method_names",
+    "moto.core.responses:method_names_from_class",
+    "(clazz: 'object') -> 'list[str]'",
+    f"{_GAP} (an action's method is looked up on the response class per request)",
+    replaced=False,
+)
+CREATE_FILE_SYSTEM = Target(
+    "fsx_response_create_file_system",
+    "moto.fsx.responses:FSxResponse.create_file_system",
+    "(self) -> str",
+    _GAP,
+)
+DESCRIBE_FILE_SYSTEMS = Target(
+    "fsx_response_describe_file_systems",
+    "moto.fsx.responses:FSxResponse.describe_file_systems",
+    "(self) -> str",
+    _GAP,
+)
+DELETE_FILE_SYSTEM = Target(
+    "fsx_response_delete_file_system",
+    "moto.fsx.responses:FSxResponse.delete_file_system",
+    "(self) -> str",
+    _GAP,
+)
+TAG_RESOURCE = Target(
+    "fsx_response_tag_resource",
+    "moto.fsx.responses:FSxResponse.tag_resource",
+    "(self) -> tuple[int, dict[str, typing.Any], str | bytes]",
+    _GAP,
+)
+UNTAG_RESOURCE = Target(
+    "fsx_response_untag_resource",
+    "moto.fsx.responses:FSxResponse.untag_resource",
+    "(self) -> tuple[int, dict[str, typing.Any], str | bytes]",
+    _GAP,
+)
+LIST_TAGS = Target(
+    "fsx_response_list_tags",
+    "moto.fsx.responses:FSxResponse.list_tags_for_resource",
+    "(self) -> str",
+    _GAP,
+)
+REPLACED_ACTIONS = {
+    "create_file_system": CREATE_FILE_SYSTEM,
+    "describe_file_systems": DESCRIBE_FILE_SYSTEMS,
+    "delete_file_system": DELETE_FILE_SYSTEM,
+    "tag_resource": TAG_RESOURCE,
+    "untag_resource": UNTAG_RESOURCE,
+    "list_tags_for_resource": LIST_TAGS,
+}
+"""Actions of moto's FSxResponse replaced by the emulation's, and their targets."""
+
+
 def _response_method(action: str) -> Callable[[Any], str]:
     operation = "".join(part.title() for part in action.split("_"))
 
@@ -1194,20 +1244,35 @@ def _response_method(action: str) -> Callable[[Any], str]:
 
     method.__name__ = action
     method.__qualname__ = f"FSxResponse.{action}"
-    method.__doc__ = f"FSx {action} (FSx for Lustre emulation, tools.localaws.fsx)."
+    method.__doc__ = f"FSx {action} (FSx for Lustre emulation, tools.localaws.patches.fsx)."
     return method
 
 
-def install(patcher: Patcher) -> None:
+def _instead(method: Callable[[Any], str]) -> Callable[[Any], Callable[[Any], str]]:
+    """A ``Patcher.replace`` builder that ignores the original: the emulation answers alone."""
+    return lambda original: method
+
+
+TAGGED_RESOURCES = Target(
+    "fsx_backend_tagged_resources",
+    "moto.fsx.models:FSxBackend.iter_tagged_resources",
+    "(self) -> collections.abc.Iterator[moto.core.resource_tagging.TaggedResource]",
+    _GAP,
+)
+
+
+def install(patcher: Patcher, sim: Simulation | None = None) -> None:
     """Gap 6: give moto's FSx the Lustre lifecycle, DRAs and data repository tasks.
 
-    Adds ``ADDED_ACTIONS`` to ``FSxResponse``, replaces ``REPLACED_ACTIONS`` there, and makes
+    Replaces ``REPLACED_ACTIONS`` of ``FSxResponse``, adds ``ADDED_ACTIONS`` to it, and makes
     ``FSxBackend.iter_tagged_resources`` list the emulated resources too (behaviour: this
-    module's docstring). Everything is restored when ``patcher`` exits.
+    module's docstring). Everything is restored when ``patcher`` exits. The emulation reads
+    the active simulation per request (``sim`` is not needed).
     """
-    response_class = TARGETS["fsx_response_class"].resolve()
-    for action in (*REPLACED_ACTIONS, *ADDED_ACTIONS):
-        patcher.set(response_class, action, _response_method(action))
+    for action, target in REPLACED_ACTIONS.items():
+        patcher.replace(target, _instead(_response_method(action)))
+    for action in ADDED_ACTIONS:
+        patcher.add(RESPONSE_CLASS, action, _response_method(action))
 
     def build(original: Any) -> Callable[[Any], Iterator[TaggedResource]]:
         def iter_tagged_resources(self: Any) -> Iterator[TaggedResource]:
@@ -1216,5 +1281,4 @@ def install(patcher: Patcher) -> None:
 
         return iter_tagged_resources
 
-    owner, name = TARGETS["fsx_backend_tagged_resources"].owner()
-    patcher.set(owner, name, build(TARGETS["fsx_backend_tagged_resources"].resolve()))
+    patcher.replace(TAGGED_RESOURCES, build)
