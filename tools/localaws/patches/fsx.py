@@ -350,13 +350,10 @@ class Lustre:
         token = params.get("ClientRequestToken")
         if not token:
             return None
-        fingerprint = json.dumps(
-            {k: v for k, v in params.items() if k != "ClientRequestToken"}, sort_keys=True
-        )
         known = self.tokens.get((operation, token))
         if known is None:
             return None
-        if known[1] != fingerprint:
+        if known[1] != _fingerprint(params):
             raise FsxError(
                 "IncompatibleParameterError",
                 f"A request with client request token {token} was already made with "
@@ -365,13 +362,28 @@ class Lustre:
             )
         return known[0]
 
-    def _remember(self, operation: str, params: dict[str, Any], resource_id: str) -> None:
+    def _replay[R: (FileSystem, Association, Task)](
+        self, operation: str, params: dict[str, Any], stored: dict[str, R]
+    ) -> R | None:
+        """The resource an earlier request with this one's token made, if it still exists
+        (a retried create answers with it); None for a new request."""
+        known = self._idempotent(operation, params)
+        return stored.get(known) if known is not None else None
+
+    def _keep[R: (FileSystem, Association, Task)](
+        self,
+        operation: str,
+        params: dict[str, Any],
+        stored: dict[str, R],
+        resource_id: str,
+        resource: R,
+    ) -> None:
+        """Store a created resource, remember the request's token, and tag the resource."""
+        stored[resource_id] = resource
         token = params.get("ClientRequestToken")
         if token:
-            fingerprint = json.dumps(
-                {k: v for k, v in params.items() if k != "ClientRequestToken"}, sort_keys=True
-            )
-            self.tokens[(operation, token)] = (resource_id, fingerprint)
+            self.tokens[(operation, token)] = (resource_id, _fingerprint(params))
+        self._tag(resource.arn, params.get("Tags"))
 
     def _settle(self) -> None:
         """Forget file systems, DRAs whose deletion completed (and what went with them)."""
@@ -411,19 +423,30 @@ class Lustre:
             if t.file_system_id == file_system_id and t.lifecycle in TASK_RUNNING
         ]
 
+    def _described_page[R: (Association, Task)](
+        self,
+        found: list[R],
+        params: dict[str, Any],
+        key: str,
+        describe: Callable[[R], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """The page of ``found`` a Describe call asks for (``MaxResults``, ``NextToken``),
+        described; each one returned counts as an observation of its lifecycle."""
+        page, token = _page(found, params)
+        if self.counting():
+            for item in page:
+                item.phases.observe()
+        described = [describe(item) for item in page]
+        return {key: described, **({"NextToken": token} if token else {})}
+
     # -- file systems ----------------------------------------------------------------------
 
     def create_file_system(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            known = self._idempotent("CreateFileSystem", params)
-            if known is not None:
-                fs = self.file_systems.get(known)
-                if fs is not None:
-                    return {"FileSystem": self._describe_file_system(fs)}
-            fs = self._new_file_system(params)
-            self.file_systems[fs.file_system_id] = fs
-            self._remember("CreateFileSystem", params, fs.file_system_id)
-            self._tag(fs.arn, params.get("Tags"))
+            fs = self._replay("CreateFileSystem", params, self.file_systems)
+            if fs is None:
+                fs = self._new_file_system(params)
+                self._keep("CreateFileSystem", params, self.file_systems, fs.file_system_id, fs)
             return {"FileSystem": self._describe_file_system(fs)}
 
     def _new_file_system(self, params: dict[str, Any]) -> FileSystem:
@@ -672,9 +695,9 @@ class Lustre:
 
     def create_data_repository_association(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            known = self._idempotent("CreateDataRepositoryAssociation", params)
-            if known is not None and known in self.associations:
-                return {"Association": self._describe_association(self.associations[known])}
+            earlier = self._replay("CreateDataRepositoryAssociation", params, self.associations)
+            if earlier is not None:
+                return {"Association": self._describe_association(earlier)}
             fs = self._file_system(params.get("FileSystemId"))
             if fs.deployment_type == "SCRATCH_1" or fs.version == "2.10":
                 raise FsxError(
@@ -683,12 +706,7 @@ class Lustre:
                     "2.15 file systems, excluding the SCRATCH_1 deployment type "
                     f"({fs.file_system_id} is {fs.deployment_type}, Lustre {fs.version}).",
                 )
-            if fs.lifecycle != "AVAILABLE":
-                raise FsxError(
-                    "BadRequest",
-                    f"File system {fs.file_system_id} is {fs.lifecycle}; it must be AVAILABLE "
-                    "to create a data repository association.",
-                )
+            _check_available(fs, "to create a data repository association")
             path = str(params.get("FileSystemPath") or "/")
             repository = str(params.get("DataRepositoryPath") or "")
             self._check_repository(repository)
@@ -719,11 +737,7 @@ class Lustre:
                         f"{other.data_repository_path} of data repository association "
                         f"{other.association_id}.",
                     )
-            chunk = int(params.get("ImportedFileChunkSize") or 1024)
-            if not 1 <= chunk <= 512000:
-                raise FsxError(
-                    "BadRequest", f"ImportedFileChunkSize {chunk} must be between 1 and 512000."
-                )
+            chunk = _check_chunk_size(params.get("ImportedFileChunkSize") or 1024)
             s3 = _check_s3_policies(params.get("S3"))
             association_id = f"dra-{secrets.token_hex(9)[:17]}"
             association = Association(
@@ -736,9 +750,13 @@ class Lustre:
                 s3=s3,
                 chunk_size=chunk,
             )
-            self.associations[association_id] = association
-            self._remember("CreateDataRepositoryAssociation", params, association_id)
-            self._tag(association.arn, params.get("Tags"))
+            self._keep(
+                "CreateDataRepositoryAssociation",
+                params,
+                self.associations,
+                association_id,
+                association,
+            )
             return {"Association": self._describe_association(association)}
 
     def _check_repository(self, repository: str) -> None:
@@ -778,34 +796,22 @@ class Lustre:
     def describe_data_repository_associations(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             self._settle()
-            ids = params.get("AssociationIds")
-            if ids:
-                missing = [i for i in ids if i not in self.associations]
-                if missing:
-                    raise FsxError(
-                        "DataRepositoryAssociationNotFound",
-                        f"Data repository association '{missing[0]}' does not exist.",
-                    )
-                found = [self.associations[i] for i in ids]
-            else:
-                found = list(self.associations.values())
-            for item in params.get("Filters") or []:
-                values = set(item.get("Values") or [])
-                name = item.get("Name")
-                if name == "file-system-id":
-                    found = [a for a in found if a.file_system_id in values]
-                elif name == "data-repository-type":
-                    found = [a for a in found if "S3" in values]
-                elif name in ("file-cache-id", "file-cache-type"):
-                    found = []
-                else:
-                    raise FsxError("BadRequest", f"Invalid filter name {name}.")
-            page, token = _page(found, params)
-            if self.counting():
-                for association in page:
-                    association.phases.observe()
-            described = [self._describe_association(a) for a in page]
-            return {"Associations": described, **({"NextToken": token} if token else {})}
+            found = _select(
+                self.associations,
+                params,
+                "AssociationIds",
+                lambda missing: FsxError(
+                    "DataRepositoryAssociationNotFound",
+                    f"Data repository association '{missing}' does not exist.",
+                ),
+                {
+                    "file-system-id": lambda a, values: a.file_system_id in values,
+                    "data-repository-type": lambda a, values: "S3" in values,
+                    "file-cache-id": lambda a, values: False,
+                    "file-cache-type": lambda a, values: False,
+                },
+            )
+            return self._described_page(found, params, "Associations", self._describe_association)
 
     def _association(self, association_id: str | None) -> Association:
         self._settle()
@@ -828,13 +834,7 @@ class Lustre:
                     "it must be AVAILABLE to be updated.",
                 )
             if "ImportedFileChunkSize" in params:
-                chunk = int(params["ImportedFileChunkSize"])
-                if not 1 <= chunk <= 512000:
-                    raise FsxError(
-                        "BadRequest",
-                        f"ImportedFileChunkSize {chunk} must be between 1 and 512000.",
-                    )
-                association.chunk_size = chunk
+                association.chunk_size = _check_chunk_size(params["ImportedFileChunkSize"])
             if "S3" in params:
                 association.s3 = _check_s3_policies(params["S3"])
             association.phases.restart([("UPDATING", 1), ("AVAILABLE", 0)])
@@ -855,9 +855,9 @@ class Lustre:
 
     def create_data_repository_task(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            known = self._idempotent("CreateDataRepositoryTask", params)
-            if known is not None and known in self.tasks:
-                return {"DataRepositoryTask": self._describe_task(self.tasks[known])}
+            earlier = self._replay("CreateDataRepositoryTask", params, self.tasks)
+            if earlier is not None:
+                return {"DataRepositoryTask": self._describe_task(earlier)}
             fs = self._file_system(params.get("FileSystemId"))
             kind = params.get("Type")
             if kind not in ("EXPORT_TO_REPOSITORY", "IMPORT_METADATA_FROM_REPOSITORY"):
@@ -865,12 +865,7 @@ class Lustre:
                     "UnsupportedOperation",
                     f"Data repository task type {kind} is not supported on this file system.",
                 )
-            if fs.lifecycle != "AVAILABLE":
-                raise FsxError(
-                    "BadRequest",
-                    f"File system {fs.file_system_id} is {fs.lifecycle}; it must be AVAILABLE "
-                    "to run a data repository task.",
-                )
+            _check_available(fs, "to run a data repository task")
             associations = [
                 a
                 for a in self.associations.values()
@@ -921,9 +916,7 @@ class Lustre:
                 failed_files=failed,
                 association_ids=[a.association_id for a in associations],
             )
-            self.tasks[task_id] = task
-            self._remember("CreateDataRepositoryTask", params, task_id)
-            self._tag(task.arn, params.get("Tags"))
+            self._keep("CreateDataRepositoryTask", params, self.tasks, task_id, task)
             return {"DataRepositoryTask": self._describe_task(task)}
 
     @staticmethod
@@ -1007,36 +1000,24 @@ class Lustre:
     def describe_data_repository_tasks(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             self._settle()
-            ids = params.get("TaskIds")
-            if ids:
-                missing = [i for i in ids if i not in self.tasks]
-                if missing:
-                    raise FsxError(
-                        "DataRepositoryTaskNotFound",
-                        f"Data repository task '{missing[0]}' does not exist.",
-                    )
-                found = [self.tasks[i] for i in ids]
-            else:
-                found = list(self.tasks.values())
-            for item in params.get("Filters") or []:
-                values = set(item.get("Values") or [])
-                name = item.get("Name")
-                if name == "file-system-id":
-                    found = [t for t in found if t.file_system_id in values]
-                elif name == "task-lifecycle":
-                    found = [t for t in found if t.lifecycle in values]
-                elif name == "data-repository-association-id":
-                    found = [t for t in found if values & set(t.association_ids)]
-                elif name == "file-cache-id":
-                    found = []
-                else:
-                    raise FsxError("BadRequest", f"Invalid filter name {name}.")
-            page, token = _page(found, params)
-            if self.counting():
-                for task in page:
-                    task.phases.observe()
-            described = [self._describe_task(t) for t in page]
-            return {"DataRepositoryTasks": described, **({"NextToken": token} if token else {})}
+            found = _select(
+                self.tasks,
+                params,
+                "TaskIds",
+                lambda missing: FsxError(
+                    "DataRepositoryTaskNotFound",
+                    f"Data repository task '{missing}' does not exist.",
+                ),
+                {
+                    "file-system-id": lambda t, values: t.file_system_id in values,
+                    "task-lifecycle": lambda t, values: t.lifecycle in values,
+                    "data-repository-association-id": (
+                        lambda t, values: bool(values & set(t.association_ids))
+                    ),
+                    "file-cache-id": lambda t, values: False,
+                },
+            )
+            return self._described_page(found, params, "DataRepositoryTasks", self._describe_task)
 
     def cancel_data_repository_task(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -1123,6 +1104,55 @@ def _inside(path: str, root: str) -> bool:
 
 def _overlaps(one: str, other: str) -> bool:
     return _inside(one, other) or _inside(other, one)
+
+
+def _check_available(fs: FileSystem, purpose: str) -> None:
+    if fs.lifecycle != "AVAILABLE":
+        raise FsxError(
+            "BadRequest",
+            f"File system {fs.file_system_id} is {fs.lifecycle}; it must be AVAILABLE {purpose}.",
+        )
+
+
+def _check_chunk_size(value: Any) -> int:
+    chunk = int(value)
+    if not 1 <= chunk <= 512000:
+        raise FsxError("BadRequest", f"ImportedFileChunkSize {chunk} must be between 1 and 512000.")
+    return chunk
+
+
+def _fingerprint(params: dict[str, Any]) -> str:
+    """A request's parameters but its ``ClientRequestToken``, comparable as text."""
+    return json.dumps(
+        {k: v for k, v in params.items() if k != "ClientRequestToken"}, sort_keys=True
+    )
+
+
+def _select[R](
+    stored: dict[str, R],
+    params: dict[str, Any],
+    ids_key: str,
+    missing: Callable[[str], FsxError],
+    filters: dict[str, Callable[[R, set[str]], bool]],
+) -> list[R]:
+    """What a Describe call asks for: the resources named by ``params[ids_key]`` (each must
+    exist, else ``missing(id)``), or all of them, then those that pass every ``Filters``
+    entry (an unknown filter name is ``BadRequest``)."""
+    ids = params.get(ids_key)
+    if ids:
+        unknown = [i for i in ids if i not in stored]
+        if unknown:
+            raise missing(unknown[0])
+        found = [stored[i] for i in ids]
+    else:
+        found = list(stored.values())
+    for item in params.get("Filters") or []:
+        values = set(item.get("Values") or [])
+        name = item.get("Name")
+        if name not in filters:
+            raise FsxError("BadRequest", f"Invalid filter name {name}.")
+        found = [resource for resource in found if filters[name](resource, values)]
+    return found
 
 
 def _page(items: list[Any], params: dict[str, Any]) -> tuple[list[Any], str | None]:
