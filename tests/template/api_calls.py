@@ -236,11 +236,13 @@ by resource type: the property, the API operation (its API Reference page docume
 member) and the member; for a security group rule, also the property that says which of
 the IpPermission's lists holds it."""
 
-ROWS: tuple[Row, ...] = tuple(
-    Row(kind, prop, *call.split(":"), member, *when)
-    for kind, rows in TABLE.items()
-    for prop, call, member, *when in rows
-)
+
+def _row(kind: str, prop: str, call: str, member: str, when: str | None = None) -> Row:
+    service, operation = call.split(":")
+    return Row(kind, prop, service, operation, member, when)
+
+
+ROWS: tuple[Row, ...] = tuple(_row(kind, *row) for kind, rows in TABLE.items() for row in rows)
 
 
 # --------------------------------------------------------------------------- resolution
@@ -361,7 +363,7 @@ def _place(member: str, indices: list[int], value: Any) -> dict[str, Any]:
 
 
 def _target_shape(row: Row) -> Any:
-    shape = service_model(row.service).operation_model(row.operation).input_shape
+    shape: Any = service_model(row.service).operation_model(row.operation).input_shape
     for step in row.member.split("."):
         shape = shape.members[step.removesuffix("[]")]
         if step.endswith("[]"):
