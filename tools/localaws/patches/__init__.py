@@ -1,11 +1,11 @@
 """Every workaround for moto's gaps (moto is pinned at exactly 5.2.5), one module per service.
 
 Each module replaces a few moto internals for the duration of a ``Patcher`` and says in its
-docstrings which gap each replacement covers (the numbers are those of the moto trial's
-findings). Beside the code that replaces or calls an internal, the module declares it as a
-``Target``, with the signature the code was written against; ``TARGETS`` collects every
-declaration, and tests/e2e/test_localaws_canary.py compares each with the installed moto, so
-an upgrade that changes one fails loudly instead of silently breaking the rehearsal.
+docstrings which of moto's gaps each replacement covers. Beside the code that replaces or
+calls an internal, the module declares it as a ``Target``, with the signature the code was
+written against; ``TARGETS`` collects every declaration, and
+tests/e2e/test_localaws_canary.py compares each with the installed moto, so an upgrade that
+changes one fails loudly instead of silently breaking the rehearsal.
 
 - ``core``: ``Target``, ``Patcher``, the active simulation, ``MOTO_VERSION``.
 - ``awslambda``: handlers run in-process instead of in Docker (gap 3).
