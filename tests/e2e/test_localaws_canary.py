@@ -1,10 +1,9 @@
 """The local AWS patches moto internals: fail loudly when moto is not the version they fit.
 
-Every internal a workaround replaces or relies on is listed in ``tools.localaws.patches.TARGETS``
-(and, for the FSx for Lustre emulation, ``tools.localaws.fsx.TARGETS``; for the AutoExport
-metric, ``tools.localaws.cloudwatch.TARGETS``) with the signature the workaround was written
-against. An upgrade of moto that moves,
-renames or reshapes one of them fails here, naming it, instead of silently rehearsing
+Every internal a workaround replaces or relies on is declared beside the workaround, in its
+module of the ``tools.localaws.patches`` package, with the signature the workaround was
+written against; ``tools.localaws.patches.TARGETS`` collects them all. An upgrade of moto that
+moves, renames or reshapes one of them fails here, naming it, instead of silently rehearsing
 something else.
 """
 
@@ -16,11 +15,8 @@ import moto
 import pytest
 from moto.core.base_backend import BackendDict
 
-from tools.localaws import cloudwatch, fsx
-from tools.localaws.patches import MOTO_VERSION
-from tools.localaws.patches import TARGETS as PATCH_TARGETS
-
-TARGETS = {**PATCH_TARGETS, **fsx.TARGETS, **cloudwatch.TARGETS}
+from tools.localaws.patches import MOTO_VERSION, SERVICES, TARGETS, fsx, layer_clock
+from tools.localaws.patches.core import declared
 
 
 def test_moto_is_the_pinned_version() -> None:
@@ -61,18 +57,18 @@ def test_fast_clock_targets_are_the_time_module() -> None:
 
 
 def test_the_target_lists_use_distinct_names() -> None:
-    names = [*PATCH_TARGETS, *fsx.TARGETS, *cloudwatch.TARGETS]
+    names = [name for module in (*SERVICES, layer_clock) for name in declared(module)]
     assert len(names) == len(set(names))
 
 
 @pytest.mark.parametrize("action", fsx.ADDED_ACTIONS)
 def test_moto_fsx_still_lacks_the_actions_the_emulation_adds(action: str) -> None:
-    response_class = fsx.TARGETS["fsx_response_class"].resolve()
+    response_class = TARGETS["fsx_response_class"].resolve()
     assert action not in vars(response_class), (
-        f"moto's FSxResponse now implements {action}: compare it with tools.localaws.fsx"
+        f"moto's FSxResponse now implements {action}: compare it with tools.localaws.patches.fsx"
     )
 
 
 @pytest.mark.parametrize("action", fsx.REPLACED_ACTIONS)
 def test_fsx_actions_the_emulation_replaces_are_listed(action: str) -> None:
-    assert any(t.path.endswith(f"FSxResponse.{action}") for t in fsx.TARGETS.values())
+    assert any(t.path.endswith(f"FSxResponse.{action}") for t in TARGETS.values())

@@ -1,5 +1,5 @@
-"""The CloudWatch part of the local AWS (``tools.localaws.cloudwatch``): the AutoExport metric
-and ``StartTime`` rounded as CloudWatch rounds it.
+"""The CloudWatch part of the local AWS (``tools.localaws.patches.cloudwatch``): the AutoExport
+metric and ``StartTime`` rounded as CloudWatch rounds it.
 
 The canaries here fail when moto starts doing what the workaround adds (then the workaround
 is to be removed), or stops doing what the rehearsal relies on.
@@ -13,8 +13,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from tools.localaws import cloudwatch
-from tools.localaws.patches import Patcher
+from tools.localaws.patches import Patcher, cloudwatch
 
 DIMENSIONS: list[Any] = [
     {"Name": "FileSystemId", "Value": "fs-0123456789abcdef0"},

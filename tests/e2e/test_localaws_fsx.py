@@ -1,4 +1,4 @@
-"""The local AWS's FSx for Lustre (tools.localaws.fsx): lifecycles, validation and refusals
+"""The local AWS's FSx for Lustre (tools.localaws.patches.fsx): lifecycles, validation and refusals
 as FSx documents them, through boto3 as the handlers call it."""
 
 import re

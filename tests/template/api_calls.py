@@ -8,13 +8,12 @@ them, with every ``Ref`` / ``Fn::Sub`` resolved for a stack with the longest nam
 CloudFormation accepts. ``tools.localaws.constraints.check`` then says what AWS refuses.
 """
 
-import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from tests.template import cfn
+from tools.cfn import Evaluator, Unresolved
 from tools.localaws.constraints import DOCUMENTED, service_model
 
 _STACK_RULE = next(
@@ -237,24 +236,16 @@ by resource type: the property, the API operation (its API Reference page docume
 member) and the member; for a security group rule, also the property that says which of
 the IpPermission's lists holds it."""
 
-ROWS: tuple[Row, ...] = tuple(
-    Row(kind, prop, *call.split(":"), member, *when)
-    for kind, rows in TABLE.items()
-    for prop, call, member, *when in rows
-)
+
+def _row(kind: str, prop: str, call: str, member: str, when: str | None = None) -> Row:
+    service, operation = call.split(":")
+    return Row(kind, prop, service, operation, member, when)
+
+
+ROWS: tuple[Row, ...] = tuple(_row(kind, *row) for kind, rows in TABLE.items() for row in rows)
 
 
 # --------------------------------------------------------------------------- resolution
-
-
-@dataclass(frozen=True)
-class Unresolved:
-    """A value only CloudFormation knows (an ARN, an id it assigns): left unchecked."""
-
-    reason: str
-
-    def __str__(self) -> str:
-        return f"<{self.reason}>"
 
 
 _NAME_LIMITS = {
@@ -276,83 +267,33 @@ def generated_name(logical_id: str, limit: int, lowercase: bool = False) -> str:
     return name.lower() if lowercase else name
 
 
-class Resolver:
+def resource_name(logical_id: str, resource: dict[str, Any]) -> Any:
+    """What ``Ref`` to a resource gives in this stack: its name where it is one (given, or
+    generated at the longest), else a value only CloudFormation knows."""
+    kind = resource["Type"]
+    properties = resource.get("Properties", {})
+    if kind in _NAME_LIMITS:
+        prop, limit, lowercase = _NAME_LIMITS[kind]
+        return (
+            properties[prop] if prop in properties else generated_name(logical_id, limit, lowercase)
+        )
+    if kind in _NAMED and _NAMED[kind] in properties:
+        return properties[_NAMED[kind]]
+    return Unresolved(f"Ref {logical_id} ({kind})")
+
+
+class Resolver(Evaluator):
     """Resolves the intrinsics ``cfn.render`` leaves (``Ref``, ``Fn::Sub``, ``Fn::Join``,
-    ``Fn::Split``, ``Fn::Select``) in one rendered template."""
+    ``Fn::Split``, ``Fn::Select``) in one rendered template, for the stack ``STACK_NAME``
+    (``tools.cfn.Evaluator.value``)."""
 
     def __init__(self, rendered: dict[str, Any]) -> None:
-        self.rendered = rendered
-
-    def ref(self, name: str) -> Any:
-        if name in PSEUDO_PARAMETERS:
-            return PSEUDO_PARAMETERS[name]
-        if name in self.rendered["Parameters"]:
-            return self.rendered["Parameters"][name]
-        resource = self.rendered["Resources"].get(name)
-        if resource is None:
-            return Unresolved(f"Ref {name}")
-        kind = resource["Type"]
-        properties = resource.get("Properties", {})
-        if kind in _NAME_LIMITS:
-            prop, limit, lowercase = _NAME_LIMITS[kind]
-            if prop in properties:
-                return self.value(properties[prop])
-            return generated_name(name, limit, lowercase)
-        if kind in _NAMED and _NAMED[kind] in properties:
-            return self.value(properties[_NAMED[kind]])
-        return Unresolved(f"Ref {name} ({kind})")
-
-    def value(self, node: Any) -> Any:
-        if isinstance(node, list):
-            return [self.value(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        if len(node) == 1:
-            ((function, args),) = node.items()
-            if function == "Ref":
-                return self.ref(args)
-            if function == "Fn::Sub":
-                return self.sub(*(args if isinstance(args, list) else [args, {}]))
-            if function == "Fn::Join":
-                separator, items = args
-                parts = [self.value(item) for item in self.value(items)]
-                if any(isinstance(part, Unresolved) for part in parts):
-                    return Unresolved("Fn::Join of values only CloudFormation knows")
-                return separator.join(str(part) for part in parts)
-            if function == "Fn::Split":
-                separator, text = args
-                whole = self.value(text)
-                if isinstance(whole, Unresolved):
-                    return whole
-                return str(whole).split(separator)
-            if function == "Fn::Select":
-                index, items = args
-                chosen = self.value(items)
-                if isinstance(chosen, Unresolved):
-                    return chosen
-                return chosen[int(index)]
-            if function.startswith("Fn::"):
-                return Unresolved(f"{function} {json.dumps(args)[:60]}")
-        return {key: self.value(item) for key, item in node.items()}
-
-    def sub(self, text: str, variables: dict[str, Any]) -> Any:
-        values = {key: self.value(item) for key, item in variables.items()}
-        unresolved: list[str] = []
-
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1)
-            found = (
-                values[name]
-                if name in values
-                else (Unresolved(f"GetAtt {name}") if "." in name else self.ref(name))
-            )
-            if isinstance(found, Unresolved):
-                unresolved.append(str(found))
-                return match.group(0)
-            return str(found)
-
-        result = re.sub(r"\$\{([^!}][^}]*)\}", replace, text)
-        return Unresolved(f"Fn::Sub of {', '.join(unresolved)}") if unresolved else result
+        super().__init__(
+            rendered,
+            rendered["Parameters"],
+            pseudo=PSEUDO_PARAMETERS,
+            resource_ref=resource_name,
+        )
 
 
 # --------------------------------------------------------------------------- requests
@@ -422,7 +363,7 @@ def _place(member: str, indices: list[int], value: Any) -> dict[str, Any]:
 
 
 def _target_shape(row: Row) -> Any:
-    shape = service_model(row.service).operation_model(row.operation).input_shape
+    shape: Any = service_model(row.service).operation_model(row.operation).input_shape
     for step in row.member.split("."):
         shape = shape.members[step.removesuffix("[]")]
         if step.endswith("[]"):

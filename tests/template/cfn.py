@@ -1,25 +1,24 @@
-"""Offline reading of template.yaml: SAM translation and a small CloudFormation evaluator.
+"""Offline reading of template.yaml for the template tests, through tools.cfn.
 
-``translate()`` turns the SAM template into plain CloudFormation with samtranslator (no AWS
-account: local paths become ``s3://`` placeholders and the ASL file is inlined, as the local
-rehearsal does). ``render()`` then applies one set of parameter values the way CloudFormation
-would: it evaluates Conditions, drops resources and outputs whose condition is false,
-resolves ``Fn::If``, ``AWS::NoValue`` and ``Fn::FindInMap``, and leaves every other
-intrinsic (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``) in place for the tests to read.
-``rule_failures()`` evaluates the template's ``Rules`` for a set of parameter values.
+``translate()`` turns the SAM template into plain CloudFormation (no AWS account: local paths
+become ``s3://`` placeholders and the ASL file is inlined, as the local rehearsal does).
+``render()`` then applies one set of parameter values the way CloudFormation would
+(``tools.cfn.Evaluator.deployment``): it evaluates Conditions, drops resources and outputs
+whose condition is false, resolves ``Fn::If``, ``AWS::NoValue`` and ``Fn::FindInMap``, and
+leaves every other intrinsic (``Ref``, ``Fn::GetAtt``, ``Fn::Sub``) in place for the tests to
+read. ``rule_failures()`` evaluates the template's ``Rules`` for a set of parameter values.
+The rest reads rendered templates.
 """
 
 import copy
 import json
 import os
-import re
 import shlex
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from samcli.yamlhelper import yaml_parse  # type: ignore[import-untyped]
-from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
+from tools import cfn
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -36,21 +35,10 @@ PSEUDO_PARAMETERS = {
     "AWS::NoValue": "",
 }
 
-_NO_VALUE = object()
-_SUB_NAME = re.compile(r"\$\{([^!}][^}]*)\}")
-
 
 def load_sam_template() -> dict[str, Any]:
     """Return template.yaml as a dict (short-form intrinsics become their long form)."""
-    template: dict[str, Any] = yaml_parse(TEMPLATE.read_text())
-    return template
-
-
-class _NoManagedPolicies:
-    """samtranslator asks this only for managed policies named without an ARN; there are none."""
-
-    def load(self) -> dict[str, str]:
-        return {}
+    return cfn.load(TEMPLATE)
 
 
 def translate(sam_template: dict[str, Any]) -> dict[str, Any]:
@@ -78,26 +66,7 @@ def translate(sam_template: dict[str, Any]) -> dict[str, Any]:
             path = REPO / properties.pop("DefinitionUri")
             properties["Definition"] = json.loads(path.read_text())
     os.environ.setdefault("AWS_DEFAULT_REGION", PSEUDO_PARAMETERS["AWS::Region"])
-    translated: dict[str, Any] = transform(template, {}, _NoManagedPolicies())
-    return translated
-
-
-# --- parameters -------------------------------------------------------------------------
-
-
-def parameter_values(template: dict[str, Any], overrides: dict[str, str]) -> dict[str, Any]:
-    """Return every parameter's value (defaults, then ``overrides``) as CloudFormation sees it.
-
-    Strings and numbers are strings; a CommaDelimitedList is a list of strings.
-    """
-    unknown = set(overrides) - set(template["Parameters"])
-    if unknown:
-        raise KeyError(f"not template parameters: {sorted(unknown)}")
-    values: dict[str, Any] = {}
-    for name, spec in template["Parameters"].items():
-        raw = str(overrides.get(name, spec.get("Default", "")))
-        values[name] = raw.split(",") if spec["Type"] == "CommaDelimitedList" else raw
-    return values
+    return cfn.translate(template)
 
 
 def parse_overrides(text: str) -> dict[str, str]:
@@ -106,93 +75,10 @@ def parse_overrides(text: str) -> dict[str, str]:
     return {key: value for key, value in pairs}
 
 
-def _value(node: Any, params: dict[str, Any]) -> Any:
-    if isinstance(node, dict) and set(node) == {"Ref"}:
-        name = node["Ref"]
-        return params[name] if name in params else PSEUDO_PARAMETERS[name]
-    return node
-
-
-# --- Rules ----------------------------------------------------------------------------
-
-
-def _rule_true(node: Any, params: dict[str, Any]) -> bool:
-    ((function, args),) = node.items()
-    if function == "Fn::Equals":
-        left, right = (_value(arg, params) for arg in args)
-        return bool(left == right)
-    if function == "Fn::Not":
-        return not _rule_true(args[0], params)
-    if function == "Fn::And":
-        return all(_rule_true(arg, params) for arg in args)
-    if function == "Fn::Or":
-        return any(_rule_true(arg, params) for arg in args)
-    if function == "Fn::Contains":
-        haystack, needle = (_value(arg, params) for arg in args)
-        return needle in haystack
-    raise NotImplementedError(f"rule function {function} is not evaluated by these tests")
-
-
 def rule_failures(template: dict[str, Any], overrides: dict[str, str]) -> list[str]:
     """Return the AssertDescription of every Rules assertion that refuses these values."""
-    params = parameter_values(template, overrides)
-    failures = []
-    for name, rule in template.get("Rules", {}).items():
-        if "RuleCondition" in rule and not _rule_true(rule["RuleCondition"], params):
-            continue
-        for assertion in rule["Assertions"]:
-            if not _rule_true(assertion["Assert"], params):
-                failures.append(" ".join(assertion.get("AssertDescription", name).split()))
-    return failures
-
-
-# --- Conditions and rendering ---------------------------------------------------------
-
-
-def _condition_true(node: Any, template: dict[str, Any], params: dict[str, Any]) -> bool:
-    ((function, args),) = node.items()
-    if function == "Condition":
-        return _condition_true(template["Conditions"][args], template, params)
-    if function == "Fn::Equals":
-        left, right = (_value(arg, params) for arg in args)
-        return bool(left == right)
-    if function == "Fn::Not":
-        return not _condition_true(args[0], template, params)
-    if function == "Fn::And":
-        return all(_condition_true(arg, template, params) for arg in args)
-    if function == "Fn::Or":
-        return any(_condition_true(arg, template, params) for arg in args)
-    raise NotImplementedError(f"condition function {function} is not evaluated by these tests")
-
-
-def _resolve(
-    node: Any, template: dict[str, Any], params: dict[str, Any], conditions: dict[str, bool]
-) -> Any:
-    if isinstance(node, list):
-        items = (_resolve(item, template, params, conditions) for item in node)
-        return [item for item in items if item is not _NO_VALUE]
-    if not isinstance(node, dict):
-        return node
-    if len(node) == 1:
-        ((function, args),) = node.items()
-        if function == "Ref" and args == "AWS::NoValue":
-            return _NO_VALUE
-        if function == "Fn::If":
-            name, when_true, when_false = args
-            chosen = when_true if conditions[name] else when_false
-            return _resolve(chosen, template, params, conditions)
-        if function == "Fn::FindInMap":
-            mapping, top, second = (_value(arg, params) for arg in args)
-            return template["Mappings"][mapping][top][second]
-        if function == "Fn::Sub" and isinstance(args, list):
-            text, variables = args[0], _resolve(args[1], template, params, conditions)
-            for key, value in list(variables.items()):
-                if isinstance(value, str):
-                    text = text.replace("${" + key + "}", value)
-                    del variables[key]
-            return {"Fn::Sub": [text, variables] if variables else text}
-    resolved = {key: _resolve(value, template, params, conditions) for key, value in node.items()}
-    return {key: value for key, value in resolved.items() if value is not _NO_VALUE}
+    evaluator = cfn.Evaluator.deploying(template, overrides, pseudo=PSEUDO_PARAMETERS)
+    return [failure.description or failure.rule for failure in evaluator.rule_failures()]
 
 
 def render(translated: dict[str, Any], overrides: dict[str, str] | None = None) -> dict[str, Any]:
@@ -202,25 +88,8 @@ def render(translated: dict[str, Any], overrides: dict[str, str] | None = None) 
     ``Fn::If``, ``AWS::NoValue`` and ``Fn::FindInMap`` resolved), ``Parameters`` (the
     values) and ``Conditions`` (each one's truth value).
     """
-    params = parameter_values(translated, overrides or {})
-    conditions = {
-        name: _condition_true(node, translated, params)
-        for name, node in translated.get("Conditions", {}).items()
-    }
-
-    def kept(section: str) -> dict[str, Any]:
-        return {
-            name: _resolve(body, translated, params, conditions)
-            for name, body in translated.get(section, {}).items()
-            if conditions.get(body.get("Condition", ""), True)
-        }
-
-    return {
-        "Parameters": params,
-        "Conditions": conditions,
-        "Resources": kept("Resources"),
-        "Outputs": kept("Outputs"),
-    }
+    evaluator = cfn.Evaluator.deploying(translated, overrides, pseudo=PSEUDO_PARAMETERS)
+    return evaluator.deployment()
 
 
 # --- reading rendered templates ----------------------------------------------------------
@@ -249,7 +118,7 @@ def references(node: Any) -> Iterator[str]:
                 yield args[0] if isinstance(args, list) else args.split(".")[0]
             elif function == "Fn::Sub":
                 text, variables = (args, {}) if isinstance(args, str) else args
-                for name in _SUB_NAME.findall(text):
+                for name in cfn.sub_variables(text):
                     if name not in variables:
                         yield name.split(".")[0]
                 yield from references(variables)

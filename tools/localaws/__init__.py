@@ -1,10 +1,11 @@
 """A local AWS for rehearsing the workflow: moto in-process, with its gaps worked around.
 
 ``LocalAws`` starts moto (Step Functions interpreter on, Batch without Docker), installs
-every workaround in ``patches``, the FSx for Lustre emulation in ``fsx`` and the AutoExport
-metric in ``cloudwatch`` (the only modules that touch moto internals), the botocore hooks
-in ``hooks`` and the check in ``constraints`` (every request is refused as AWS refuses a
-value its API does not accept), and deploys the repository's SAM template::
+every workaround in the ``patches`` package (one module per service, among them the FSx for
+Lustre emulation ``patches.fsx`` and the AutoExport metric ``patches.cloudwatch``: the only
+modules that touch moto internals), the botocore hooks in ``hooks`` and the check in
+``constraints`` (every request is refused as AWS refuses a value its API does not accept),
+and deploys the repository's SAM template (``stack``, read with ``tools.cfn``)::
 
     sim = Simulation(ready_after_polls=2)
     with LocalAws(root, sim) as aws:
@@ -26,7 +27,7 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from tools.localaws import cloudwatch, constraints, fsx, hooks, invoke, patches
+from tools.localaws import constraints, hooks, invoke, patches
 from tools.localaws.inventory import KINDS, Resource, existing_resources, left_behind
 from tools.localaws.simulation import (
     Created,
@@ -117,8 +118,6 @@ class LocalAws:
                 )
             )
             self._patcher = stack.enter_context(patches.activate(self.sim))
-            fsx.install(self._patcher)
-            cloudwatch.install(self._patcher)
             _forget_cached_parameters()
         except BaseException:
             stack.close()
@@ -160,7 +159,7 @@ class LocalAws:
                 sys.path.append(str(path))
                 self._stack.callback(_remove_from_path, str(path))
         if not self._layer_clock and self._patcher is not None:
-            patches.patch_layer_clock(self._patcher, self.sim)
+            patches.layer_clock.install(self._patcher, self.sim)
             self._layer_clock = True
         return stack
 

@@ -38,11 +38,10 @@ from typing import Any, cast
 import botocore.session
 import regex  # type: ignore[import-untyped]
 from botocore.endpoint import convert_to_response_dict
-from botocore.handlers import BUILTIN_HANDLERS
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 from botocore.parsers import create_parser
 
-from tools.localaws.hooks import error_response
+from tools.localaws.hooks import error_response, registered
 from tools.localaws.simulation import TAG_EXECUTION, Simulation
 
 # --------------------------------------------------------------------------- patterns
@@ -837,10 +836,5 @@ def installed(sim: Simulation | None = None) -> Iterator[None]:
             )
         return response, parsed
 
-    handlers = [("before-parameter-build", remember), ("before-call", refuse)]
-    BUILTIN_HANDLERS.extend(handlers)
-    try:
+    with registered([("before-parameter-build", remember), ("before-call", refuse)]):
         yield
-    finally:
-        for handler in handlers:
-            BUILTIN_HANDLERS.remove(handler)

@@ -7,7 +7,7 @@ successful Create*/Register* call of a per-run resource kind is recorded with it
 execution it was made for (its run tags, or the execution whose Lambda invocation made it).
 
 ``error_response`` builds an error answer in a service's wire protocol, as AWS sends it:
-``throttle_response`` (the error a throttled call gets; ``patches.patch_throttling`` decides
+``throttle_response`` (the error a throttled call gets; ``patches.throttling`` decides
 which calls) and the constraint check (``constraints``) both answer with it.
 
 Every new botocore session also shares one model loader: the handlers create fresh clients
@@ -240,6 +240,18 @@ CREATES: dict[
 
 
 @contextmanager
+def registered(handlers: list[tuple[str, Callable[..., Any]]]) -> Iterator[None]:
+    """Register ``(event, handler)`` pairs with every botocore session made inside, through
+    ``BUILTIN_HANDLERS`` (where moto registers itself too)."""
+    BUILTIN_HANDLERS.extend(handlers)
+    try:
+        yield
+    finally:
+        for handler in handlers:
+            BUILTIN_HANDLERS.remove(handler)
+
+
+@contextmanager
 def installed(sim: Simulation) -> Iterator[None]:
     """Register the creation hooks for every botocore session made inside."""
     sim.throttle = {operation_key(key): count for key, count in sim.throttle.items()}
@@ -276,14 +288,10 @@ def installed(sim: Simulation) -> Iterator[None]:
             return shared[search_path_string]
 
     botocore.session.create_loader = create_loader
-    handlers = [
-        ("before-parameter-build", before_parameter_build),
-        ("after-call", after_call),
-    ]
-    BUILTIN_HANDLERS.extend(handlers)
     try:
-        yield
+        with registered(
+            [("before-parameter-build", before_parameter_build), ("after-call", after_call)]
+        ):
+            yield
     finally:
-        for handler in handlers:
-            BUILTIN_HANDLERS.remove(handler)
         botocore.session.create_loader = original_create_loader

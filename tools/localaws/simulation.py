@@ -194,7 +194,7 @@ class Simulation:
     """Files an export task fails to export (its ``Status.FailedCount``)."""
     queue_age_seconds: list[float] = field(default_factory=list)
     """AutoExport's ``AgeOfOldestQueuedMessage`` after the job, one value a minute; the last
-    repeats. Empty: the metric is never published (``tools.localaws.cloudwatch``)."""
+    repeats. Empty: the metric is never published (``tools.localaws.patches.cloudwatch``)."""
     throttle: dict[str, int] = field(default_factory=dict)
     clock: VirtualClock = field(default_factory=VirtualClock)
     log_level: str = "WARNING"
@@ -208,14 +208,14 @@ class Simulation:
     throttled: dict[str, int] = field(default_factory=dict)
     state_listeners: list[Callable[[str, str], None]] = field(default_factory=list)
     refusals: list[Refusal] = field(default_factory=list)
-    """Error answers of the emulated FSx (``tools.localaws.fsx``) and requests AWS would
+    """Error answers of the emulated FSx (``tools.localaws.patches.fsx``) and requests AWS would
     refuse (``tools.localaws.constraints``), in order."""
     deletions: list[Deletion] = field(default_factory=list)
-    """File systems the emulated FSx started deleting, in order (``tools.localaws.fsx``)."""
+    """File systems the emulated FSx started deleting, in order (``tools.localaws.patches.fsx``)."""
     metrics: list[Published] = field(default_factory=list)
     """AutoExport metric datapoints published so far, in order."""
     deliveries: list[Any] = field(default_factory=list)
-    """EventBridge deliveries to Lambda targets (``patches.Delivery``)."""
+    """EventBridge deliveries to Lambda targets (``patches.events.Delivery``)."""
     modules: dict[str, ModuleType] = field(default_factory=dict)
     """Handler modules imported so far, by function logical id (warm containers)."""
     enabled: bool = True

@@ -3,7 +3,10 @@
 samtranslator wants ``s3://`` code locations and cannot read ``DefinitionUri`` files, so the
 local paths are remembered (they tell which handler each function runs), replaced by
 placeholder objects in the emulated S3, and each state machine's ASL file is inlined as
-``Definition`` -- the same ``DefinitionSubstitutions`` then apply as in AWS.
+``Definition`` -- the same ``DefinitionSubstitutions`` then apply as in AWS. The
+translation, the template's ``Rules`` (which moto's CloudFormation ignores) and the conditions
+that decide which state machine a mode deploys are read with ``tools.cfn``, as the template
+tests read them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,9 +23,8 @@ from typing import Any
 import yaml
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
-from samtranslator.translator.transform import transform  # type: ignore[import-untyped]
-from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
 
+from tools import cfn
 from tools.localaws.simulation import FunctionCode
 
 CODE_BUCKET = "localaws-code"
@@ -84,7 +88,7 @@ def _load_structured(path: Path) -> Any:
 
 def prepare_template(root: Path, template_path: Path) -> tuple[dict[str, Any], Artifacts]:
     """Read the SAM template and rewrite its local paths; return it and what they were."""
-    template = yaml_parse(template_path.read_text())
+    template = cfn.load(template_path)
     artifacts = Artifacts()
     globals_function = (template.get("Globals") or {}).get("Function") or {}
     for logical_id, resource in (template.get("Resources") or {}).items():
@@ -121,49 +125,20 @@ def prepare_template(root: Path, template_path: Path) -> tuple[dict[str, Any], A
     return template, artifacts
 
 
-_UNKNOWN = object()
+def _evaluator(template: dict[str, Any], values: dict[str, str]) -> cfn.Evaluator:
+    """The template's evaluator for ``values`` (names the template does not declare are
+    ignored here: CloudFormation's CreateStack judges them)."""
+    known = template.get("Parameters") or {}
+    return cfn.Evaluator.deploying(template, {k: v for k, v in values.items() if k in known})
 
 
-def _parameter_values(template: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
-    resolved: dict[str, Any] = {}
-    for name, spec in (template.get("Parameters") or {}).items():
-        value = values.get(name, spec.get("Default"))
-        if value is not None and (
-            spec.get("Type") == "CommaDelimitedList"
-            or str(spec.get("Type", "")).startswith("List<")
-        ):
-            value = [item.strip() for item in str(value).split(",")]
-        resolved[name] = value
-    return resolved
-
-
-def _evaluate(node: Any, parameters: dict[str, Any]) -> Any:
-    """Evaluate the intrinsic functions a template rule uses; ``_UNKNOWN`` when it cannot."""
-    if isinstance(node, list):
-        return [_evaluate(item, parameters) for item in node]
-    if not isinstance(node, dict) or len(node) != 1:
-        return node
-    function, argument = next(iter(node.items()))
-    if function == "Ref":
-        return parameters.get(argument, _UNKNOWN)
-    args = _evaluate(argument, parameters)
-    if _UNKNOWN in (args if isinstance(args, list) else [args]):
-        return _UNKNOWN
-    if function == "Fn::Equals":
-        return str(args[0]) == str(args[1])
-    if function == "Fn::Not":
-        return not args[0]
-    if function == "Fn::And":
-        return all(args)
-    if function == "Fn::Or":
-        return any(args)
-    if function == "Fn::Contains":
-        return args[1] in args[0]
-    if function == "Fn::EachMemberEquals":
-        return all(str(item) == str(args[1]) for item in args[0])
-    if function == "Fn::EachMemberIn":
-        return all(item in args[1] for item in args[0])
-    return _UNKNOWN
+@contextmanager
+def _evaluating(part: str) -> Iterator[None]:
+    """Report a template the offline evaluator cannot read as a ``DeployError``."""
+    try:
+        yield
+    except cfn.EvaluationError as error:
+        raise DeployError(f"the template's {part} cannot be evaluated: {error}") from None
 
 
 def check_rules(template: dict[str, Any], values: dict[str, str]) -> None:
@@ -173,30 +148,16 @@ def check_rules(template: dict[str, Any], values: dict[str, str]) -> None:
     Raises:
         DeployError: an assertion of an applicable rule is false (its AssertDescription).
     """
-    parameters = _parameter_values(template, values)
-    for name, rule in (template.get("Rules") or {}).items():
-        applies = _evaluate(rule.get("RuleCondition", True), parameters)
-        if applies is not True:
-            continue
-        for assertion in rule.get("Assertions") or []:
-            if _evaluate(assertion.get("Assert"), parameters) is False:
-                description = " ".join(str(assertion.get("AssertDescription", "")).split())
-                raise DeployError(f"template rule {name} failed: {description}")
-
-
-class _NoManagedPolicies:
-    """samtranslator asks IAM for AWS managed policy ARNs only when its bundled list lacks
-    a name; offline there is nobody to ask."""
-
-    def load(self) -> dict[str, str]:
-        return {}
+    with _evaluating("rules"):
+        failures = _evaluator(template, values).rule_failures()
+    if failures:
+        raise DeployError(f"template rule {failures[0].rule} failed: {failures[0].description}")
 
 
 def translate(template: dict[str, Any], parameters: dict[str, str]) -> dict[str, Any]:
     """Run the SAM transform offline."""
     try:
-        translated: dict[str, Any] = transform(template, dict(parameters), _NoManagedPolicies())
-        return translated
+        return cfn.translate(template, parameters)
     except Exception as error:  # samtranslator raises its own exception tree
         raise DeployError(f"SAM translation failed: {error}") from error
 
@@ -282,32 +243,16 @@ def _error_text(error: ResponseParserError) -> str:
     return text
 
 
-def _condition(template: dict[str, Any], name: str, parameters: dict[str, Any]) -> Any:
-    """Evaluate the template condition ``name`` (``_UNKNOWN`` when it cannot be)."""
-
-    def resolve(node: Any) -> Any:
-        if isinstance(node, list):
-            return [resolve(item) for item in node]
-        if isinstance(node, dict) and set(node) == {"Condition"}:
-            return _condition(template, node["Condition"], parameters)
-        if isinstance(node, dict):
-            return {key: resolve(value) for key, value in node.items()}
-        return node
-
-    spec = (template.get("Conditions") or {}).get(name, _UNKNOWN)
-    return _UNKNOWN if spec is _UNKNOWN else _evaluate(resolve(spec), parameters)
-
-
 def state_machine_files(root: Path, template_path: Path, mode: str) -> dict[str, Path]:
     """The ASL file of each state machine the template deploys for ``mode`` (logical id ->
     file), read without deploying: the resources' ``Condition`` decides, as in CloudFormation.
     """
     template, artifacts = prepare_template(root, template_path)
-    parameters = _parameter_values(template, {"Mode": mode})
     resources = template.get("Resources") or {}
-    return {
-        logical_id: path
-        for logical_id, path in artifacts.state_machines.items()
-        if "Condition" not in resources[logical_id]
-        or _condition(template, resources[logical_id]["Condition"], parameters) is not False
-    }
+    with _evaluating("conditions"):
+        evaluator = _evaluator(template, {"Mode": mode})
+        return {
+            logical_id: path
+            for logical_id, path in artifacts.state_machines.items()
+            if evaluator.applies(resources[logical_id])
+        }

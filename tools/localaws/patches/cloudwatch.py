@@ -26,8 +26,8 @@ AutoExport drain check, and this module adds them for the duration of a ``Patche
   minutes, as in CloudWatch.
 
 What was published is recorded in the simulation (``Simulation.metrics``) for the trace.
-``TARGETS`` lists every moto internal used, with the signature it was written against; the
-canary test compares them with the installed moto.
+Every moto internal used is declared as a ``Target`` beside the code that uses it, with the
+signature it was written against; the canary test compares them with the installed moto.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tools.localaws import fsx
-from tools.localaws.patches import Patcher, Target, active_simulation
+from tools.localaws.patches import fsx
+from tools.localaws.patches.core import Patcher, Target, active_simulation
 from tools.localaws.simulation import TAG_EXECUTION, Published, Simulation
 
 _GAP = "CloudWatch: no FSx AutoExport metric; StartTime not rounded as CloudWatch does"
@@ -51,34 +51,6 @@ PUBLISHER = "AutoExport"
 RESOLUTION_SECONDS = 60
 """FSx publishes the metric once a minute."""
 _PUBLISH_LOCK = threading.Lock()
-
-TARGETS: dict[str, Target] = {
-    "cloudwatch_get_metric_data": Target(
-        "moto.cloudwatch.models:CloudWatchBackend.get_metric_data",
-        "(self, queries: list[dict[str, typing.Any]], start_time: datetime.datetime, "
-        "end_time: datetime.datetime, scan_by: str = 'TimestampAscending') -> "
-        "list[dict[str, typing.Any]]",
-        _GAP,
-    ),
-    "cloudwatch_get_metric_statistics": Target(
-        "moto.cloudwatch.models:CloudWatchBackend.get_metric_statistics",
-        "(self, namespace: str, metric_name: str, start_time: datetime.datetime, end_time: "
-        "datetime.datetime, period: int, stats: list[str], dimensions: list[dict[str, str]], "
-        "unit: str | None = None) -> list[moto.cloudwatch.models.Statistics]",
-        _GAP,
-    ),
-    "cloudwatch_put_metric_data": Target(
-        "moto.cloudwatch.models:CloudWatchBackend.put_metric_data",
-        "(self, namespace: str, metric_data: list[dict[str, typing.Any]]) -> None",
-        f"{_GAP} (datapoints are stored through moto's own PutMetricData)",
-    ),
-    "fsx_backends": Target(
-        "moto.fsx.models:fsx_backends",
-        None,
-        f"{_GAP} (the file systems whose metric is published)",
-    ),
-}
-
 
 # --------------------------------------------------------------------------- rounding
 
@@ -132,6 +104,22 @@ def _exporting(lustre: fsx.Lustre, file_system_id: str) -> bool:
     )
 
 
+PUT_METRIC_DATA = Target(
+    "cloudwatch_put_metric_data",
+    "moto.cloudwatch.models:CloudWatchBackend.put_metric_data",
+    "(self, namespace: str, metric_data: list[dict[str, typing.Any]]) -> None",
+    f"{_GAP} (datapoints are stored through moto's own PutMetricData)",
+    replaced=False,
+)
+FSX_BACKENDS = Target(
+    "fsx_backends",
+    "moto.fsx.models:fsx_backends",
+    None,
+    f"{_GAP} (the file systems whose metric is published)",
+    replaced=False,
+)
+
+
 def publish_due(backend: Any, sim: Simulation) -> None:
     """Put every AutoExport datapoint due by now into ``backend`` (one CloudWatch backend).
 
@@ -141,7 +129,7 @@ def publish_due(backend: Any, sim: Simulation) -> None:
     values = list(sim.queue_age_seconds)
     if not values or not sim.enabled:
         return
-    fsx_backends = TARGETS["fsx_backends"].resolve()
+    fsx_backends = FSX_BACKENDS.resolve()
     try:
         fsx_backend = fsx_backends[backend.account_id][backend.region_name]
     except KeyError:
@@ -198,7 +186,25 @@ def _publish_due(backend: Any, fsx_backend: Any, sim: Simulation, values: list[f
 # --------------------------------------------------------------------------- install
 
 
-def install(patcher: Patcher) -> None:
+GET_METRIC_DATA = Target(
+    "cloudwatch_get_metric_data",
+    "moto.cloudwatch.models:CloudWatchBackend.get_metric_data",
+    "(self, queries: list[dict[str, typing.Any]], start_time: datetime.datetime, "
+    "end_time: datetime.datetime, scan_by: str = 'TimestampAscending') -> "
+    "list[dict[str, typing.Any]]",
+    _GAP,
+)
+GET_METRIC_STATISTICS = Target(
+    "cloudwatch_get_metric_statistics",
+    "moto.cloudwatch.models:CloudWatchBackend.get_metric_statistics",
+    "(self, namespace: str, metric_name: str, start_time: datetime.datetime, end_time: "
+    "datetime.datetime, period: int, stats: list[str], dimensions: list[dict[str, str]], "
+    "unit: str | None = None) -> list[moto.cloudwatch.models.Statistics]",
+    _GAP,
+)
+
+
+def install(patcher: Patcher, sim: Simulation | None = None) -> None:
     """Publish the scripted AutoExport metric before every query, and round ``StartTime``
     as CloudWatch does (behaviour: this module's docstring). Restored when ``patcher``
     exits; with no simulation active only the rounding applies."""
@@ -243,9 +249,5 @@ def install(patcher: Patcher) -> None:
 
         return get_metric_statistics
 
-    for name, build in (
-        ("cloudwatch_get_metric_data", build_data),
-        ("cloudwatch_get_metric_statistics", build_statistics),
-    ):
-        owner, attribute = TARGETS[name].owner()
-        patcher.set(owner, attribute, build(TARGETS[name].resolve()))
+    patcher.replace(GET_METRIC_DATA, build_data)
+    patcher.replace(GET_METRIC_STATISTICS, build_statistics)

@@ -55,8 +55,8 @@ whose Lambda invocation made the call), so the rehearsal can show what FSx refus
 every accepted DeleteFileSystem (``Simulation.deletions``), with the file system's export
 tasks at that moment and whether auto-export was still on.
 
-``TARGETS`` lists every moto internal used, with the signature it was written against; the
-canary test compares them with the installed moto.
+Every moto internal used is declared as a ``Target`` beside the code that uses it, with the
+signature it was written against; the canary test compares them with the installed moto.
 """
 
 from __future__ import annotations
@@ -76,101 +76,10 @@ from moto.ec2.models import ec2_backends
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
-from tools.localaws.patches import Patcher, Target, active_simulation
+from tools.localaws.patches.core import Patcher, Target, active_simulation
 from tools.localaws.simulation import TAG_EXECUTION, Deletion, Simulation
 
 _GAP = "6: FSx has no Lustre lifecycle, data repository associations or tasks"
-
-TARGETS: dict[str, Target] = {
-    "fsx_response_class": Target("moto.fsx.responses:FSxResponse", None, _GAP),
-    "fsx_response_backend": Target(
-        "moto.fsx.responses:FSxResponse.fsx_backend",
-        "(self) -> moto.fsx.models.FSxBackend",
-        _GAP,
-    ),
-    "fsx_response_create_file_system": Target(
-        "moto.fsx.responses:FSxResponse.create_file_system", "(self) -> str", _GAP
-    ),
-    "fsx_response_describe_file_systems": Target(
-        "moto.fsx.responses:FSxResponse.describe_file_systems", "(self) -> str", _GAP
-    ),
-    "fsx_response_delete_file_system": Target(
-        "moto.fsx.responses:FSxResponse.delete_file_system", "(self) -> str", _GAP
-    ),
-    "fsx_response_tag_resource": Target(
-        "moto.fsx.responses:FSxResponse.tag_resource",
-        "(self) -> tuple[int, dict[str, typing.Any], str | bytes]",
-        _GAP,
-    ),
-    "fsx_response_untag_resource": Target(
-        "moto.fsx.responses:FSxResponse.untag_resource",
-        "(self) -> tuple[int, dict[str, typing.Any], str | bytes]",
-        _GAP,
-    ),
-    "fsx_response_list_tags": Target(
-        "moto.fsx.responses:FSxResponse.list_tags_for_resource", "(self) -> str", _GAP
-    ),
-    "response_setup_class": Target(
-        "moto.core.responses:BaseResponse.setup_class",
-        "(self, request: 'Request', full_url: 'str | None' = None, headers: 'Any' = None, "
-        "use_raw_body: 'bool | None' = None) -> 'None'",
-        f"{_GAP} (the request body is read from self.body, as moto's FSx responses do)",
-    ),
-    "response_call_action": Target(
-        "moto.core.responses:BaseResponse.call_action",
-        "(self) -> 'TYPE_RESPONSE'",
-        f"{_GAP} (an action's method is looked up on the response class per request)",
-    ),
-    "response_method_names": Target(
-        "moto.core.responses:method_names_from_class",
-        "(clazz: 'object') -> 'list[str]'",
-        f"{_GAP} (an action's method is looked up on the response class per request)",
-    ),
-    "fsx_backend_tagged_resources": Target(
-        "moto.fsx.models:FSxBackend.iter_tagged_resources",
-        "(self) -> collections.abc.Iterator[moto.core.resource_tagging.TaggedResource]",
-        _GAP,
-    ),
-    "fsx_backend_tag_resource": Target(
-        "moto.fsx.models:FSxBackend.tag_resource",
-        "(self, arn: str, tags: dict[str, str]) -> None",
-        _GAP,
-    ),
-    "fsx_backend_untag_resource": Target(
-        "moto.fsx.models:FSxBackend.untag_resource",
-        "(self, arn: str, tag_keys: list[str]) -> None",
-        _GAP,
-    ),
-    "fsx_backend_list_tags": Target(
-        "moto.fsx.models:FSxBackend.list_tags_for_resource",
-        "(self, resource_arn: str) -> list[dict[str, str]]",
-        _GAP,
-    ),
-    "json_rest_error": Target(
-        "moto.core.exceptions:JsonRESTError.__init__",
-        "(self, error_type: str, message: str, _: str = '', **kwargs: Any)",
-        _GAP,
-    ),
-    "ec2_get_subnet": Target(
-        "moto.ec2.models:EC2Backend.get_subnet",
-        "(self, subnet_id: 'str') -> 'Subnet'",
-        f"{_GAP} (CreateFileSystem checks its subnet and security groups)",
-    ),
-    "ec2_get_security_group": Target(
-        "moto.ec2.models:EC2Backend.get_security_group_from_id",
-        "(self, group_id: str) -> moto.ec2.models.security_groups.SecurityGroup | None",
-        f"{_GAP} (CreateFileSystem checks its subnet and security groups)",
-    ),
-    "ec2_backends": Target(
-        "moto.ec2.models:ec2_backends", None, f"{_GAP} (CreateFileSystem checks its subnet)"
-    ),
-    "s3_get_bucket": Target(
-        "moto.s3.models:S3Backend.get_bucket",
-        "(self, bucket_name: 'str') -> 'FakeBucket'",
-        f"{_GAP} (a DRA's bucket must exist)",
-    ),
-    "s3_backends": Target("moto.s3.models:s3_backends", None, f"{_GAP} (a DRA's bucket)"),
-}
 
 ADDED_ACTIONS = (
     "create_data_repository_association",
@@ -181,16 +90,7 @@ ADDED_ACTIONS = (
     "describe_data_repository_tasks",
     "cancel_data_repository_task",
 )
-"""Actions moto's FSxResponse lacks (the canary checks it still lacks them)."""
-
-REPLACED_ACTIONS = (
-    "create_file_system",
-    "describe_file_systems",
-    "delete_file_system",
-    "tag_resource",
-    "untag_resource",
-    "list_tags_for_resource",
-)
+"""Actions moto's FSxResponse lacks, added to it (the canary checks it still lacks them)."""
 
 STEP_SECONDS = 60.0
 """Simulated seconds after which a DRA or task takes its next lifecycle step unasked."""
@@ -206,6 +106,15 @@ _SSD_DEPLOYMENTS = ("SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2")
 _THROUGHPUT = {"PERSISTENT_1": (50, 100, 200), "PERSISTENT_2": (125, 250, 500, 1000)}
 _VERSIONS = ("2.10", "2.12", "2.15")
 _EVENTS = {"NEW", "CHANGED", "DELETED"}
+
+
+JSON_REST_ERROR = Target(
+    "json_rest_error",
+    "moto.core.exceptions:JsonRESTError.__init__",
+    "(self, error_type: str, message: str, _: str = '', **kwargs: Any)",
+    _GAP,
+    replaced=False,
+)
 
 
 class FsxError(JsonRESTError):
@@ -335,6 +244,68 @@ class Task:
         return self.phases.current
 
 
+# What the Lustre state below calls of moto: the FSx backend's tag store (tags of every
+# emulated resource), EC2 (CreateFileSystem's subnet and security groups) and S3 (a data
+# repository association's bucket).
+
+BACKEND_TAG_RESOURCE = Target(
+    "fsx_backend_tag_resource",
+    "moto.fsx.models:FSxBackend.tag_resource",
+    "(self, arn: str, tags: dict[str, str]) -> None",
+    _GAP,
+    replaced=False,
+)
+BACKEND_UNTAG_RESOURCE = Target(
+    "fsx_backend_untag_resource",
+    "moto.fsx.models:FSxBackend.untag_resource",
+    "(self, arn: str, tag_keys: list[str]) -> None",
+    _GAP,
+    replaced=False,
+)
+BACKEND_LIST_TAGS = Target(
+    "fsx_backend_list_tags",
+    "moto.fsx.models:FSxBackend.list_tags_for_resource",
+    "(self, resource_arn: str) -> list[dict[str, str]]",
+    _GAP,
+    replaced=False,
+)
+EC2_BACKENDS = Target(
+    "ec2_backends",
+    "moto.ec2.models:ec2_backends",
+    None,
+    f"{_GAP} (CreateFileSystem checks its subnet)",
+    replaced=False,
+)
+EC2_GET_SUBNET = Target(
+    "ec2_get_subnet",
+    "moto.ec2.models:EC2Backend.get_subnet",
+    "(self, subnet_id: 'str') -> 'Subnet'",
+    f"{_GAP} (CreateFileSystem checks its subnet and security groups)",
+    replaced=False,
+)
+EC2_GET_SECURITY_GROUP = Target(
+    "ec2_get_security_group",
+    "moto.ec2.models:EC2Backend.get_security_group_from_id",
+    "(self, group_id: str) -> moto.ec2.models.security_groups.SecurityGroup | None",
+    f"{_GAP} (CreateFileSystem checks its subnet and security groups)",
+    replaced=False,
+)
+S3_BACKENDS = Target(
+    "s3_backends",
+    "moto.s3.models:s3_backends",
+    None,
+    f"{_GAP} (a DRA's bucket)",
+    replaced=False,
+)
+S3_GET_BUCKET = Target(
+    "s3_get_bucket",
+    "moto.s3.models:S3Backend.get_bucket",
+    "(self, bucket_name: 'str') -> 'FakeBucket'",
+    f"{_GAP} (a DRA's bucket must exist)",
+    replaced=False,
+)
+
+
 @dataclass
 class Lustre:
     """The FSx for Lustre state of one moto FSx backend (one account and Region)."""
@@ -379,13 +350,10 @@ class Lustre:
         token = params.get("ClientRequestToken")
         if not token:
             return None
-        fingerprint = json.dumps(
-            {k: v for k, v in params.items() if k != "ClientRequestToken"}, sort_keys=True
-        )
         known = self.tokens.get((operation, token))
         if known is None:
             return None
-        if known[1] != fingerprint:
+        if known[1] != _fingerprint(params):
             raise FsxError(
                 "IncompatibleParameterError",
                 f"A request with client request token {token} was already made with "
@@ -394,13 +362,28 @@ class Lustre:
             )
         return known[0]
 
-    def _remember(self, operation: str, params: dict[str, Any], resource_id: str) -> None:
+    def _replay[R: (FileSystem, Association, Task)](
+        self, operation: str, params: dict[str, Any], stored: dict[str, R]
+    ) -> R | None:
+        """The resource an earlier request with this one's token made, if it still exists
+        (a retried create answers with it); None for a new request."""
+        known = self._idempotent(operation, params)
+        return stored.get(known) if known is not None else None
+
+    def _keep[R: (FileSystem, Association, Task)](
+        self,
+        operation: str,
+        params: dict[str, Any],
+        stored: dict[str, R],
+        resource_id: str,
+        resource: R,
+    ) -> None:
+        """Store a created resource, remember the request's token, and tag the resource."""
+        stored[resource_id] = resource
         token = params.get("ClientRequestToken")
         if token:
-            fingerprint = json.dumps(
-                {k: v for k, v in params.items() if k != "ClientRequestToken"}, sort_keys=True
-            )
-            self.tokens[(operation, token)] = (resource_id, fingerprint)
+            self.tokens[(operation, token)] = (resource_id, _fingerprint(params))
+        self._tag(resource.arn, params.get("Tags"))
 
     def _settle(self) -> None:
         """Forget file systems, DRAs whose deletion completed (and what went with them)."""
@@ -440,19 +423,30 @@ class Lustre:
             if t.file_system_id == file_system_id and t.lifecycle in TASK_RUNNING
         ]
 
+    def _described_page[R: (Association, Task)](
+        self,
+        found: list[R],
+        params: dict[str, Any],
+        key: str,
+        describe: Callable[[R], dict[str, Any]],
+    ) -> dict[str, Any]:
+        """The page of ``found`` a Describe call asks for (``MaxResults``, ``NextToken``),
+        described; each one returned counts as an observation of its lifecycle."""
+        page, token = _page(found, params)
+        if self.counting():
+            for item in page:
+                item.phases.observe()
+        described = [describe(item) for item in page]
+        return {key: described, **({"NextToken": token} if token else {})}
+
     # -- file systems ----------------------------------------------------------------------
 
     def create_file_system(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            known = self._idempotent("CreateFileSystem", params)
-            if known is not None:
-                fs = self.file_systems.get(known)
-                if fs is not None:
-                    return {"FileSystem": self._describe_file_system(fs)}
-            fs = self._new_file_system(params)
-            self.file_systems[fs.file_system_id] = fs
-            self._remember("CreateFileSystem", params, fs.file_system_id)
-            self._tag(fs.arn, params.get("Tags"))
+            fs = self._replay("CreateFileSystem", params, self.file_systems)
+            if fs is None:
+                fs = self._new_file_system(params)
+                self._keep("CreateFileSystem", params, self.file_systems, fs.file_system_id, fs)
             return {"FileSystem": self._describe_file_system(fs)}
 
     def _new_file_system(self, params: dict[str, Any]) -> FileSystem:
@@ -701,9 +695,9 @@ class Lustre:
 
     def create_data_repository_association(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            known = self._idempotent("CreateDataRepositoryAssociation", params)
-            if known is not None and known in self.associations:
-                return {"Association": self._describe_association(self.associations[known])}
+            earlier = self._replay("CreateDataRepositoryAssociation", params, self.associations)
+            if earlier is not None:
+                return {"Association": self._describe_association(earlier)}
             fs = self._file_system(params.get("FileSystemId"))
             if fs.deployment_type == "SCRATCH_1" or fs.version == "2.10":
                 raise FsxError(
@@ -712,12 +706,7 @@ class Lustre:
                     "2.15 file systems, excluding the SCRATCH_1 deployment type "
                     f"({fs.file_system_id} is {fs.deployment_type}, Lustre {fs.version}).",
                 )
-            if fs.lifecycle != "AVAILABLE":
-                raise FsxError(
-                    "BadRequest",
-                    f"File system {fs.file_system_id} is {fs.lifecycle}; it must be AVAILABLE "
-                    "to create a data repository association.",
-                )
+            _check_available(fs, "to create a data repository association")
             path = str(params.get("FileSystemPath") or "/")
             repository = str(params.get("DataRepositoryPath") or "")
             self._check_repository(repository)
@@ -748,11 +737,7 @@ class Lustre:
                         f"{other.data_repository_path} of data repository association "
                         f"{other.association_id}.",
                     )
-            chunk = int(params.get("ImportedFileChunkSize") or 1024)
-            if not 1 <= chunk <= 512000:
-                raise FsxError(
-                    "BadRequest", f"ImportedFileChunkSize {chunk} must be between 1 and 512000."
-                )
+            chunk = _check_chunk_size(params.get("ImportedFileChunkSize") or 1024)
             s3 = _check_s3_policies(params.get("S3"))
             association_id = f"dra-{secrets.token_hex(9)[:17]}"
             association = Association(
@@ -765,9 +750,13 @@ class Lustre:
                 s3=s3,
                 chunk_size=chunk,
             )
-            self.associations[association_id] = association
-            self._remember("CreateDataRepositoryAssociation", params, association_id)
-            self._tag(association.arn, params.get("Tags"))
+            self._keep(
+                "CreateDataRepositoryAssociation",
+                params,
+                self.associations,
+                association_id,
+                association,
+            )
             return {"Association": self._describe_association(association)}
 
     def _check_repository(self, repository: str) -> None:
@@ -807,34 +796,22 @@ class Lustre:
     def describe_data_repository_associations(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             self._settle()
-            ids = params.get("AssociationIds")
-            if ids:
-                missing = [i for i in ids if i not in self.associations]
-                if missing:
-                    raise FsxError(
-                        "DataRepositoryAssociationNotFound",
-                        f"Data repository association '{missing[0]}' does not exist.",
-                    )
-                found = [self.associations[i] for i in ids]
-            else:
-                found = list(self.associations.values())
-            for item in params.get("Filters") or []:
-                values = set(item.get("Values") or [])
-                name = item.get("Name")
-                if name == "file-system-id":
-                    found = [a for a in found if a.file_system_id in values]
-                elif name == "data-repository-type":
-                    found = [a for a in found if "S3" in values]
-                elif name in ("file-cache-id", "file-cache-type"):
-                    found = []
-                else:
-                    raise FsxError("BadRequest", f"Invalid filter name {name}.")
-            page, token = _page(found, params)
-            if self.counting():
-                for association in page:
-                    association.phases.observe()
-            described = [self._describe_association(a) for a in page]
-            return {"Associations": described, **({"NextToken": token} if token else {})}
+            found = _select(
+                self.associations,
+                params,
+                "AssociationIds",
+                lambda missing: FsxError(
+                    "DataRepositoryAssociationNotFound",
+                    f"Data repository association '{missing}' does not exist.",
+                ),
+                {
+                    "file-system-id": lambda a, values: a.file_system_id in values,
+                    "data-repository-type": lambda a, values: "S3" in values,
+                    "file-cache-id": lambda a, values: False,
+                    "file-cache-type": lambda a, values: False,
+                },
+            )
+            return self._described_page(found, params, "Associations", self._describe_association)
 
     def _association(self, association_id: str | None) -> Association:
         self._settle()
@@ -857,13 +834,7 @@ class Lustre:
                     "it must be AVAILABLE to be updated.",
                 )
             if "ImportedFileChunkSize" in params:
-                chunk = int(params["ImportedFileChunkSize"])
-                if not 1 <= chunk <= 512000:
-                    raise FsxError(
-                        "BadRequest",
-                        f"ImportedFileChunkSize {chunk} must be between 1 and 512000.",
-                    )
-                association.chunk_size = chunk
+                association.chunk_size = _check_chunk_size(params["ImportedFileChunkSize"])
             if "S3" in params:
                 association.s3 = _check_s3_policies(params["S3"])
             association.phases.restart([("UPDATING", 1), ("AVAILABLE", 0)])
@@ -884,9 +855,9 @@ class Lustre:
 
     def create_data_repository_task(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
-            known = self._idempotent("CreateDataRepositoryTask", params)
-            if known is not None and known in self.tasks:
-                return {"DataRepositoryTask": self._describe_task(self.tasks[known])}
+            earlier = self._replay("CreateDataRepositoryTask", params, self.tasks)
+            if earlier is not None:
+                return {"DataRepositoryTask": self._describe_task(earlier)}
             fs = self._file_system(params.get("FileSystemId"))
             kind = params.get("Type")
             if kind not in ("EXPORT_TO_REPOSITORY", "IMPORT_METADATA_FROM_REPOSITORY"):
@@ -894,12 +865,7 @@ class Lustre:
                     "UnsupportedOperation",
                     f"Data repository task type {kind} is not supported on this file system.",
                 )
-            if fs.lifecycle != "AVAILABLE":
-                raise FsxError(
-                    "BadRequest",
-                    f"File system {fs.file_system_id} is {fs.lifecycle}; it must be AVAILABLE "
-                    "to run a data repository task.",
-                )
+            _check_available(fs, "to run a data repository task")
             associations = [
                 a
                 for a in self.associations.values()
@@ -950,9 +916,7 @@ class Lustre:
                 failed_files=failed,
                 association_ids=[a.association_id for a in associations],
             )
-            self.tasks[task_id] = task
-            self._remember("CreateDataRepositoryTask", params, task_id)
-            self._tag(task.arn, params.get("Tags"))
+            self._keep("CreateDataRepositoryTask", params, self.tasks, task_id, task)
             return {"DataRepositoryTask": self._describe_task(task)}
 
     @staticmethod
@@ -1036,36 +1000,24 @@ class Lustre:
     def describe_data_repository_tasks(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             self._settle()
-            ids = params.get("TaskIds")
-            if ids:
-                missing = [i for i in ids if i not in self.tasks]
-                if missing:
-                    raise FsxError(
-                        "DataRepositoryTaskNotFound",
-                        f"Data repository task '{missing[0]}' does not exist.",
-                    )
-                found = [self.tasks[i] for i in ids]
-            else:
-                found = list(self.tasks.values())
-            for item in params.get("Filters") or []:
-                values = set(item.get("Values") or [])
-                name = item.get("Name")
-                if name == "file-system-id":
-                    found = [t for t in found if t.file_system_id in values]
-                elif name == "task-lifecycle":
-                    found = [t for t in found if t.lifecycle in values]
-                elif name == "data-repository-association-id":
-                    found = [t for t in found if values & set(t.association_ids)]
-                elif name == "file-cache-id":
-                    found = []
-                else:
-                    raise FsxError("BadRequest", f"Invalid filter name {name}.")
-            page, token = _page(found, params)
-            if self.counting():
-                for task in page:
-                    task.phases.observe()
-            described = [self._describe_task(t) for t in page]
-            return {"DataRepositoryTasks": described, **({"NextToken": token} if token else {})}
+            found = _select(
+                self.tasks,
+                params,
+                "TaskIds",
+                lambda missing: FsxError(
+                    "DataRepositoryTaskNotFound",
+                    f"Data repository task '{missing}' does not exist.",
+                ),
+                {
+                    "file-system-id": lambda t, values: t.file_system_id in values,
+                    "task-lifecycle": lambda t, values: t.lifecycle in values,
+                    "data-repository-association-id": (
+                        lambda t, values: bool(values & set(t.association_ids))
+                    ),
+                    "file-cache-id": lambda t, values: False,
+                },
+            )
+            return self._described_page(found, params, "DataRepositoryTasks", self._describe_task)
 
     def cancel_data_repository_task(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -1154,6 +1106,55 @@ def _overlaps(one: str, other: str) -> bool:
     return _inside(one, other) or _inside(other, one)
 
 
+def _check_available(fs: FileSystem, purpose: str) -> None:
+    if fs.lifecycle != "AVAILABLE":
+        raise FsxError(
+            "BadRequest",
+            f"File system {fs.file_system_id} is {fs.lifecycle}; it must be AVAILABLE {purpose}.",
+        )
+
+
+def _check_chunk_size(value: Any) -> int:
+    chunk = int(value)
+    if not 1 <= chunk <= 512000:
+        raise FsxError("BadRequest", f"ImportedFileChunkSize {chunk} must be between 1 and 512000.")
+    return chunk
+
+
+def _fingerprint(params: dict[str, Any]) -> str:
+    """A request's parameters but its ``ClientRequestToken``, comparable as text."""
+    return json.dumps(
+        {k: v for k, v in params.items() if k != "ClientRequestToken"}, sort_keys=True
+    )
+
+
+def _select[R](
+    stored: dict[str, R],
+    params: dict[str, Any],
+    ids_key: str,
+    missing: Callable[[str], FsxError],
+    filters: dict[str, Callable[[R, set[str]], bool]],
+) -> list[R]:
+    """What a Describe call asks for: the resources named by ``params[ids_key]`` (each must
+    exist, else ``missing(id)``), or all of them, then those that pass every ``Filters``
+    entry (an unknown filter name is ``BadRequest``)."""
+    ids = params.get(ids_key)
+    if ids:
+        unknown = [i for i in ids if i not in stored]
+        if unknown:
+            raise missing(unknown[0])
+        found = [stored[i] for i in ids]
+    else:
+        found = list(stored.values())
+    for item in params.get("Filters") or []:
+        values = set(item.get("Values") or [])
+        name = item.get("Name")
+        if name not in filters:
+            raise FsxError("BadRequest", f"Invalid filter name {name}.")
+        found = [resource for resource in found if filters[name](resource, values)]
+    return found
+
+
 def _page(items: list[Any], params: dict[str, Any]) -> tuple[list[Any], str | None]:
     start = int(params.get("NextToken") or 0)
     limit = int(params.get("MaxResults") or 2147483647)
@@ -1178,6 +1179,85 @@ def lustre_of(backend: Any) -> Lustre:
         return state
 
 
+RESPONSE_CLASS = Target(
+    "fsx_response_class", "moto.fsx.responses:FSxResponse", None, _GAP, replaced=False
+)
+RESPONSE_BACKEND = Target(
+    "fsx_response_backend",
+    "moto.fsx.responses:FSxResponse.fsx_backend",
+    "(self) -> moto.fsx.models.FSxBackend",
+    _GAP,
+    replaced=False,
+)
+RESPONSE_SETUP_CLASS = Target(
+    "response_setup_class",
+    "moto.core.responses:BaseResponse.setup_class",
+    "(self, request: 'Request', full_url: 'str | None' = None, headers: 'Any' = None, "
+    "use_raw_body: 'bool | None' = None) -> 'None'",
+    f"{_GAP} (the request body is read from self.body, as moto's FSx responses do)",
+    replaced=False,
+)
+RESPONSE_CALL_ACTION = Target(
+    "response_call_action",
+    "moto.core.responses:BaseResponse.call_action",
+    "(self) -> 'TYPE_RESPONSE'",
+    f"{_GAP} (an action's method is looked up on the response class per request)",
+    replaced=False,
+)
+RESPONSE_METHOD_NAMES = Target(
+    "response_method_names",
+    "moto.core.responses:method_names_from_class",
+    "(clazz: 'object') -> 'list[str]'",
+    f"{_GAP} (an action's method is looked up on the response class per request)",
+    replaced=False,
+)
+CREATE_FILE_SYSTEM = Target(
+    "fsx_response_create_file_system",
+    "moto.fsx.responses:FSxResponse.create_file_system",
+    "(self) -> str",
+    _GAP,
+)
+DESCRIBE_FILE_SYSTEMS = Target(
+    "fsx_response_describe_file_systems",
+    "moto.fsx.responses:FSxResponse.describe_file_systems",
+    "(self) -> str",
+    _GAP,
+)
+DELETE_FILE_SYSTEM = Target(
+    "fsx_response_delete_file_system",
+    "moto.fsx.responses:FSxResponse.delete_file_system",
+    "(self) -> str",
+    _GAP,
+)
+TAG_RESOURCE = Target(
+    "fsx_response_tag_resource",
+    "moto.fsx.responses:FSxResponse.tag_resource",
+    "(self) -> tuple[int, dict[str, typing.Any], str | bytes]",
+    _GAP,
+)
+UNTAG_RESOURCE = Target(
+    "fsx_response_untag_resource",
+    "moto.fsx.responses:FSxResponse.untag_resource",
+    "(self) -> tuple[int, dict[str, typing.Any], str | bytes]",
+    _GAP,
+)
+LIST_TAGS = Target(
+    "fsx_response_list_tags",
+    "moto.fsx.responses:FSxResponse.list_tags_for_resource",
+    "(self) -> str",
+    _GAP,
+)
+REPLACED_ACTIONS = {
+    "create_file_system": CREATE_FILE_SYSTEM,
+    "describe_file_systems": DESCRIBE_FILE_SYSTEMS,
+    "delete_file_system": DELETE_FILE_SYSTEM,
+    "tag_resource": TAG_RESOURCE,
+    "untag_resource": UNTAG_RESOURCE,
+    "list_tags_for_resource": LIST_TAGS,
+}
+"""Actions of moto's FSxResponse replaced by the emulation's, and their targets."""
+
+
 def _response_method(action: str) -> Callable[[Any], str]:
     operation = "".join(part.title() for part in action.split("_"))
 
@@ -1194,20 +1274,35 @@ def _response_method(action: str) -> Callable[[Any], str]:
 
     method.__name__ = action
     method.__qualname__ = f"FSxResponse.{action}"
-    method.__doc__ = f"FSx {action} (FSx for Lustre emulation, tools.localaws.fsx)."
+    method.__doc__ = f"FSx {action} (FSx for Lustre emulation, tools.localaws.patches.fsx)."
     return method
 
 
-def install(patcher: Patcher) -> None:
+def _instead(method: Callable[[Any], str]) -> Callable[[Any], Callable[[Any], str]]:
+    """A ``Patcher.replace`` builder that ignores the original: the emulation answers alone."""
+    return lambda original: method
+
+
+TAGGED_RESOURCES = Target(
+    "fsx_backend_tagged_resources",
+    "moto.fsx.models:FSxBackend.iter_tagged_resources",
+    "(self) -> collections.abc.Iterator[moto.core.resource_tagging.TaggedResource]",
+    _GAP,
+)
+
+
+def install(patcher: Patcher, sim: Simulation | None = None) -> None:
     """Gap 6: give moto's FSx the Lustre lifecycle, DRAs and data repository tasks.
 
-    Adds ``ADDED_ACTIONS`` to ``FSxResponse``, replaces ``REPLACED_ACTIONS`` there, and makes
+    Replaces ``REPLACED_ACTIONS`` of ``FSxResponse``, adds ``ADDED_ACTIONS`` to it, and makes
     ``FSxBackend.iter_tagged_resources`` list the emulated resources too (behaviour: this
-    module's docstring). Everything is restored when ``patcher`` exits.
+    module's docstring). Everything is restored when ``patcher`` exits. The emulation reads
+    the active simulation per request (``sim`` is not needed).
     """
-    response_class = TARGETS["fsx_response_class"].resolve()
-    for action in (*REPLACED_ACTIONS, *ADDED_ACTIONS):
-        patcher.set(response_class, action, _response_method(action))
+    for action, target in REPLACED_ACTIONS.items():
+        patcher.replace(target, _instead(_response_method(action)))
+    for action in ADDED_ACTIONS:
+        patcher.add(RESPONSE_CLASS, action, _response_method(action))
 
     def build(original: Any) -> Callable[[Any], Iterator[TaggedResource]]:
         def iter_tagged_resources(self: Any) -> Iterator[TaggedResource]:
@@ -1216,5 +1311,4 @@ def install(patcher: Patcher) -> None:
 
         return iter_tagged_resources
 
-    owner, name = TARGETS["fsx_backend_tagged_resources"].owner()
-    patcher.set(owner, name, build(TARGETS["fsx_backend_tagged_resources"].resolve()))
+    patcher.replace(TAGGED_RESOURCES, build)
