@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from batchscratch import ebs
+from batchscratch import clock, ebs
 from batchscratch import reap as reap_module
 from batchscratch.errors import ReapIncomplete
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED
@@ -26,7 +26,7 @@ def aborted_run(network, state, lambda_context, monkeypatch):
         Name="BatchJobWithOnlyEbs-reaper", SecretString=json.dumps(SECRET)
     )["ARN"]
     monkeypatch.setenv("CONFIG_SECRET_ID", arn)
-    monkeypatch.setattr(reap_module, "sleep", lambda seconds: None)
+    monkeypatch.setattr(clock, "sleep", lambda seconds: None)
     lambda_context.remaining_millis = 900_000  # the reaper's timeout in template.yaml
     state = state | {"volume": create_volume.lambda_handler(state, lambda_context)}
     state = state | {"compute": prepare_compute.lambda_handler(state, lambda_context)}

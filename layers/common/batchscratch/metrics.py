@@ -7,6 +7,7 @@ CloudWatch API Reference; the rule itself is ``batchscratch.drain.drain_verdict`
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from batchscratch import clock
 from batchscratch.aws import client
 from batchscratch.config import AutoExportConfig
 from batchscratch.drain import METRIC, NAMESPACE, Datapoint, drain_verdict
@@ -77,7 +78,7 @@ def check_drain(
     since = waiting_since(previous)
     job_ended_at = str((previous or {}).get("jobEndedAt") or since)
     ended = datetime.fromisoformat(job_ended_at)
-    now = datetime.now(UTC)
+    now = clock.now()
     period = config.lambdaPeriodSeconds
     points = queue_age(file_system_id, ended - timedelta(seconds=period), now, period)
     verdict = drain_verdict(points, ended, now, timedelta(minutes=config.lambdaTimeDiffMinutes))

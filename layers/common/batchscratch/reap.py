@@ -8,7 +8,6 @@ finds nothing to do.
 """
 
 import json
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
@@ -18,7 +17,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from batchscratch import ebs, fsx
+from batchscratch import clock, ebs, fsx
 from batchscratch.compute import cleanup_compute
 from batchscratch.config import (
     CONFIG_MODELS,
@@ -32,9 +31,6 @@ from batchscratch.outputs import CleanupStatus, ReapResult, ReleaseStatus
 from batchscratch.run import Run
 
 logger = Logger(child=True)
-
-sleep: Callable[[float], None] = time.sleep
-"""Pause between passes (the local rehearsal replaces it with a fast clock)."""
 
 
 class ExecutionStatusChange(BaseModel):
@@ -163,4 +159,4 @@ def reap(
                 f"Run {run.runId} not fully released yet: compute {_shown(compute)}, "
                 f"storage {_shown(storage)}, last AWS error: {last_error}"
             )
-        sleep(interval)
+        clock.sleep(interval)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from batchscratch import clock
 from batchscratch.errors import InvalidConfiguration
 from batchscratch.tagging import identity_tag_value
 
@@ -110,7 +111,7 @@ class Run(BaseModel):
 
 def now_iso() -> str:
     """Return the current time as an ISO 8601 string in UTC (seconds precision)."""
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return clock.now().isoformat(timespec="seconds")
 
 
 def seconds_since(timestamp: str) -> float:
@@ -118,4 +119,4 @@ def seconds_since(timestamp: str) -> float:
     then = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     if then.tzinfo is None:
         then = then.replace(tzinfo=UTC)
-    return (datetime.now(UTC) - then).total_seconds()
+    return (clock.now() - then).total_seconds()
