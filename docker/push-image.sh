@@ -60,23 +60,21 @@ while (($# > 0)); do
             usage
             exit 0
             ;;
-        --platform)
-            (($# >= 2)) || usage_error "--platform needs a value"
-            platform_choice="$2"
-            shift 2
-            ;;
-        --platform=*)
-            platform_choice="${1#--platform=}"
-            shift
-            ;;
-        --sample)
-            (($# >= 2)) || usage_error "--sample needs a value"
-            sample="$2"
-            shift 2
-            ;;
-        --sample=*)
-            sample="${1#--sample=}"
-            shift
+        --platform | --platform=* | --sample | --sample=*)
+            # "--option value" or "--option=value".
+            option="${1%%=*}"
+            if [[ "$1" == *=* ]]; then
+                value="${1#*=}"
+                shift
+            else
+                (($# >= 2)) || usage_error "$option needs a value"
+                value="$2"
+                shift 2
+            fi
+            case "$option" in
+                --platform) platform_choice="$value" ;;
+                --sample) sample="$value" ;;
+            esac
             ;;
         -*) usage_error "unknown option $1" ;;
         *)
