@@ -10,6 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.fsx import check_file_system
 from batchscratch.handler import step_handler
+from batchscratch.modes import MODES
 from batchscratch.outputs import FileSystemStatus
 from batchscratch.state import RunState
 
@@ -21,5 +22,5 @@ def lambda_handler(state: RunState, context: LambdaContext) -> FileSystemStatus:
         state.lustre_config(),
         state.require_file_system().fileSystemId,
         state.previous(FileSystemStatus),
-        auto_export=state.run.mode == "AutoExport",
+        auto_export=MODES[state.run.mode].exports_automatically,
     )

@@ -178,6 +178,31 @@ def test_check_creates_the_association_once_available(fsx, lambda_context):
     assert status["associationId"] == "dra-0123456789abcdef0"
 
 
+def test_in_auto_export_mode_the_association_exports_too(fsx, lambda_context):
+    event = load_event("check_file_system")
+    event["run"]["mode"] = "AutoExport"
+    run = run_of(event)
+    events = ["NEW", "CHANGED", "DELETED"]
+    fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
+    fsx.add_response("describe_data_repository_associations", {"Associations": []}, BY_FILE_SYSTEM)
+    fsx.add_response(
+        "create_data_repository_association",
+        {"Association": association("CREATING")},
+        {
+            "FileSystemId": FS_ID,
+            "FileSystemPath": "/scratch",
+            "DataRepositoryPath": DRA_PATH,
+            "BatchImportMetaDataOnCreate": True,
+            "ImportedFileChunkSize": 1024,
+            "S3": {"AutoImportPolicy": {"Events": events}, "AutoExportPolicy": {"Events": events}},
+            "ClientRequestToken": run.client_token("association"),
+            "Tags": run.tag_list(),
+        },
+    )
+
+    check_file_system.lambda_handler(event, lambda_context)
+
+
 def test_check_is_ready_with_mount_details_once_the_association_is_available(fsx, lambda_context):
     fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
     fsx.add_response(

@@ -62,3 +62,9 @@ def test_a_scenario_of_an_unknown_mode_is_refused_naming_the_modes() -> None:
     with pytest.raises(ScenarioError, match='mode = "Ebs": not a mode; the modes are OnlyEBS'):
         parse({"mode": "Ebs"})
     assert parse({"mode": "AutoExport"}).mode == "AutoExport"
+
+
+def test_only_the_mode_that_waits_for_auto_export_exports_automatically() -> None:
+    exporting = {name for name, mode in MODES.items() if mode.exports_automatically}
+
+    assert exporting == {"AutoExport"}

@@ -130,6 +130,12 @@ class Mode:
         return f"statemachine/{self.asl_file}"
 
     @property
+    def exports_automatically(self) -> bool:
+        """True when the data repository association exports by itself while the job runs
+        (the mode waits for auto-export to drain after the job)."""
+        return DRAIN in self.post_job
+
+    @property
     def steps(self) -> tuple[Step, ...]:
         """Every Lambda step of the mode's state machine, in the order a run takes them."""
         return (

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from batchscratch.modes import EBS_VOLUME, MODES
 from batchscratch.state import RunState
 from batchscratch.user_data import ebs_user_data, lustre_user_data
 
@@ -36,7 +37,7 @@ def storage_mount(state: RunState) -> StorageMount:
     Raises:
         ValueError: the state lacks the storage's details (its create/check step did not run).
     """
-    if state.run.mode == "OnlyEBS":
+    if MODES[state.run.mode].storage is EBS_VOLUME:
         volume = state.require_volume()
         return StorageMount(
             subnet_ids=volume.subnetIds,
