@@ -8,7 +8,7 @@ earlier ``fileSystemStatus``). Returns ``$.fileSystemStatus`` (``FileSystemStatu
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from batchscratch.fsx import check_file_system
+from batchscratch.fsx import FILE_SYSTEM
 from batchscratch.handler import step_handler
 from batchscratch.modes import MODES
 from batchscratch.outputs import FileSystemStatus
@@ -17,10 +17,4 @@ from batchscratch.state import RunState
 
 @step_handler(log_message="File system checked")
 def lambda_handler(state: RunState, context: LambdaContext) -> FileSystemStatus:
-    return check_file_system(
-        state.run,
-        state.lustre_config(),
-        state.require_file_system().fileSystemId,
-        state.previous(FileSystemStatus),
-        auto_export=MODES[state.run.mode].exports_automatically,
-    )
+    return FILE_SYSTEM.check(state, MODES[state.run.mode])

@@ -7,7 +7,7 @@ the state (``run``, ``config``). Returns ``$.fileSystem`` (``FileSystemRef``).
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.environment import setting, setting_list
-from batchscratch.fsx import create_file_system
+from batchscratch.fsx import FILE_SYSTEM
 from batchscratch.handler import step_handler
 from batchscratch.outputs import FileSystemRef
 from batchscratch.state import RunState
@@ -15,9 +15,6 @@ from batchscratch.state import RunState
 
 @step_handler(log_message="File system created")
 def lambda_handler(state: RunState, context: LambdaContext) -> FileSystemRef:
-    return create_file_system(
-        state.run,
-        state.lustre_config(),
-        setting_list("PRIVATE_SUBNET_IDS"),
-        setting("BATCH_SECURITY_GROUP_ID"),
+    return FILE_SYSTEM.create(
+        state, setting_list("PRIVATE_SUBNET_IDS"), setting("BATCH_SECURITY_GROUP_ID")
     )

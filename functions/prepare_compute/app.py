@@ -10,12 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.compute import ComputeSettings, prepare_compute
 from batchscratch.handler import step_handler
-from batchscratch.mounts import storage_mount
+from batchscratch.modes import MODES
 from batchscratch.outputs import ComputeRef
 from batchscratch.state import RunState
 
 
 @step_handler(log_message="Compute prepared")
 def lambda_handler(state: RunState, context: LambdaContext) -> ComputeRef:
-    mount = storage_mount(state)
+    mount = MODES[state.run.mode].storage.implementation.mount(state)
     return prepare_compute(state.run, mount, state.run_config(), ComputeSettings.from_environment())

@@ -8,7 +8,7 @@ Returns ``$.release`` (``ReleaseStatus``). Raises ``CleanupTimeout``.
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from batchscratch.fsx import release_file_systems
+from batchscratch.fsx import FILE_SYSTEM
 from batchscratch.handler import step_handler
 from batchscratch.outputs import ReleaseStatus
 from batchscratch.state import RunState
@@ -16,7 +16,7 @@ from batchscratch.state import RunState
 
 @step_handler(log_message="File system release step")
 def lambda_handler(state: RunState, context: LambdaContext) -> ReleaseStatus:
-    return release_file_systems(
+    return FILE_SYSTEM.release(
         state.run,
         state.lustre_config(),
         state.error_name,

@@ -8,7 +8,7 @@ Raises ``SnapshotFailed`` (volume kept) or ``CleanupTimeout``.
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from batchscratch.ebs import release_volumes
+from batchscratch.ebs import VOLUME
 from batchscratch.handler import step_handler
 from batchscratch.outputs import ReleaseStatus
 from batchscratch.state import RunState
@@ -16,5 +16,6 @@ from batchscratch.state import RunState
 
 @step_handler(log_message="Volume release step")
 def lambda_handler(state: RunState, context: LambdaContext) -> ReleaseStatus:
-    config = state.ebs_config()
-    return release_volumes(state.run, config, state.error_name, state.previous(ReleaseStatus))
+    return VOLUME.release(
+        state.run, state.ebs_config(), state.error_name, state.previous(ReleaseStatus)
+    )

@@ -1,13 +1,14 @@
 """The mode registry (batchscratch.modes): one declaration per mode, read by everything else."""
 
 import dataclasses
+import inspect
 from itertools import combinations
 
 import pytest
 
 from batchscratch.config import CONFIG_MODELS, build_config
 from batchscratch.errors import InvalidConfiguration
-from batchscratch.modes import MODES, Step
+from batchscratch.modes import MODES, Step, StorageInterface
 from tests.conftest import REPO
 from tools.scenario import ScenarioError, parse
 
@@ -68,3 +69,42 @@ def test_only_the_mode_that_waits_for_auto_export_exports_automatically() -> Non
     exporting = {name for name, mode in MODES.items() if mode.exports_automatically}
 
     assert exporting == {"AutoExport"}
+
+
+PATHS = {
+    "OnlyEBS": {},
+    "TaskExport": {"dataRepositoryPath": "s3://bucket/"},
+    "AutoExport": {"dataRepositoryPath": "s3://bucket/"},
+}
+
+
+def test_every_storage_kind_implements_the_storage_interface() -> None:
+    interface = {
+        name: inspect.signature(method)
+        for name, method in vars(StorageInterface).items()
+        if not name.startswith("_") and callable(method)
+    }
+    assert set(interface) == {"create", "check", "mount", "choose_policy", "release"}
+    for mode in MODES.values():
+        implementation = mode.storage.implementation
+        for name, signature in interface.items():
+            own = inspect.signature(getattr(type(implementation), name))
+            assert list(own.parameters) == list(signature.parameters), (mode.name, name)
+
+
+@pytest.mark.parametrize(
+    ("mode", "error", "job_succeeded", "policy"),
+    [
+        ("OnlyEBS", "States.TaskFailed", False, "snapshot"),
+        ("TaskExport", "States.TaskFailed", False, "export"),
+        ("AutoExport", None, True, "delete"),
+    ],
+)
+def test_each_mode_s_storage_chooses_its_own_policy(
+    mode: str, error: str | None, job_succeeded: bool, policy: str
+) -> None:
+    config = build_config(mode, {"jobDefinitionContainerImage": "i", **PATHS[mode]}, {})
+
+    chosen, _reason = MODES[mode].storage.implementation.choose_policy(config, error, job_succeeded)
+
+    assert chosen == policy

@@ -9,7 +9,7 @@ from importlib import resources
 import pytest
 
 from batchscratch.marker import RUN_MARKER_NAME
-from batchscratch.mounts import storage_mount
+from batchscratch.modes import MODES
 from batchscratch.state import RunState
 from batchscratch.user_data import (
     USER_DATA_LIMIT_BYTES,
@@ -62,7 +62,7 @@ def test_values_are_shell_quoted() -> None:
 def test_the_run_id_of_the_state_reaches_the_instance(event: str, settings: str) -> None:
     state = RunState.model_validate(load_event(event))
 
-    script = script_of(storage_mount(state).user_data)
+    script = script_of(MODES[state.run.mode].storage.implementation.mount(state).user_data)
 
     assert settings in script
     assert f"RUN_ID={state.run.runId}\n" in script

@@ -258,8 +258,9 @@ def prepare_compute(
 
     Args:
         run: the run (names, tags, tokens).
-        mount: the storage's mount (``batchscratch.mounts.storage_mount``): the subnets in its
-            Availability Zone, the user data that mounts it, and its host and container paths.
+        mount: the storage's mount (its storage kind's ``mount``, ``batchscratch.mounts``): the
+            subnets in its Availability Zone, the user data that mounts it, and its host and
+            container paths.
         config: image, vCPUs, memory (MiB), command, environment, retry attempts.
         settings: deploy-time compute settings.
 

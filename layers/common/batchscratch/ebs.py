@@ -8,13 +8,14 @@ decided by ``batchscratch.policy``; this module reads the facts and acts.
 """
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from batchscratch.aws import client
-from batchscratch.config import OnlyEbsConfig
+from batchscratch.config import CommonConfig, OnlyEbsConfig
 from batchscratch.errors import SnapshotFailed, StorageFailed, StorageTimeout
+from batchscratch.mounts import StorageMount, ebs_mount
 from batchscratch.outputs import ReleaseStatus, VolumeRef, VolumeStatus
 from batchscratch.policy import (
     choose_volume_policy,
@@ -24,7 +25,11 @@ from batchscratch.policy import (
 )
 from batchscratch.polling import ReleaseProgress, enforce_deadline, waiting_since
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run, now_iso
+from batchscratch.state import RunState
 from batchscratch.storage import mark_ec2_retained, placement, retained_tag, tags_of
+
+if TYPE_CHECKING:
+    from batchscratch.modes import Mode
 
 _UNUSABLE_STATES = ("error", "deleting", "deleted")
 """Volume states (EC2 API Reference, Volume ``State``: creating | available | in-use |
@@ -241,3 +246,53 @@ def _snapshot_done(run: Run, volume_id: str, reason: str, progress: ReleaseProgr
         progress.pending.append(f"ec2:snapshot:{snapshot_id} ({snapshot['State']})")
         return False
     return True
+
+
+def _ebs_config(config: CommonConfig) -> OnlyEbsConfig:
+    if not isinstance(config, OnlyEbsConfig):
+        raise TypeError(
+            f"an EBS volume needs an OnlyEBS configuration, not {type(config).__name__}"
+        )
+    return config
+
+
+class EbsVolume:
+    """The EBS volume storage kind: ``modes.StorageInterface`` over this module.
+
+    One encrypted gp3 volume per run, attached to the run's one instance at ``/data``.
+    """
+
+    def create(self, state: RunState, subnet_ids: list[str], security_group_id: str) -> VolumeRef:
+        """``create_volume`` for the run (a volume has no security group)."""
+        return create_volume(state.run, state.ebs_config(), subnet_ids)
+
+    def check(self, state: RunState, mode: "Mode") -> VolumeStatus:
+        """``check_volume`` of the run's volume."""
+        return check_volume(
+            state.require_volume().volumeId, state.ebs_config(), state.previous(VolumeStatus)
+        )
+
+    def mount(self, state: RunState) -> StorageMount:
+        """``mounts.ebs_mount``: the volume at ``/data`` on the host and in the job."""
+        return ebs_mount(state)
+
+    def choose_policy(
+        self, config: CommonConfig, error_name: str | None, job_succeeded: bool = False
+    ) -> tuple[str, str]:
+        """``policy.choose_volume_policy`` (the job's outcome does not change it)."""
+        return choose_volume_policy(_ebs_config(config), error_name)
+
+    def release(
+        self,
+        run: Run,
+        config: CommonConfig,
+        error_name: str | None,
+        previous: dict[str, Any] | None,
+        job_succeeded: bool = False,
+    ) -> ReleaseStatus:
+        """``release_volumes`` (the job's outcome does not change the policy)."""
+        return release_volumes(run, _ebs_config(config), error_name, previous)
+
+
+VOLUME = EbsVolume()
+"""The EBS volume storage kind's implementation (``modes.EBS_VOLUME``)."""

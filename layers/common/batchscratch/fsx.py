@@ -12,18 +12,19 @@ facts and acts.
 """
 
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from batchscratch.aws import client
-from batchscratch.config import LustreConfig
+from batchscratch.config import CommonConfig, LustreConfig
 from batchscratch.errors import (
     ExportFailed,
     ExportTimeout,
     StorageFailed,
     StorageTimeout,
 )
+from batchscratch.mounts import StorageMount, lustre_mount
 from batchscratch.outputs import (
     AutoExportStatus,
     ExportRef,
@@ -45,7 +46,11 @@ from batchscratch.policy import (
 )
 from batchscratch.polling import ReleaseProgress, enforce_deadline, waiting_since
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run, now_iso
+from batchscratch.state import RunState
 from batchscratch.storage import mark_fsx_retained, placement, tags_of
+
+if TYPE_CHECKING:
+    from batchscratch.modes import Mode
 
 TAG_PURPOSE = "batch-scratch:purpose"
 """Marks what a data repository task is for (``export`` after the job, ``failure-export``)."""
@@ -488,3 +493,60 @@ def release_file_systems(
         client("fsx").delete_file_system(FileSystemId=system_id)
         progress.deleted.append(entry)
     return progress.result(config.cleanupTimeoutSeconds)
+
+
+def _lustre_config(config: CommonConfig) -> LustreConfig:
+    if not isinstance(config, LustreConfig):
+        raise TypeError(f"a file system needs a Lustre configuration, not {type(config).__name__}")
+    return config
+
+
+class LustreFileSystem:
+    """The FSx for Lustre storage kind: ``modes.StorageInterface`` over this module.
+
+    One file system per run with a data repository association at ``/scratch``, shared by
+    every instance of the run.
+    """
+
+    def create(
+        self, state: RunState, subnet_ids: list[str], security_group_id: str
+    ) -> FileSystemRef:
+        """``create_file_system`` for the run, in ``security_group_id``."""
+        return create_file_system(state.run, state.lustre_config(), subnet_ids, security_group_id)
+
+    def check(self, state: RunState, mode: "Mode") -> FileSystemStatus:
+        """``check_file_system``; the association exports by itself when ``mode`` does."""
+        return check_file_system(
+            state.run,
+            state.lustre_config(),
+            state.require_file_system().fileSystemId,
+            state.previous(FileSystemStatus),
+            auto_export=mode.exports_automatically,
+        )
+
+    def mount(self, state: RunState) -> StorageMount:
+        """``mounts.lustre_mount``: ``/fsx/scratch`` on the host, ``/scratch`` in the job."""
+        return lustre_mount(state)
+
+    def choose_policy(
+        self, config: CommonConfig, error_name: str | None, job_succeeded: bool = False
+    ) -> tuple[str, str]:
+        """``policy.choose_file_system_policy``."""
+        return choose_file_system_policy(_lustre_config(config), error_name, job_succeeded)
+
+    def release(
+        self,
+        run: Run,
+        config: CommonConfig,
+        error_name: str | None,
+        previous: dict[str, Any] | None,
+        job_succeeded: bool = False,
+    ) -> ReleaseStatus:
+        """``release_file_systems``."""
+        return release_file_systems(
+            run, _lustre_config(config), error_name, previous, job_succeeded=job_succeeded
+        )
+
+
+FILE_SYSTEM = LustreFileSystem()
+"""The FSx for Lustre storage kind's implementation (``modes.LUSTRE_FILE_SYSTEM``)."""

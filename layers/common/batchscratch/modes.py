@@ -16,8 +16,16 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any, Protocol
 
+from pydantic import BaseModel
+
+from batchscratch import ebs, fsx
 from batchscratch.config import AutoExportConfig, CommonConfig, OnlyEbsConfig, TaskExportConfig
+from batchscratch.mounts import StorageMount
+from batchscratch.outputs import ReleaseStatus
+from batchscratch.run import Run
+from batchscratch.state import RunState
 
 _WORD_START = re.compile(r"(?<!^)(?=[A-Z])")
 
@@ -49,19 +57,53 @@ CHECK_COMPUTE = Step("CheckCompute")
 CLEAN_UP_COMPUTE = Step("CleanUpCompute")
 
 
+class StorageInterface(Protocol):
+    """What a storage kind does for a run; ``ebs.VOLUME`` and ``fsx.FILE_SYSTEM`` implement it.
+
+    Every method takes the run's state (or its run and configuration) as the step handlers
+    receive it; the results are the steps' output models (``batchscratch.outputs``).
+    """
+
+    def create(self, state: RunState, subnet_ids: list[str], security_group_id: str) -> BaseModel:
+        """Create the run's storage in the zone of ``subnet_ids[0]`` (idempotent)."""
+        ...
+
+    def check(self, state: RunState, mode: "Mode") -> BaseModel:
+        """Report whether the storage is ready; raise a named error on failure or timeout."""
+        ...
+
+    def mount(self, state: RunState) -> StorageMount:
+        """Return how the storage reaches the job (user data, host and container paths)."""
+        ...
+
+    def choose_policy(
+        self, config: CommonConfig, error_name: str | None, job_succeeded: bool = False
+    ) -> tuple[str, str]:
+        """Return ``(policy, reason)`` for the storage at the end of a run."""
+        ...
+
+    def release(
+        self,
+        run: Run,
+        config: CommonConfig,
+        error_name: str | None,
+        previous: dict[str, Any] | None,
+        job_succeeded: bool = False,
+    ) -> ReleaseStatus:
+        """Apply the end-of-run policy to the run's storage; call again until ``done``."""
+        ...
+
+
 @dataclass(frozen=True)
 class StorageKind:
-    """What a mode's scratch storage is, and the steps that create, check and release it.
-
-    For now the declaration names the steps only; the storage interface (what creating,
-    checking and releasing do) is meant to be added here, so every mode keeps pointing at one
-    object.
-    """
+    """What a mode's scratch storage is: the steps that create, check and release it, and
+    the implementation that does the work (``StorageInterface``)."""
 
     id: str
     create: Step
     check: Step
     release: Step
+    implementation: StorageInterface
 
 
 EBS_VOLUME = StorageKind(
@@ -69,12 +111,14 @@ EBS_VOLUME = StorageKind(
     create=Step("CreateVolume"),
     check=Step("CheckVolume"),
     release=Step("ReleaseVolume"),
+    implementation=ebs.VOLUME,
 )
 LUSTRE_FILE_SYSTEM = StorageKind(
     id="lustre-file-system",
     create=Step("CreateFileSystem"),
     check=Step("CheckFileSystem"),
     release=Step("ReleaseFileSystem"),
+    implementation=fsx.FILE_SYSTEM,
 )
 
 

@@ -2,7 +2,6 @@
 
 from dataclasses import dataclass
 
-from batchscratch.modes import EBS_VOLUME, MODES
 from batchscratch.state import RunState
 from batchscratch.user_data import ebs_user_data, lustre_user_data
 
@@ -28,23 +27,32 @@ class StorageMount:
     container_path: str
 
 
-def storage_mount(state: RunState) -> StorageMount:
-    """Return the mount of the run's storage: the EBS volume or the Lustre file system.
+def ebs_mount(state: RunState) -> StorageMount:
+    """Return how the run's EBS volume reaches the job: attached and mounted at ``/data``.
 
     The user data carries the run id (``state.run.runId``), which the boot writes in the run
     marker (``batchscratch.marker``) on the storage for the job to check.
 
     Raises:
-        ValueError: the state lacks the storage's details (its create/check step did not run).
+        ValueError: the state has no volume (CreateVolume did not run).
     """
-    if MODES[state.run.mode].storage is EBS_VOLUME:
-        volume = state.require_volume()
-        return StorageMount(
-            subnet_ids=volume.subnetIds,
-            user_data=ebs_user_data(volume.volumeId, state.run.runId, EBS_MOUNT_POINT),
-            host_path=EBS_MOUNT_POINT,
-            container_path=EBS_MOUNT_POINT,
-        )
+    volume = state.require_volume()
+    return StorageMount(
+        subnet_ids=volume.subnetIds,
+        user_data=ebs_user_data(volume.volumeId, state.run.runId, EBS_MOUNT_POINT),
+        host_path=EBS_MOUNT_POINT,
+        container_path=EBS_MOUNT_POINT,
+    )
+
+
+def lustre_mount(state: RunState) -> StorageMount:
+    """Return how the run's Lustre file system reaches the job: ``/fsx/scratch`` on the
+    host, ``/scratch`` in the container. The user data carries the run id, as for EBS.
+
+    Raises:
+        ValueError: the state lacks the file system or its mount details (CreateFileSystem
+            or CheckFileSystem did not finish).
+    """
     file_system = state.require_file_system()
     status = state.require_mount()
     return StorageMount(

@@ -17,16 +17,15 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from batchscratch import clock, ebs, fsx
+from batchscratch import clock
 from batchscratch.compute import cleanup_compute
 from batchscratch.config import (
     CONFIG_MODELS,
     CommonConfig,
-    LustreConfig,
-    OnlyEbsConfig,
     load_config,
 )
 from batchscratch.errors import InvalidConfiguration, ReapIncomplete
+from batchscratch.modes import MODES
 from batchscratch.outputs import CleanupStatus, ReapResult, ReleaseStatus
 from batchscratch.run import Run
 
@@ -127,14 +126,8 @@ def reap(
         ReapIncomplete: time ran out first; Lambda's asynchronous retry runs the reaper again.
         SnapshotFailed: the volume's snapshot failed; the volume is kept and tagged.
     """
-    release: Callable[[], ReleaseStatus]
-    reason = f"execution {status}"
-    if isinstance(config, OnlyEbsConfig):
-        release = partial(ebs.release_volumes, run, config, reason, None)
-    elif isinstance(config, LustreConfig):
-        release = partial(fsx.release_file_systems, run, config, reason, None)
-    else:
-        raise TypeError(f"the reaper does not handle mode {run.mode}")
+    kind = MODES[run.mode].storage.implementation
+    release = partial(kind.release, run, config, f"execution {status}", None)
     interval = max(config.waitForComputeSeconds, 1)
     compute: CleanupStatus | None = None
     storage: ReleaseStatus | None = None
