@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from batchscratch.aws import client
-from batchscratch.config import CommonConfig, OnlyEbsConfig
+from batchscratch.config import OnlyEbsConfig
 from batchscratch.errors import SnapshotFailed, StorageFailed, StorageTimeout
-from batchscratch.mounts import StorageMount, ebs_mount
+from batchscratch.mounts import ebs_mount
 from batchscratch.outputs import ReleaseStatus, VolumeRef, VolumeStatus
 from batchscratch.policy import (
     choose_volume_policy,
@@ -156,7 +156,11 @@ def _detach(volume: dict[str, Any]) -> bool:
 
 
 def release_volumes(
-    run: Run, config: OnlyEbsConfig, error_name: str | None, previous: dict[str, Any] | None
+    run: Run,
+    config: OnlyEbsConfig,
+    error_name: str | None,
+    previous: dict[str, Any] | None,
+    job_succeeded: bool = False,
 ) -> ReleaseStatus:
     """Apply the end-of-run policy to every volume of the run; call again until ``done``.
 
@@ -179,6 +183,7 @@ def release_volumes(
         error_name: what sent the run to its failure path (``$.error.Error``, or the
             reaper's ``execution <status>``); None on success.
         previous: this step's earlier result (carries ``waitingSince``), or None.
+        job_succeeded: ignored (``policy.choose_volume_policy``).
 
     Returns:
         ``done`` once nothing is pending, the policy applied, ``retained``
@@ -248,50 +253,24 @@ def _snapshot_done(run: Run, volume_id: str, reason: str, progress: ReleaseProgr
     return True
 
 
-def _ebs_config(config: CommonConfig) -> OnlyEbsConfig:
-    if not isinstance(config, OnlyEbsConfig):
-        raise TypeError(
-            f"an EBS volume needs an OnlyEBS configuration, not {type(config).__name__}"
-        )
-    return config
-
-
 class EbsVolume:
     """The EBS volume storage kind: ``modes.StorageInterface`` over this module.
 
     One encrypted gp3 volume per run, attached to the run's one instance at ``/data``.
     """
 
+    mount = staticmethod(ebs_mount)
+    choose_policy = staticmethod(choose_volume_policy)
+    release = staticmethod(release_volumes)
+
     def create(self, state: RunState, subnet_ids: list[str], security_group_id: str) -> VolumeRef:
         """``create_volume`` for the run (a volume has no security group)."""
         return create_volume(state.run, state.ebs_config(), subnet_ids)
 
     def check(self, state: RunState, mode: "Mode") -> VolumeStatus:
-        """``check_volume`` of the run's volume."""
-        return check_volume(
-            state.require_volume().volumeId, state.ebs_config(), state.previous(VolumeStatus)
-        )
-
-    def mount(self, state: RunState) -> StorageMount:
-        """``mounts.ebs_mount``: the volume at ``/data`` on the host and in the job."""
-        return ebs_mount(state)
-
-    def choose_policy(
-        self, config: CommonConfig, error_name: str | None, job_succeeded: bool = False
-    ) -> tuple[str, str]:
-        """``policy.choose_volume_policy`` (the job's outcome does not change it)."""
-        return choose_volume_policy(_ebs_config(config), error_name)
-
-    def release(
-        self,
-        run: Run,
-        config: CommonConfig,
-        error_name: str | None,
-        previous: dict[str, Any] | None,
-        job_succeeded: bool = False,
-    ) -> ReleaseStatus:
-        """``release_volumes`` (the job's outcome does not change the policy)."""
-        return release_volumes(run, _ebs_config(config), error_name, previous)
+        """``check_volume`` of the run's volume (the same in every mode)."""
+        volume_id = state.require_volume().volumeId
+        return check_volume(volume_id, state.ebs_config(), state.previous(VolumeStatus))
 
 
 VOLUME = EbsVolume()

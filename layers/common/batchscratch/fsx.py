@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from batchscratch.aws import client
-from batchscratch.config import CommonConfig, LustreConfig
+from batchscratch.config import LustreConfig
 from batchscratch.errors import (
     ExportFailed,
     ExportTimeout,
     StorageFailed,
     StorageTimeout,
 )
-from batchscratch.mounts import StorageMount, lustre_mount
+from batchscratch.mounts import lustre_mount
 from batchscratch.outputs import (
     AutoExportStatus,
     ExportRef,
@@ -495,12 +495,6 @@ def release_file_systems(
     return progress.result(config.cleanupTimeoutSeconds)
 
 
-def _lustre_config(config: CommonConfig) -> LustreConfig:
-    if not isinstance(config, LustreConfig):
-        raise TypeError(f"a file system needs a Lustre configuration, not {type(config).__name__}")
-    return config
-
-
 class LustreFileSystem:
     """The FSx for Lustre storage kind: ``modes.StorageInterface`` over this module.
 
@@ -508,44 +502,23 @@ class LustreFileSystem:
     every instance of the run.
     """
 
+    mount = staticmethod(lustre_mount)
+    choose_policy = staticmethod(choose_file_system_policy)
+    release = staticmethod(release_file_systems)
+
     def create(
         self, state: RunState, subnet_ids: list[str], security_group_id: str
     ) -> FileSystemRef:
         """``create_file_system`` for the run, in ``security_group_id``."""
-        return create_file_system(state.run, state.lustre_config(), subnet_ids, security_group_id)
+        config = state.lustre_config()
+        return create_file_system(state.run, config, subnet_ids, security_group_id)
 
     def check(self, state: RunState, mode: "Mode") -> FileSystemStatus:
         """``check_file_system``; the association exports by itself when ``mode`` does."""
-        return check_file_system(
-            state.run,
-            state.lustre_config(),
-            state.require_file_system().fileSystemId,
-            state.previous(FileSystemStatus),
-            auto_export=mode.exports_automatically,
-        )
-
-    def mount(self, state: RunState) -> StorageMount:
-        """``mounts.lustre_mount``: ``/fsx/scratch`` on the host, ``/scratch`` in the job."""
-        return lustre_mount(state)
-
-    def choose_policy(
-        self, config: CommonConfig, error_name: str | None, job_succeeded: bool = False
-    ) -> tuple[str, str]:
-        """``policy.choose_file_system_policy``."""
-        return choose_file_system_policy(_lustre_config(config), error_name, job_succeeded)
-
-    def release(
-        self,
-        run: Run,
-        config: CommonConfig,
-        error_name: str | None,
-        previous: dict[str, Any] | None,
-        job_succeeded: bool = False,
-    ) -> ReleaseStatus:
-        """``release_file_systems``."""
-        return release_file_systems(
-            run, _lustre_config(config), error_name, previous, job_succeeded=job_succeeded
-        )
+        system_id = state.require_file_system().fileSystemId
+        previous = state.previous(FileSystemStatus)
+        exports = mode.exports_automatically
+        return check_file_system(state.run, state.lustre_config(), system_id, previous, exports)
 
 
 FILE_SYSTEM = LustreFileSystem()

@@ -57,6 +57,10 @@ CHECK_COMPUTE = Step("CheckCompute")
 CLEAN_UP_COMPUTE = Step("CleanUpCompute")
 
 
+Failure = str | None
+"""The error that sent a run to its failure path; None when the run succeeded."""
+
+
 class StorageInterface(Protocol):
     """What a storage kind does for a run; ``ebs.VOLUME`` and ``fsx.FILE_SYSTEM`` implement it.
 
@@ -76,21 +80,20 @@ class StorageInterface(Protocol):
         """Return how the storage reaches the job (user data, host and container paths)."""
         ...
 
+    # ``config`` is the mode's own configuration model (``Mode.config_model``), which each
+    # implementation takes as its own type: hence Any here.
     def choose_policy(
-        self, config: CommonConfig, error_name: str | None, job_succeeded: bool = False
+        self, config: Any, error_name: str | None, job_succeeded: bool = False
     ) -> tuple[str, str]:
-        """Return ``(policy, reason)`` for the storage at the end of a run."""
+        """Return ``(policy, reason)`` for the storage at the end of a run (``error_name``
+        None on success; ``job_succeeded``: the Batch job ended SUCCEEDED)."""
         ...
 
     def release(
-        self,
-        run: Run,
-        config: CommonConfig,
-        error_name: str | None,
-        previous: dict[str, Any] | None,
-        job_succeeded: bool = False,
+        self, run: Run, config: Any, error_name: Failure, previous: Any, job_succeeded: bool = False
     ) -> ReleaseStatus:
-        """Apply the end-of-run policy to the run's storage; call again until ``done``."""
+        """Apply the end-of-run policy to the run's storage; call again until ``done``
+        (``previous``: this step's earlier result, or None)."""
         ...
 
 

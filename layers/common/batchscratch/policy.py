@@ -40,13 +40,18 @@ FAILURE_EXPORT = "failure-export"
 """Purpose (tag ``batch-scratch:purpose``) of the export the ``export`` policy runs."""
 
 
-def choose_volume_policy(config: OnlyEbsConfig, error_name: str | None) -> tuple[VolumePolicy, str]:
+def choose_volume_policy(
+    config: OnlyEbsConfig, error_name: str | None, job_succeeded: bool = False
+) -> tuple[VolumePolicy, str]:
     """Return ``(policy, reason)`` for the run's volume at the end of a run.
 
     Args:
         config: the run's OnlyEBS configuration (``deleteEbs``, ``onFailure``).
         error_name: the error that sent the run to its failure path (or the reaper's
             ``execution <status>``); None on success.
+        job_succeeded: ignored: the job copies its own results to S3, so a volume's policy
+            does not depend on the job's outcome (the parameter keeps the storage kinds'
+            common signature, ``modes.StorageInterface``).
 
     Returns:
         ``deleteEbs`` false: ``retain``. Success: ``delete``. Failure: ``onFailure``
