@@ -152,8 +152,23 @@ def test_check_waits_while_the_file_system_is_creating(fsx, lambda_context):
     assert status["associationId"] is None
 
 
-def test_check_creates_the_association_once_available(fsx, lambda_context):
+EVENTS = ["NEW", "CHANGED", "DELETED"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "s3"),
+    [
+        ("TaskExport", {"AutoImportPolicy": {"Events": EVENTS}}),
+        # AutoExport's association exports by itself too.
+        (
+            "AutoExport",
+            {"AutoImportPolicy": {"Events": EVENTS}, "AutoExportPolicy": {"Events": EVENTS}},
+        ),
+    ],
+)
+def test_check_creates_the_association_once_available(fsx, lambda_context, mode, s3):
     event = load_event("check_file_system")
+    event["run"]["mode"] = mode
     run = run_of(event)
     fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
     fsx.add_response("describe_data_repository_associations", {"Associations": []}, BY_FILE_SYSTEM)
@@ -166,7 +181,7 @@ def test_check_creates_the_association_once_available(fsx, lambda_context):
             "DataRepositoryPath": DRA_PATH,
             "BatchImportMetaDataOnCreate": True,
             "ImportedFileChunkSize": 1024,
-            "S3": {"AutoImportPolicy": {"Events": ["NEW", "CHANGED", "DELETED"]}},
+            "S3": s3,
             "ClientRequestToken": run.client_token("association"),
             "Tags": run.tag_list(),
         },
@@ -176,31 +191,6 @@ def test_check_creates_the_association_once_available(fsx, lambda_context):
 
     assert status["ready"] is False
     assert status["associationId"] == "dra-0123456789abcdef0"
-
-
-def test_in_auto_export_mode_the_association_exports_too(fsx, lambda_context):
-    event = load_event("check_file_system")
-    event["run"]["mode"] = "AutoExport"
-    run = run_of(event)
-    events = ["NEW", "CHANGED", "DELETED"]
-    fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
-    fsx.add_response("describe_data_repository_associations", {"Associations": []}, BY_FILE_SYSTEM)
-    fsx.add_response(
-        "create_data_repository_association",
-        {"Association": association("CREATING")},
-        {
-            "FileSystemId": FS_ID,
-            "FileSystemPath": "/scratch",
-            "DataRepositoryPath": DRA_PATH,
-            "BatchImportMetaDataOnCreate": True,
-            "ImportedFileChunkSize": 1024,
-            "S3": {"AutoImportPolicy": {"Events": events}, "AutoExportPolicy": {"Events": events}},
-            "ClientRequestToken": run.client_token("association"),
-            "Tags": run.tag_list(),
-        },
-    )
-
-    check_file_system.lambda_handler(event, lambda_context)
 
 
 def test_check_is_ready_with_mount_details_once_the_association_is_available(fsx, lambda_context):
