@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from tools.localaws import DeployError, JobOutcome, LocalAws, Simulation, Stack
+from tools.localaws import DeployError, LocalAws, Simulation, Stack
 from tools.scenario import Scenario, ScenarioError, check_states, load, parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -252,21 +252,7 @@ def _slug(text: str) -> str:
 
 
 def _simulation(scenario: Scenario) -> Simulation:
-    job = [
-        JobOutcome(a.status, a.statusReason, a.reason, a.exitCode)
-        for a in scenario.aws.job.attempts
-    ]
-    level = log_level()
-    return Simulation(
-        ready_after_polls=scenario.aws.storage.readyAfterPolls,
-        create_fails=scenario.aws.storage.createFails,
-        job_attempts=job,
-        export_lifecycle=scenario.aws.export.taskLifecycle,
-        export_failed_files=scenario.aws.export.failedFiles,
-        queue_age_seconds=list(scenario.aws.export.queueAgeSeconds),
-        throttle=dict(scenario.aws.throttle),
-        log_level=level or "WARNING",
-    )
+    return Simulation(behaviour=scenario.aws, log_level=log_level() or "WARNING")
 
 
 def _merge_secret(aws: LocalAws, stack: Stack, values: dict[str, Any]) -> None:

@@ -8,102 +8,41 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-import botocore.session
 import yaml
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from batchscratch.modes import MODES
+from tools.localaws.behaviour import STATE_MACHINE_CALLER, Aws, Seconds, Strict
 from tools.localaws.inventory import KINDS
-from tools.localaws.stack import DeployError, state_machine_files
+from tools.localaws.stack import DeployError, function_ids, state_machine_files
 
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be read or breaks the format; the message says where."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Range(Strict):
+    """A figure of the summary line that must lie between ``min`` and ``max`` (inclusive)."""
+
+    min: Seconds | None = None
+    max: Seconds | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Range:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} is above max {self.max:g}")
+        return self
 
 
-class Storage(_Strict):
-    readyAfterPolls: int = Field(0, ge=0, le=1000)
-    """Describe calls that still report the storage as creating before it is ready."""
-    createFails: bool = False
-    """The storage ends in its failed state (EBS ``error``, FSx ``FAILED``)."""
-
-
-class Attempt(_Strict):
-    status: Literal["SUCCEEDED", "FAILED"]
-    statusReason: str | None = None
-    reason: str | None = None
-    """The container's reason (what ``onReason`` matches)."""
-    exitCode: int | None = None
-
-
-class Job(_Strict):
-    attempts: list[Attempt] = Field(default_factory=list)
-
-
-class Export(_Strict):
-    taskLifecycle: Literal["SUCCEEDED", "FAILED", "CANCELED"] = "SUCCEEDED"
-    failedFiles: int = Field(0, ge=0)
-    queueAgeSeconds: list[Annotated[float, Field(ge=0)]] = Field(default_factory=list)
-    """AutoExport: ``AgeOfOldestQueuedMessage`` one value a minute after the job, the last
-    repeating; empty: the metric is never published."""
-
-
-class Aws(_Strict):
-    storage: Storage = Field(default_factory=Storage)
-    job: Job = Field(default_factory=Job)
-    export: Export = Field(default_factory=Export)
-    throttle: dict[str, int] = Field(default_factory=dict)
-    """``"service:Operation"`` -> how many first calls are throttled."""
-    abortAfter: str | None = None
-    """StopExecution as soon as the execution enters this state."""
-    concurrent: int = Field(1, ge=1, le=25)
-
-    @field_validator("throttle")
-    @classmethod
-    def _throttle_keys(cls, value: dict[str, int]) -> dict[str, int]:
-        for key, count in value.items():
-            service, _, operation = key.partition(":")
-            if not service or not operation or not operation[:1].isupper():
-                raise ValueError(f"{key!r} is not 'service:Operation' (e.g. 'ec2:CreateVolume')")
-            operations = _operations(service)
-            if operations is None:
-                raise ValueError(
-                    f"{key!r}: {service!r} is not an AWS service prefix "
-                    "(e.g. ec2, batch, lambda, states, secretsmanager, fsx, events, logs)"
-                )
-            if operation not in operations:
-                raise ValueError(f"{key!r}: {service} has no operation {operation!r}")
-            if count < 0:
-                raise ValueError(f"{key}: the number of throttled calls must be >= 0")
-        return value
-
-
-_SERVICE_MODELS = {"states": "stepfunctions", "sfn": "stepfunctions", "eventbridge": "events"}
-"""Scenario service prefixes (IAM's) whose botocore service model has another name."""
-
-
-@functools.cache
-def _operations(service: str) -> frozenset[str] | None:
-    """The operation names of ``service`` in botocore's service models; None if unknown."""
-    session = botocore.session.get_session()
-    name = _SERVICE_MODELS.get(service.lower(), service.lower())
-    if name not in session.get_available_services():
-        return None
-    return frozenset(session.get_service_model(name).operation_names)
+SECONDS_TOLERANCE = 1.0
+"""How far a summary's seconds may be from an exact expected figure: the virtual clock also
+counts the (sub-second) real time a rehearsal takes."""
 
 
 def _check_entries(value: list[str] | None) -> list[str] | None:
@@ -114,7 +53,12 @@ def _check_entries(value: list[str] | None) -> list[str] | None:
     return value
 
 
-class Expect(_Strict):
+_NULLABLE_EXPECTATIONS = frozenset({"error"})
+"""The only expectation whose ``null`` means something (no error); any other key given as
+``null`` would check nothing, so it is refused."""
+
+
+class Expect(Strict):
     status: Literal["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"] | None = None
     error: str | None = None
     """The Fail state's error name; ``null`` means no error. Checked only when given."""
@@ -122,12 +66,33 @@ class Expect(_Strict):
     """Text the execution's cause must contain (e.g. the configuration key at fault); with a
     list, every item."""
     jobAttempts: int | None = Field(None, ge=0)
+    jobStatus: Literal["SUCCEEDED", "FAILED", "RUNNABLE", "RUNNING", "NONE"] | None = None
+    """The run's Batch job at the end (its parent for an array job); NONE: no job."""
     created: dict[str, int] | None = None
     """Exact counts per resource kind; kinds not listed must not have been created."""
     leaked: list[str] | None = None
     retained: list[str] | None = None
+    retainedReasonContains: str | list[str] | None = None
+    """Text a retained resource's ``batch-scratch:retained-reason`` tag must contain."""
+    deletedUnexported: list[str] | None = None
+    """Storage deleted without an export that saved it (entries as in ``leaked``)."""
+    exportTasks: int | None = Field(None, ge=0)
+    virtualSeconds: float | Range | None = None
+    storageSeconds: float | Range | None = None
+    computeSecondsAfterJob: float | Range | None = None
 
-    @field_validator("leaked", "retained")
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if value is None and key not in _NULLABLE_EXPECTATIONS and key in cls.model_fields:
+                    raise ValueError(
+                        f"{key}: null checks nothing; leave the key out, or give a value"
+                    )
+        return data
+
+    @field_validator("leaked", "retained", "deletedUnexported")
     @classmethod
     def _entries(cls, value: list[str] | None) -> list[str] | None:
         return _check_entries(value)
@@ -135,10 +100,22 @@ class Expect(_Strict):
     @field_validator("created")
     @classmethod
     def _created_kinds(cls, value: dict[str, int] | None) -> dict[str, int] | None:
-        for kind in value or {}:
+        for kind, count in (value or {}).items():
             if kind not in KINDS:
                 raise ValueError(f"{kind!r} is not a resource kind ({', '.join(KINDS)})")
+            if count < 0:
+                raise ValueError(f"{kind}: a count is at least 0")
         return value
+
+
+class Execution(Strict):
+    """One execution of ``executions``: its own name, input and start time."""
+
+    name: str | None = Field(None, min_length=1, max_length=80)
+    input: Any = None
+    """The execution input (default: the scenario's ``input``)."""
+    startAt: Seconds = 0.0
+    """Virtual seconds after the first execution started."""
 
 
 _EXECUTION_NAME_MAX = 80
@@ -148,14 +125,54 @@ _EXECUTION_NAME_REFUSED = frozenset(' <>{}[]?*"#%\\^|~`$&,;:/')
 and other white space (botocore stepfunctions model, StartExecution ``name``)."""
 
 
-class Scenario(_Strict):
-    name: str | None = None
+_LUSTRE_MODES = frozenset(name for name, mode in MODES.items() if mode.post_job)
+"""The modes whose storage is an FSx for Lustre file system exported to S3."""
+_AUTO_EXPORT_MODES = frozenset(name for name, mode in MODES.items() if mode.exports_automatically)
+
+_APPLIES: dict[tuple[str, ...], frozenset[str]] = {
+    ("aws", "export"): _LUSTRE_MODES,
+    ("aws", "export", "queueAgeSeconds"): _AUTO_EXPORT_MODES,
+    ("aws", "association"): _LUSTRE_MODES,
+    ("aws", "snapshot"): frozenset(MODES) - _LUSTRE_MODES,
+    ("aws", "storage", "heldSeconds"): frozenset(MODES) - _LUSTRE_MODES,
+    ("expect", "exportTasks"): _LUSTRE_MODES,
+}
+"""Keys that mean something only in some modes: given in another mode, they would be
+silently ignored, so they are refused."""
+
+
+def _given(model: Any, path: tuple[str, ...]) -> bool:
+    """Whether the file gave the key at ``path`` (not just its default)."""
+    for part in path:
+        if part not in model.model_fields_set:
+            return False
+        model = getattr(model, part)
+    return True
+
+
+def _finite(value: Any, where: str) -> None:
+    """Refuse NaN and infinities anywhere in ``value`` (JSON, hence Step Functions, has
+    none)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: {value} is not a finite number (JSON has none)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _finite(item, f"{where}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _finite(item, f"{where}.{index}")
+
+
+class Scenario(Strict):
+    name: str | None = Field(None, min_length=1, max_length=200)
     mode: str
     executionName: str | None = Field(None, min_length=1, max_length=_EXECUTION_NAME_MAX)
     """The execution's name (the run id); default ``rehearsal-<scenario name>``. With
     ``concurrent`` above 1, ``-<n>`` follows it."""
     input: Any = Field(default_factory=dict)
     secret: dict[str, Any] = Field(default_factory=dict)
+    executions: list[Execution] = Field(default_factory=list, max_length=25)
+    """Executions that differ in name, input or start time (instead of ``concurrent``)."""
     aws: Aws = Field(default_factory=Aws)
     expect: Expect = Field(default_factory=Expect)
 
@@ -167,8 +184,12 @@ class Scenario(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _names_fit(self) -> Scenario:
+    def _consistent(self) -> Scenario:
         count = self.aws.concurrent
+        if self.executions and "concurrent" in self.aws.model_fields_set:
+            raise ValueError(
+                "aws.concurrent and executions: list the executions, or give their number"
+            )
         if self.executionName and count > 1:
             longest = f"{self.executionName}-{count}"
             if len(longest) > _EXECUTION_NAME_MAX:
@@ -177,19 +198,38 @@ class Scenario(_Strict):
                     f"and {longest!r} is {len(longest)} characters (Step Functions allows "
                     f"{_EXECUTION_NAME_MAX})"
                 )
+        for path, modes in _APPLIES.items():
+            if _given(self, path) and self.mode not in modes:
+                raise ValueError(
+                    f"{'.'.join(path)}: does not apply to mode {self.mode} (only to "
+                    f"{', '.join(sorted(modes))})"
+                )
+        late = self.aws.storage.lateStatus
+        if late is not None and (late == "error") == (self.mode in _LUSTRE_MODES):
+            wanted = "FAILED or MISCONFIGURED" if self.mode in _LUSTRE_MODES else "error"
+            raise ValueError(
+                f"aws.storage.lateStatus: {late} is not a {self.mode} state ({wanted})"
+            )
+        names = [e.name for e in self.executions if e.name]
+        if len(set(names)) != len(names):
+            raise ValueError("executions: two executions have one name")
+        _finite(self.input, "input")
+        _finite(self.secret, "secret")
+        for index, execution in enumerate(self.executions):
+            _finite(execution.input, f"executions.{index}.input")
+            _execution_name(execution.name, f"executions.{index}.name")
+        _execution_name(self.executionName, "executionName")
         return self
 
-    @field_validator("executionName")
-    @classmethod
-    def _execution_name(cls, value: str | None) -> str | None:
-        refused = sorted(
-            {c for c in value or "" if c in _EXECUTION_NAME_REFUSED or not c.isprintable()}
+
+def _execution_name(value: str | None, where: str) -> None:
+    refused = sorted(
+        {c for c in value or "" if c in _EXECUTION_NAME_REFUSED or not c.isprintable()}
+    )
+    if refused:
+        raise ValueError(
+            f"{where}: Step Functions refuses {' '.join(map(repr, refused))} in execution names"
         )
-        if refused:
-            raise ValueError(
-                f"Step Functions refuses {' '.join(map(repr, refused))} in execution names"
-            )
-        return value
 
 
 def _describe(error: ValidationError) -> str:
@@ -217,15 +257,38 @@ def parse(data: Any, source: str = "scenario") -> Scenario:
         raise ScenarioError(f"{source}: {_describe(error)}") from None
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a mapping that gives one key twice (plain YAML keeps the
+    last one silently, so half of a file would rehearse nothing)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"line {line}: the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load(path: str | Path) -> Scenario:
-    """Read and validate a scenario file (YAML, hence JSON too); ``name`` defaults to its stem."""
+    """Read and validate a scenario file (YAML, hence JSON too); ``name`` defaults to its stem.
+
+    Raises:
+        ScenarioError: unreadable, not YAML, a key given twice, or a key breaking the format.
+    """
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
     except OSError as error:
         raise ScenarioError(f"{path}: {error.strerror or error}") from None
+    except yaml.constructor.ConstructorError as error:
+        raise ScenarioError(f"{path}: {error.problem}") from None
     except yaml.YAMLError as error:
-        raise ScenarioError(f"{path}: not valid YAML: {error}") from None
+        raise ScenarioError(f"{path}: not valid YAML: {' '.join(str(error).split())}") from None
     scenario = parse(data if data is not None else {}, str(path))
     if scenario.name is None:
         scenario = scenario.model_copy(update={"name": path.stem})
@@ -248,33 +311,75 @@ def _states(definition: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def check_states(scenario: Scenario, root: Path, source: str = "scenario") -> None:
-    """Check ``aws.abortAfter`` against the state machine the scenario's mode deploys.
-
-    Raises:
-        ScenarioError: not a state of that state machine, or a Fail/Succeed state (the
-            execution has ended when it enters one, so there is nothing left to stop).
-    """
-    state = scenario.aws.abortAfter
-    if state is None:
-        return
-    try:
-        files = state_machine_files(root, root / "template.yaml", scenario.mode)
-    except DeployError as error:
-        raise ScenarioError(f"{source}: aws.abortAfter: {error}") from None
+@functools.lru_cache(maxsize=16)
+def _deployed(root: Path, mode: str) -> tuple[dict[str, str], str, frozenset[str]]:
+    """What ``mode`` deploys from ``root``: state name -> type, the state machine files (for
+    messages) and the function logical ids."""
+    template = root / "template.yaml"
+    files = state_machine_files(root, template, mode)
     states: dict[str, str] = {}
     for path in files.values():
         states.update(_states(json.loads(path.read_text())))
     where = ", ".join(str(path.relative_to(root)) for path in files.values()) or "none"
+    return states, where, frozenset(function_ids(root, template, mode))
+
+
+def check_states(scenario: Scenario, root: Path, source: str = "scenario") -> None:
+    """Check the keys that name states or functions against what the mode deploys.
+
+    ``aws.abortAfter`` and ``aws.stepFunctions.stateTimeouts`` name states of the mode's state
+    machine (the ``statemachine/`` file the template selects); ``aws.lambda`` and a call
+    window's ``function`` name functions the template deploys for the mode; ``aws.job.children``
+    needs a state machine that can run an array job (a ``RunArrayJob`` state).
+
+    Raises:
+        ScenarioError: a name the mode does not deploy, a Fail/Succeed state to abort at (the
+            execution has ended when it enters one, so there is nothing left to stop), or a
+            timeout on a state that is not a Task.
+    """
+    aws = scenario.aws
+    try:
+        states, where, functions = _deployed(Path(root).resolve(), scenario.mode)
+    except DeployError as error:
+        raise ScenarioError(f"{source}: {error}") from None
     abortable = sorted(name for name, kind in states.items() if kind not in _TERMINAL)
-    if state not in states:
+    state = aws.abortAfter
+    if state is not None and state not in states:
         raise ScenarioError(
             f"{source}: aws.abortAfter = {json.dumps(state)}: not a state of the "
             f"{scenario.mode} state machine ({where}); states: {', '.join(abortable)}"
         )
-    if states[state] in _TERMINAL:
+    if state is not None and states[state] in _TERMINAL:
         raise ScenarioError(
             f"{source}: aws.abortAfter = {json.dumps(state)}: a {states[state]} state ends the "
             f"execution as it is entered, so there is nothing to stop; states: "
             f"{', '.join(abortable)}"
         )
+    tasks = sorted(name for name, kind in states.items() if kind == "Task")
+    for name in aws.stepFunctions.stateTimeouts:
+        if name not in tasks:
+            raise ScenarioError(
+                f"{source}: aws.stepFunctions.stateTimeouts.{name}: not a Task state of the "
+                f"{scenario.mode} state machine ({where}); Task states: {', '.join(tasks)}"
+            )
+    if aws.job.children and "RunArrayJob" not in states:
+        raise ScenarioError(
+            f"{source}: aws.job.children: the {scenario.mode} state machine runs no array job"
+        )
+    callers = sorted(functions)
+    for name in aws.functions:
+        if name not in functions:
+            raise ScenarioError(
+                f"{source}: aws.lambda.{name}: not a function of mode {scenario.mode}; "
+                f"functions: {', '.join(callers)}"
+            )
+    for key in ("throttle", "errors"):
+        for operation, windows in getattr(aws, key).items():
+            for window in windows if isinstance(windows, list) else [windows]:
+                caller = getattr(window, "function", None)
+                if caller is not None and caller not in functions | {STATE_MACHINE_CALLER}:
+                    raise ScenarioError(
+                        f"{source}: aws.{key}.{operation}.function = {json.dumps(caller)}: not "
+                        f"a function of mode {scenario.mode}; one of "
+                        f"{', '.join([*callers, STATE_MACHINE_CALLER])}"
+                    )

@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tools.localaws import LocalAws, Simulation
+from tools.localaws.behaviour import Aws
 from tools.localaws.inventory import existing_resources, left_behind
 
 REPO = Path(__file__).resolve().parents[2]
@@ -116,6 +117,11 @@ class Fsx:
         return dict(found)
 
 
+def behaviour(**aws: object) -> Aws:
+    """The simulated AWS of a scenario's ``aws:`` key."""
+    return Aws.model_validate(aws)
+
+
 @pytest.fixture(scope="module")
 def local() -> Iterator[tuple[LocalAws, str, str]]:
     with LocalAws(REPO, Simulation()) as aws:
@@ -131,9 +137,7 @@ def local() -> Iterator[tuple[LocalAws, str, str]]:
 def fsx(local: tuple[LocalAws, str, str], request: pytest.FixtureRequest) -> Fsx:
     aws, subnet, group = local
     sim = aws.sim
-    sim.ready_after_polls, sim.create_fails = 0, False
-    sim.export_lifecycle, sim.export_failed_files = "SUCCEEDED", 0
-    sim.throttle, sim.throttled = {}, {}
+    sim.behaviour, sim.throttled = Aws(), {}
     sim.created.clear()
     # Part of client request tokens (at most 63 characters of [A-za-z0-9_.-], FSx's model)
     # and of a tag value: the test id without its brackets, short enough for a suffix.
@@ -149,7 +153,7 @@ def error_code(error: pytest.ExceptionInfo[ClientError]) -> str:
 
 
 def test_file_system_is_creating_for_the_scripted_polls_then_available(fsx: Fsx) -> None:
-    fsx.sim.ready_after_polls = 2
+    fsx.sim.behaviour = behaviour(storage={"readyAfterPolls": 2})
     created = fsx.create()
     assert created["Lifecycle"] == "CREATING"
     lifecycles = [fsx.describe(created["FileSystemId"])["Lifecycle"] for _ in range(3)]
@@ -163,7 +167,7 @@ def test_file_system_is_creating_for_the_scripted_polls_then_available(fsx: Fsx)
 
 
 def test_file_system_that_fails_says_why(fsx: Fsx) -> None:
-    fsx.sim.create_fails = True
+    fsx.sim.behaviour = behaviour(storage={"createFails": True})
     created = fsx.create()
     described = fsx.describe(created["FileSystemId"])
     assert described["Lifecycle"] == "FAILED"
@@ -282,7 +286,7 @@ def test_association_is_creating_then_available(fsx: Fsx) -> None:
 
 
 def test_association_needs_an_available_file_system(fsx: Fsx) -> None:
-    fsx.sim.ready_after_polls = 3
+    fsx.sim.behaviour = behaviour(storage={"readyAfterPolls": 3})
     file_system_id = fsx.create()["FileSystemId"]
     with pytest.raises(ClientError) as error:
         fsx.associate(file_system_id)
@@ -394,8 +398,7 @@ def test_task_needs_a_linked_file_system(fsx: Fsx) -> None:
     ("lifecycle", "failed_files"), [("SUCCEEDED", 0), ("SUCCEEDED", 3), ("FAILED", 3)]
 )
 def test_export_runs_then_ends_as_scripted(fsx: Fsx, lifecycle: str, failed_files: int) -> None:
-    fsx.sim.export_lifecycle = lifecycle
-    fsx.sim.export_failed_files = failed_files
+    fsx.sim.behaviour = behaviour(export={"taskLifecycle": lifecycle, "failedFiles": failed_files})
     file_system_id = fsx.linked()
     task = fsx.export(file_system_id, ClientRequestToken="export")
     assert task["Lifecycle"] == "PENDING"
@@ -485,7 +488,7 @@ def test_tags_of_every_fsx_resource(fsx: Fsx) -> None:
 
 
 def test_inventory_counts_parts_with_their_file_system(fsx: Fsx) -> None:
-    fsx.sim.export_lifecycle = "FAILED"
+    fsx.sim.behaviour = behaviour(export={"taskLifecycle": "FAILED"})
     kept = fsx.linked()
     task = fsx.export(kept)
     running = fsx.aws.left_behind(fsx.execution)[0]
@@ -509,8 +512,10 @@ def test_inventory_counts_parts_with_their_file_system(fsx: Fsx) -> None:
 
 
 def test_throttled_describe_changes_nothing(fsx: Fsx) -> None:
-    fsx.sim.ready_after_polls = 1
-    fsx.sim.throttle = {"fsx:DescribeFileSystems": 2}  # the call and the client's one retry
+    # The call and the client's one retry are throttled.
+    fsx.sim.behaviour = behaviour(
+        storage={"readyAfterPolls": 1}, throttle={"fsx:DescribeFileSystems": 2}
+    )
     file_system_id = fsx.create()["FileSystemId"]
     with pytest.raises(ClientError) as error:
         fsx.describe(file_system_id)

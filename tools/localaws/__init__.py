@@ -7,7 +7,7 @@ modules that touch moto internals), the botocore hooks in ``hooks`` and the chec
 ``constraints`` (every request is refused as AWS refuses a value its API does not accept),
 and deploys the repository's SAM template (``stack``, read with ``tools.cfn``)::
 
-    sim = Simulation(ready_after_polls=2)
+    sim = Simulation(behaviour=Aws.model_validate({"storage": {"readyAfterPolls": 2}}))
     with LocalAws(root, sim) as aws:
         stack = aws.deploy("OnlyEBS")
         aws.client("stepfunctions").start_execution(stateMachineArn=stack.state_machine_arn, ...)

@@ -254,7 +254,6 @@ def registered(handlers: list[tuple[str, Callable[..., Any]]]) -> Iterator[None]
 @contextmanager
 def installed(sim: Simulation) -> Iterator[None]:
     """Register the creation hooks for every botocore session made inside."""
-    sim.throttle = {operation_key(key): count for key, count in sim.throttle.items()}
 
     def before_parameter_build(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         context["localaws_params"] = dict(params)

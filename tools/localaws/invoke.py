@@ -242,6 +242,7 @@ def run_handler(
     logs = io.StringIO()
     with _INVOCATION_LOCK:
         previous_execution = sim.current_execution
+        previous_function = sim.enter_function(code.logical_id)
         sim.enter_invocation(_execution_of(event) or previous_execution)
         env = _lambda_environment(sim, function_name, region, memory_size, environment)
         try:
@@ -268,6 +269,7 @@ def run_handler(
                     errored = True
         finally:
             sim.current_execution = previous_execution
+            sim.enter_function(previous_function)
             sim.clock.advance(LAMBDA_INVOCATION_SECONDS)
     output = logs.getvalue()
     echo = _ECHO[0]

@@ -7,15 +7,17 @@ rehearsal fills them from a scenario file and reads the records afterwards.
 from __future__ import annotations
 
 import fnmatch
+import itertools
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from batchscratch.tagging import identity_tag_value
+from tools.localaws.behaviour import STATE_MACHINE_CALLER, Aws, ErrorWindow, Window
 
 TAG_EXECUTION = "batch-scratch:execution-arn"
 
@@ -147,6 +149,9 @@ class VirtualClock:
     def __init__(self, real_seconds_per_wait: float = 0.0) -> None:
         self._lock = threading.Lock()
         self._offset = 0.0
+        self._alarms: list[tuple[float, int, Callable[[], None]]] = []
+        self._milestones: set[float] = set()
+        self._sequence = itertools.count()
         self.real_seconds_per_wait = real_seconds_per_wait
 
     def align(self, second_of_minute: float = 15.0) -> None:
@@ -165,37 +170,78 @@ class VirtualClock:
         return self._offset
 
     def sleep(self, seconds: float) -> None:
+        """Skip ``seconds`` of virtual time; an alarm due on the way runs, in this thread,
+        at its time (``schedule``)."""
         if seconds and seconds > 0:
-            with self._lock:
-                self._offset += float(seconds)
+            self._advance_to(self.now() + float(seconds))
             if self.real_seconds_per_wait:
                 time.sleep(self.real_seconds_per_wait)
 
     def advance(self, seconds: float) -> None:
         """Move simulated time on by ``seconds`` without pausing (work that takes time)."""
         if seconds > 0:
-            with self._lock:
-                self._offset += float(seconds)
+            self._advance_to(self.now() + float(seconds))
 
     def now(self) -> float:
+        """Epoch seconds on the virtual clock."""
         return time.time() + self._offset
+
+    def schedule(self, at: float, action: Callable[[], None]) -> None:
+        """Run ``action`` once when virtual time reaches ``at`` (epoch seconds): in the thread
+        whose sleep or advance crosses it, or at the next ``run_due``. Also a milestone."""
+        with self._lock:
+            self._alarms.append((at, next(self._sequence), action))
+            self._alarms.sort(key=lambda alarm: alarm[:2])
+            self._milestones.add(at)
+
+    def milestone(self, at: float) -> None:
+        """Note that something changes at ``at`` (a job attempt ends): ``sleep_until_change``
+        jumps there instead of polling towards it."""
+        with self._lock:
+            self._milestones.add(at)
+
+    def next_milestone(self) -> float | None:
+        """The earliest milestone still ahead, if any."""
+        now = self.now()
+        with self._lock:
+            ahead = [at for at in self._milestones if at > now]
+            self._milestones = set(ahead)
+        return min(ahead, default=None)
+
+    def sleep_until_change(self, seconds: float) -> None:
+        """Sleep at least ``seconds``, and on to the next milestone when one lies ahead: a
+        poll of something whose changes are all scheduled (the ``.sync`` job poll) then
+        costs one step, however long the job runs."""
+        target = self.now() + max(0.0, float(seconds))
+        upcoming = self.next_milestone()
+        if upcoming is not None and upcoming > target:
+            target = upcoming
+        self._advance_to(target)
+
+    def run_due(self) -> None:
+        """Run the alarms whose time has come (the rehearsal calls this while it waits)."""
+        self._advance_to(self.now())
+
+    def _advance_to(self, target: float) -> None:
+        while True:
+            with self._lock:
+                due = self._alarms[0] if self._alarms and self._alarms[0][0] <= target else None
+                if due is not None:
+                    self._alarms.pop(0)
+                    self._offset = max(self._offset, due[0] - time.time())
+                else:
+                    self._offset = max(self._offset, target - time.time())
+            if due is None:
+                return
+            due[2]()
 
 
 @dataclass
 class Simulation:
     """Scripted AWS behaviour for one rehearsal, plus everything recorded while it ran."""
 
-    ready_after_polls: int = 0
-    create_fails: bool = False
-    job_attempts: list[JobOutcome] = field(default_factory=list)
-    export_lifecycle: str = "SUCCEEDED"
-    """How every export data repository task ends: SUCCEEDED, FAILED or CANCELED."""
-    export_failed_files: int = 0
-    """Files an export task fails to export (its ``Status.FailedCount``)."""
-    queue_age_seconds: list[float] = field(default_factory=list)
-    """AutoExport's ``AgeOfOldestQueuedMessage`` after the job, one value a minute; the last
-    repeats. Empty: the metric is never published (``tools.localaws.patches.cloudwatch``)."""
-    throttle: dict[str, int] = field(default_factory=dict)
+    behaviour: Aws = field(default_factory=Aws)
+    """How simulated AWS behaves (the scenario's ``aws:`` key)."""
     clock: VirtualClock = field(default_factory=VirtualClock)
     log_level: str = "WARNING"
     functions: dict[str, FunctionCode] = field(default_factory=dict)
@@ -224,21 +270,80 @@ class Simulation:
     """The execution the Lambda invocation in progress works for."""
     executions: set[str] = field(default_factory=set)
     """Every execution ARN seen at work (``execution_of_tag`` decodes their tags)."""
+    _call_counts: dict[tuple[str, str | None], int] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _thread: threading.local = field(default_factory=threading.local)
 
     # -- what the patches ask -------------------------------------------------------------
 
-    def take_throttle(self, key: str) -> bool:
-        """Return True if this call of ``key`` ("service:Operation") must be throttled."""
-        if not self.enabled or key not in self.throttle:
-            return False
+    def _fault_plan(self) -> dict[str, tuple[list[Window], list[ErrorWindow]]]:
+        """The scenario's throttled and failing call windows, by normalised
+        ``"service:Operation"`` (``hooks.operation_key``)."""
+        cached = getattr(self, "_plan", None)
+        if cached is not None and cached[0] is self.behaviour:
+            return cast(dict[str, tuple[list[Window], list[ErrorWindow]]], cached[1])
+        from tools.localaws.hooks import operation_key  # noqa: PLC0415 - hooks imports us
+
+        keys = {*self.behaviour.throttle, *self.behaviour.errors}
+        plan = {
+            operation_key(key): (
+                self.behaviour.throttle_windows(key),
+                self.behaviour.error_windows(key),
+            )
+            for key in keys
+        }
+        self._plan = (self.behaviour, plan)
+        return plan
+
+    def take_fault(self, key: str) -> Window | None:
+        """What this call of ``key`` (normalised ``"service:Operation"``) meets: ``None`` (it
+        goes through), a ``Window`` (throttled) or an ``ErrorWindow`` (that error answer).
+
+        A window counts the calls of its ``function`` (every caller when not given), from 1;
+        the rehearsal's own calls count among every caller's.
+        """
+        plan = self._fault_plan()
+        caller = self.caller()
+        if not self.enabled or key not in plan:
+            return None
+        throttles, errors = plan[key]
         with self._lock:
-            done = self.throttled.get(key, 0)
-            if done >= self.throttle[key]:
-                return False
-            self.throttled[key] = done + 1
-            return True
+            counts = self._call_counts
+            for who in {None, caller}:
+                counts[(key, who)] = counts.get((key, who), 0) + 1
+            for window in [*throttles, *errors]:
+                if window.covers(counts[(key, window.function)]) and (
+                    window.function is None or window.function == caller
+                ):
+                    if not isinstance(window, ErrorWindow):
+                        self.throttled[key] = self.throttled.get(key, 0) + 1
+                    return window
+        return None
+
+    def caller(self) -> str | None:
+        """Who makes the call in progress on this thread: the Lambda function whose handler
+        runs (its logical id), ``StateMachine`` for a state's own service integration, or
+        ``None`` for the rehearsal itself."""
+        function = getattr(self._thread, "function", None)
+        if function is not None:
+            return str(function)
+        if getattr(self._thread, "execution", None) is not None:
+            return STATE_MACHINE_CALLER
+        return None
+
+    def enter_function(self, logical_id: str | None) -> str | None:
+        """Note that this thread now runs ``logical_id``'s handler (``None``: no longer);
+        returns the previous one."""
+        previous = getattr(self._thread, "function", None)
+        self._thread.function = logical_id
+        return previous
+
+    def job_attempts(self) -> list[JobOutcome]:
+        """The scenario's scripted attempts of the job, in order."""
+        return [
+            JobOutcome(a.status, a.statusReason, a.reason, a.exitCode)
+            for a in self.behaviour.job.attempts
+        ]
 
     def enter_invocation(self, execution_arn: str | None) -> None:
         """Note the execution the Lambda invocation starting now works for."""

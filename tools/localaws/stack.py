@@ -256,3 +256,17 @@ def state_machine_files(root: Path, template_path: Path, mode: str) -> dict[str,
             for logical_id, path in artifacts.state_machines.items()
             if evaluator.applies(resources[logical_id])
         }
+
+
+def function_ids(root: Path, template_path: Path, mode: str) -> set[str]:
+    """The logical ids of the Lambda functions the template deploys for ``mode``, read
+    without deploying (the resources' ``Condition`` decides, as in CloudFormation)."""
+    template, artifacts = prepare_template(root, template_path)
+    resources = template.get("Resources") or {}
+    with _evaluating("conditions"):
+        evaluator = _evaluator(template, {"Mode": mode})
+        return {
+            logical_id
+            for logical_id in artifacts.functions
+            if evaluator.applies(resources[logical_id])
+        }

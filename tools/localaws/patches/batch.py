@@ -90,9 +90,8 @@ def patch_batch_attempts(patcher: Patcher) -> None:
             record = JobRecord(job.job_id, sim.execution_of_tag(_execution_of_job(self, job)))
             outcome = JobOutcome()
             for number in range(allowed):
-                outcome = (
-                    sim.job_attempts[number] if number < len(sim.job_attempts) else JobOutcome()
-                )
+                scripted = sim.job_attempts()
+                outcome = scripted[number] if number < len(scripted) else JobOutcome()
                 job.job_started_at = datetime.now()
                 job._start_attempt()
                 attempt = job.latest_attempt

@@ -126,7 +126,7 @@ def publish_due(backend: Any, sim: Simulation) -> None:
     Reads the file systems of the FSx backend of the same account and Region; publishes for
     those whose execution's job has ended and whose association exports automatically.
     """
-    values = list(sim.queue_age_seconds)
+    values = list(sim.behaviour.export.queueAgeSeconds)
     if not values or not sim.enabled:
         return
     fsx_backends = FSX_BACKENDS.resolve()

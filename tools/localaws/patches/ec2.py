@@ -70,7 +70,9 @@ def patch_volume_lifecycle(patcher: Patcher) -> None:
             volume = original(self, *args, **kwargs)
             sim = active_simulation()
             if sim is not None:
-                volume._localaws_script = _VolumeScript(sim.ready_after_polls, sim.create_fails)
+                volume._localaws_script = _VolumeScript(
+                    sim.behaviour.storage.readyAfterPolls, sim.behaviour.storage.createFails
+                )
             return volume
 
         return create_volume

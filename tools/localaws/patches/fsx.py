@@ -491,8 +491,8 @@ class Lustre:
 
         fs_id = f"fs-{secrets.token_hex(9)[:17]}"
         sim = self.sim
-        ready_after = sim.ready_after_polls if sim is not None else 0
-        fails = bool(sim is not None and sim.create_fails)
+        ready_after = sim.behaviour.storage.readyAfterPolls if sim is not None else 0
+        fails = bool(sim is not None and sim.behaviour.storage.createFails)
         mount_name = (
             "fsx"
             if deployment == "SCRATCH_1"
@@ -900,8 +900,10 @@ class Lustre:
                 )
             sim = self.sim
             export = kind == "EXPORT_TO_REPOSITORY"
-            outcome = sim.export_lifecycle if sim is not None and export else "SUCCEEDED"
-            failed = sim.export_failed_files if sim is not None and export else 0
+            outcome = (
+                sim.behaviour.export.taskLifecycle if sim is not None and export else "SUCCEEDED"
+            )
+            failed = sim.behaviour.export.failedFiles if sim is not None and export else 0
             task_id = f"task-{secrets.token_hex(9)[:17]}"
             task = Task(
                 task_id=task_id,
