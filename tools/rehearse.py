@@ -29,7 +29,17 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tools.localaws import DeployError, LocalAws, Simulation, Stack
-from tools.scenario import Scenario, ScenarioError, check_states, load, parse
+from tools.localaws.inventory import TAG_RETAINED, Resource, left_behind
+from tools.localaws.simulation import Created, JobRecord, Released
+from tools.scenario import (
+    SECONDS_TOLERANCE,
+    Range,
+    Scenario,
+    ScenarioError,
+    check_states,
+    load,
+    parse,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TIMEOUT_SECONDS = 60.0
@@ -42,15 +52,23 @@ class Summary:
 
     scenario: str
     mode: str
+    execution: str
     status: str
     error: str | None
     cause: str | None
     states: list[str]
     transitions: int
     jobAttempts: int
+    jobStatus: str
     created: dict[str, int]
     leaked: list[str]
     retained: list[str]
+    retainedReasons: dict[str, str] = field(default_factory=dict)
+    deletedUnexported: list[str] = field(default_factory=list)
+    exportTasks: int = 0
+    virtualSeconds: float = 0.0
+    storageSeconds: float | None = None
+    computeSecondsAfterJob: float | None = None
     expectationsMet: bool = True
     failedExpectations: list[str] = field(default_factory=list)
 
@@ -104,11 +122,44 @@ def check_expectations(scenario: Scenario, summary: Summary) -> list[str]:
         wanted = {kind: n for kind, n in expect.created.items() if n}
         if summary.created != wanted:
             differ("created", wanted, summary.created)
-    for key in ("leaked", "retained"):
+    for key in ("leaked", "retained", "deletedUnexported"):
         wanted_entries = getattr(expect, key)
         if wanted_entries is not None and not entries_match(wanted_entries, getattr(summary, key)):
             differ(key, wanted_entries, getattr(summary, key))
+    if expect.jobStatus is not None and summary.jobStatus != expect.jobStatus:
+        differ("jobStatus", expect.jobStatus, summary.jobStatus)
+    if expect.exportTasks is not None and summary.exportTasks != expect.exportTasks:
+        differ("exportTasks", expect.exportTasks, summary.exportTasks)
+    reason_texts = expect.retainedReasonContains
+    reasons = list(summary.retainedReasons.values())
+    for text in [reason_texts] if isinstance(reason_texts, str) else reason_texts or []:
+        if not any(text in reason for reason in reasons):
+            failed.append(
+                f"retainedReasons: expected one to contain {json.dumps(text)}, got "
+                f"{json.dumps(reasons)}"
+            )
+    for key in ("virtualSeconds", "storageSeconds", "computeSecondsAfterJob"):
+        wanted_seconds = getattr(expect, key)
+        if wanted_seconds is not None and not seconds_match(wanted_seconds, getattr(summary, key)):
+            shown = (
+                wanted_seconds.model_dump(exclude_none=True)
+                if isinstance(wanted_seconds, Range)
+                else wanted_seconds
+            )
+            differ(key, shown, getattr(summary, key))
     return failed
+
+
+def seconds_match(wanted: float | Range, got: float | None) -> bool:
+    """Whether a summary's seconds meet an expectation: within ``SECONDS_TOLERANCE`` of an
+    exact figure, or inside a range; ``None`` (nothing to measure) meets neither."""
+    if got is None:
+        return False
+    if isinstance(wanted, Range):
+        return (wanted.min is None or got >= wanted.min - SECONDS_TOLERANCE) and (
+            wanted.max is None or got <= wanted.max + SECONDS_TOLERANCE
+        )
+    return abs(got - wanted) <= SECONDS_TOLERANCE
 
 
 # --------------------------------------------------------------------------- trace
@@ -281,24 +332,147 @@ class _Aborter:
         self.aws.client("stepfunctions").stop_execution(executionArn=execution_arn)
 
 
-def _wait(aws: LocalAws, arns: list[str], deadline: float) -> list[str]:
-    """Wait until every execution ended; stop and return those still running at ``deadline``."""
-    sfn = aws.client("stepfunctions")
-    pending = list(arns)
-    while pending and time.monotonic() < deadline:
-        pending = [
-            a for a in pending if sfn.describe_execution(executionArn=a)["status"] == "RUNNING"
+@dataclass(frozen=True)
+class Planned:
+    """An execution the scenario starts: its name, input and start (virtual seconds after
+    the first)."""
+
+    name: str
+    input: Any
+    start_at: float
+
+
+def plan_executions(scenario: Scenario) -> list[Planned]:
+    """The executions of a scenario, in start order: ``executions`` when given (each name
+    defaulting to ``<executionName or rehearsal-<name>>-<n>``), else ``concurrent`` copies."""
+    base = scenario.executionName or f"rehearsal-{_slug(scenario.name or 'scenario')}"
+    if scenario.executions:
+        planned = [
+            Planned(
+                execution.name or f"{base}-{number}",
+                scenario.input if execution.input is None else execution.input,
+                execution.startAt,
+            )
+            for number, execution in enumerate(scenario.executions, 1)
         ]
-        if pending:
+        return sorted(planned, key=lambda item: item.start_at)
+    count = scenario.aws.concurrent
+    return [
+        Planned(base + (f"-{n}" if count > 1 else ""), scenario.input, 0.0)
+        for n in range(1, count + 1)
+    ]
+
+
+@dataclass
+class Started:
+    """An execution the rehearsal started: its plan, ARN and virtual start time."""
+
+    planned: Planned
+    arn: str
+    at: float
+    announced: bool = False
+
+
+class _Driver:
+    """Starts a scenario's executions at their virtual times, stops them at ``abortAt``, and
+    announces each end on the default bus as soon as it happens (so the reaper runs then)."""
+
+    def __init__(self, aws: LocalAws, sim: Simulation, stack: Stack, scenario: Scenario) -> None:
+        self.aws = aws
+        self.sim = sim
+        self.stack = stack
+        self.scenario = scenario
+        self.started: list[Started] = []
+        self.pending: list[Planned] = []
+        self.first = 0.0
+        """Virtual time the first execution was due to start (``startAt`` counts from it)."""
+        self._lock = threading.Lock()
+
+    def start_all(self) -> None:
+        plans = plan_executions(self.scenario)
+        self.sim.clock.align()
+        first = self.first = self.sim.clock.now()
+        for planned in plans:
+            if planned.start_at <= 0:
+                self._start(planned)
+            else:
+                self.pending.append(planned)
+                self.sim.clock.schedule(first + planned.start_at, self._starter(planned))
+
+    def _starter(self, planned: Planned) -> Any:
+        def start() -> None:
+            with self._lock:
+                if planned not in self.pending:
+                    return
+                self.pending.remove(planned)
+            self._start(planned)
+
+        return start
+
+    def _start(self, planned: Planned) -> None:
+        at = self.sim.clock.now()
+        arn = self.aws.client("stepfunctions").start_execution(
+            stateMachineArn=self.stack.state_machine_arn,
+            name=planned.name,
+            input=json.dumps(planned.input),
+        )["executionArn"]
+        with self._lock:
+            self.started.append(Started(planned, arn, at))
+        abort_at = self.scenario.aws.abortAt
+        if abort_at is not None:
+            self.sim.clock.schedule(at + abort_at, self._stopper(arn))
+
+    def _stopper(self, arn: str) -> Any:
+        def stop() -> None:
+            sfn = self.aws.client("stepfunctions")
+            if sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                sfn.stop_execution(executionArn=arn)
+
+        return stop
+
+    def wait(self, deadline: float) -> list[str]:
+        """Run until every execution started and ended (each end announced); stop and
+        return those still running at ``deadline`` (real time, ``time.monotonic``)."""
+        sfn = self.aws.client("stepfunctions")
+        while time.monotonic() < deadline:
+            with self._lock:
+                started = list(self.started)
+                pending = list(self.pending)
+            running = False
+            for execution in started:
+                if execution.announced:
+                    continue
+                description = sfn.describe_execution(executionArn=execution.arn)
+                if description["status"] == "RUNNING":
+                    running = True
+                    continue
+                execution.announced = True
+                _announce(self.aws, description)
+            if not running and not pending:
+                return []
+            if not running:
+                # Nothing runs to move time on until the next start: skip to it.
+                self.sim.clock.advance(max(0.0, min(self._start_times()) - self.sim.clock.now()))
+            self.sim.clock.run_due()
+            time.sleep(0.005)
+        unfinished = [e for e in self.started if not e.announced]
+        for execution in unfinished:
+            sfn.stop_execution(executionArn=execution.arn, error="Rehearsal.Timeout")
+        end = time.monotonic() + 5
+        while time.monotonic() < end and any(
+            sfn.describe_execution(executionArn=e.arn)["status"] == "RUNNING" for e in unfinished
+        ):
             time.sleep(0.01)
-    for arn in pending:
-        sfn.stop_execution(executionArn=arn, error="Rehearsal.Timeout")
-    end = time.monotonic() + 5
-    while time.monotonic() < end and any(
-        sfn.describe_execution(executionArn=a)["status"] == "RUNNING" for a in pending
-    ):
-        time.sleep(0.01)
-    return pending
+        for execution in unfinished:
+            execution.announced = True
+            _announce(self.aws, sfn.describe_execution(executionArn=execution.arn))
+        return [execution.arn for execution in unfinished]
+
+    def _start_times(self) -> list[float]:
+        with self._lock:
+            return [self.first + planned.start_at for planned in self.pending] or [
+                self.sim.clock.now()
+            ]
 
 
 def _millis(value: Any) -> int | None:
@@ -345,7 +519,127 @@ def _history(aws: LocalAws, arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = page["nextToken"]
 
 
-def _run(scenario: Scenario, root: Path, out: TextIO | None, echo: TextIO | None) -> list[Summary]:
+# --------------------------------------------------------------------------- figures
+
+STORAGE_KINDS = ("fsx:file-system", "ec2:volume")
+"""The resource kinds that are a run's scratch storage (what ``storageSeconds`` measures)."""
+COMPUTE_ENVIRONMENT = "batch:compute-environment"
+EXPORT_TASK = "fsx:data-repository-task"
+
+
+def _first_created(sim: Simulation, arn: str, kinds: tuple[str, ...]) -> dict[str, Created]:
+    """The first Create record of each resource of ``kinds`` made for ``arn``, by entry."""
+    found: dict[str, Created] = {}
+    for item in sim.created:
+        if item.execution_arn == arn and item.kind in kinds:
+            found.setdefault(f"{item.kind}:{item.resource_id}", item)
+    return found
+
+
+def _first_released(sim: Simulation, kinds: tuple[str, ...]) -> dict[str, Released]:
+    found: dict[str, Released] = {}
+    for item in sim.released:
+        if item.kind in kinds:
+            found.setdefault(f"{item.kind}:{item.resource_id}", item)
+    return found
+
+
+def storage_seconds(sim: Simulation, arn: str, end: float) -> float | None:
+    """Virtual seconds the run's storage existed: from its create call to the first delete
+    AWS accepted (to ``end`` for storage never deleted); summed over the run's storage,
+    ``None`` when it made none."""
+    created = _first_created(sim, arn, STORAGE_KINDS)
+    if not created:
+        return None
+    released = _first_released(sim, STORAGE_KINDS)
+    return round(
+        sum(
+            (released[entry].at if entry in released else end) - item.at
+            for entry, item in created.items()
+        ),
+        1,
+    )
+
+
+def compute_seconds_after_job(
+    sim: Simulation, arn: str, job: JobRecord | None, end: float
+) -> float | None:
+    """Virtual seconds from the job's end to the first accepted DeleteComputeEnvironment of
+    the run's compute environment (to ``end`` if never deleted); ``None`` without an ended
+    job or a compute environment."""
+    created = _first_created(sim, arn, (COMPUTE_ENVIRONMENT,))
+    if job is None or job.ended_at is None or not created:
+        return None
+    released = _first_released(sim, (COMPUTE_ENVIRONMENT,))
+    deleted = min((released[e].at if e in released else end) for e in created)
+    return round(max(0.0, deleted - job.ended_at), 1)
+
+
+def _attempt_ran(jobs: list[JobRecord]) -> bool:
+    return any(job.attempts or any(child.attempts for child in _children(job)) for job in jobs)
+
+
+def _children(job: JobRecord) -> list[JobRecord]:
+    return list(getattr(job, "children", None) or [])
+
+
+def deleted_unexported(
+    sim: Simulation, arn: str, jobs: list[JobRecord], resources: list[Resource]
+) -> list[str]:
+    """The run's storage that AWS deleted though a job attempt had run on it and nothing
+    saved what it held: a file system with no export task that SUCCEEDED with 0 failed
+    files by then; a volume of a job that did not succeed, with no snapshot of the run left.
+    Entries ``"kind:id"``."""
+    if not _attempt_ran(jobs):
+        return []
+    unexported = [
+        f"fsx:file-system:{deletion.file_system_id}"
+        for deletion in sim.deletions
+        if deletion.execution_arn == arn
+        and not any(
+            lifecycle == "SUCCEEDED" and not failed for _, lifecycle, failed in deletion.exports
+        )
+    ]
+    succeeded = any(job.status == "SUCCEEDED" for job in jobs)
+    snapshots = set(sim.created_by(arn).get("ec2:snapshot", set()))
+    kept_snapshot = any(r.kind == "ec2:snapshot" and r.resource_id in snapshots for r in resources)
+    volumes = _first_created(sim, arn, ("ec2:volume",))
+    released = _first_released(sim, ("ec2:volume",))
+    if not succeeded and not kept_snapshot:
+        unexported += [entry for entry in volumes if entry in released]
+    return sorted(set(unexported))
+
+
+def _seconds(start: Any, stop: Any) -> float:
+    """Seconds from ``start`` to ``stop`` (datetimes of DescribeExecution; 0 if missing)."""
+    if hasattr(start, "timestamp") and hasattr(stop, "timestamp"):
+        return round(float(stop.timestamp()) - float(start.timestamp()), 1)
+    return 0.0
+
+
+def _job_status(jobs: list[JobRecord]) -> str:
+    return jobs[-1].status if jobs else "NONE"
+
+
+def _job_attempts(jobs: list[JobRecord]) -> int:
+    if not jobs:
+        return 0
+    children = _children(jobs[-1])
+    if children:
+        return sum(len(child.attempts) for child in children)
+    return len(jobs[-1].attempts)
+
+
+# --------------------------------------------------------------------------- running
+
+
+def _run(
+    scenario: Scenario,
+    root: Path,
+    out: TextIO | None,
+    echo: TextIO | None,
+    quiet: bool = False,
+) -> list[Summary]:
     name = scenario.name or "scenario"
     sim = _simulation(scenario)
     timeout = timeout_seconds()
@@ -355,52 +649,58 @@ def _run(scenario: Scenario, root: Path, out: TextIO | None, echo: TextIO | None
             out.write(text + "\n")
             out.flush()
 
+    trace = (lambda text: None) if quiet else say
+
     with LocalAws(root, sim, echo=echo) as aws:
         stack = aws.deploy(scenario.mode)
         if scenario.secret:
             _merge_secret(aws, stack, scenario.secret)
         if scenario.aws.abortAfter:
             sim.state_listeners.append(_Aborter(aws, scenario.aws.abortAfter))
+        driver = _Driver(aws, sim, stack, scenario)
+        driver.start_all()
+        unfinished = driver.wait(time.monotonic() + timeout)
+        end = sim.clock.now()
+        resources = aws.inventory()
         sfn = aws.client("stepfunctions")
-        count = scenario.aws.concurrent
-        names = [
-            (scenario.executionName or f"rehearsal-{_slug(name)}") + (f"-{n}" if count > 1 else "")
-            for n in range(1, count + 1)
-        ]
-        sim.clock.align()
-        arns = [
-            sfn.start_execution(
-                stateMachineArn=stack.state_machine_arn,
-                name=execution_name,
-                input=json.dumps(scenario.input),
-            )["executionArn"]
-            for execution_name in names
-        ]
-        unfinished = _wait(aws, arns, time.monotonic() + timeout)
-        descriptions = [sfn.describe_execution(executionArn=arn) for arn in arns]
-        for description in descriptions:
-            _announce(aws, description)
 
         summaries: list[Summary] = []
-        for arn, description in zip(arns, descriptions, strict=True):
+        for execution in driver.started:
+            arn = execution.arn
+            description = sfn.describe_execution(executionArn=arn)
             events = _history(aws, arn)
             history = read_history(events)
             jobs = sim.jobs_of(arn)
-            leaked, retained = aws.left_behind(arn)
+            leaked, retained = left_behind(resources, arn, sim.created_by(arn))
+            reasons = {
+                r.entry: r.tags[TAG_RETAINED]
+                for r in resources
+                if r.entry in retained and TAG_RETAINED in r.tags
+            }
             created = {kind: len(ids) for kind, ids in sorted(sim.created_by(arn).items())}
             status = description["status"]
             summary = Summary(
                 scenario=name,
                 mode=scenario.mode,
+                execution=description["name"],
                 status=status,
                 error=description.get("error") if status != "SUCCEEDED" else None,
                 cause=description.get("cause") if status != "SUCCEEDED" else None,
                 states=history.states,
                 transitions=history.transitions,
-                jobAttempts=len(jobs[-1].attempts) if jobs else 0,
+                jobAttempts=_job_attempts(jobs),
+                jobStatus=_job_status(jobs),
                 created=created,
                 leaked=leaked,
                 retained=retained,
+                retainedReasons=reasons,
+                deletedUnexported=deleted_unexported(sim, arn, jobs, resources),
+                exportTasks=created.get(EXPORT_TASK, 0),
+                virtualSeconds=_seconds(description.get("startDate"), description.get("stopDate")),
+                storageSeconds=storage_seconds(sim, arn, end),
+                computeSecondsAfterJob=compute_seconds_after_job(
+                    sim, arn, jobs[-1] if jobs else None, end
+                ),
             )
             failed = check_expectations(scenario, summary)
             if arn in unfinished:
@@ -410,29 +710,59 @@ def _run(scenario: Scenario, root: Path, out: TextIO | None, echo: TextIO | None
             summary.failedExpectations = failed
             summary.expectationsMet = not failed
 
-            say(f"{name} ({scenario.mode}) execution {description['name']}")
-            if sim.throttled and arn == arns[0]:
+            trace(f"{name} ({scenario.mode}) execution {description['name']}")
+            if sim.throttled and execution is driver.started[0]:
                 throttled = ", ".join(f"{key} x{n}" for key, n in sorted(sim.throttled.items()))
-                say(f"  throttled: {throttled}")
+                trace(f"  throttled: {throttled}")
             for line in compact(history.lines):
-                say(line)
-            _report_jobs(jobs, say)
-            _report_metric(sim, arn, say)
-            _report_drain(events, say)
-            _report_refusals(sim, arn, say)
-            _report_deletions(sim, arn, say)
-            _report_deliveries(sim, description, say)
-            say(f"  leaked: {', '.join(leaked) or 'nothing'}")
-            say(f"  retained: {', '.join(retained) or 'nothing'}")
-            if failed:
-                for item in failed:
-                    say(f"  expectation not met: {item}")
+                trace(line)
+            _report_jobs(jobs, trace, execution.at)
+            _report_timeline(sim, arn, trace, execution.at)
+            _report_metric(sim, arn, trace)
+            _report_drain(events, trace)
+            _report_refusals(sim, arn, trace)
+            _report_deletions(sim, arn, trace)
+            _report_deliveries(sim, description, trace)
+            trace(f"  leaked: {', '.join(leaked) or 'nothing'}")
+            trace(f"  retained: {', '.join(retained) or 'nothing'}")
+            for item in failed:
+                trace(f"  expectation not met: {item}")
             say(summary.to_json())
             summaries.append(summary)
         return summaries
 
 
-def _report_jobs(jobs: list[Any], say: Any) -> None:
+def _offset(at: float | None, start: float) -> str:
+    """A virtual time as seconds after the execution's start: ``+3600.0s``."""
+    return "?" if at is None else f"+{at - start:.1f}s"
+
+
+def _report_timeline(sim: Simulation, arn: str, say: Any, start: float) -> None:
+    """When the run's storage and compute environment were created and their deletes
+    accepted, on the virtual clock (what ``storageSeconds`` and ``computeSecondsAfterJob``
+    measure)."""
+    kinds = (*STORAGE_KINDS, COMPUTE_ENVIRONMENT)
+    created = _first_created(sim, arn, kinds)
+    released = _first_released(sim, kinds)
+    verbs = {
+        "fsx:file-system": ("FSx CreateFileSystem", "FSx DeleteFileSystem"),
+        "ec2:volume": ("EC2 CreateVolume", "EC2 DeleteVolume"),
+        COMPUTE_ENVIRONMENT: (
+            "Batch CreateComputeEnvironment",
+            "Batch DeleteComputeEnvironment",
+        ),
+    }
+    lines: list[tuple[float, str]] = []
+    for entry, item in created.items():
+        make, delete = verbs[item.kind]
+        lines.append((item.at, f"{make} {item.resource_id}"))
+        if entry in released:
+            lines.append((released[entry].at, f"{delete} {item.resource_id} (accepted)"))
+    for at, text in sorted(lines):
+        say(f"  {_offset(at, start)} {text}")
+
+
+def _report_jobs(jobs: list[JobRecord], say: Any, start: float) -> None:
     for job in jobs:
         attempts = ", ".join(
             f"{o.status}"
@@ -440,7 +770,29 @@ def _report_jobs(jobs: list[Any], say: Any) -> None:
             + (f" exit {o.exit_code}" if o.exit_code is not None else "")
             for o in job.attempts
         )
-        say(f"  job {job.job_id}: {job.status} after {len(job.attempts)} attempt(s): {attempts}")
+        started = getattr(job, "started_at", None)
+        when = (
+            f" [{_offset(started, start)} to {_offset(job.ended_at, start)}]"
+            if started is not None or job.ended_at is not None
+            else ""
+        )
+        say(
+            f"  job {job.job_id}: {job.status} after {len(job.attempts)} attempt(s){when}: "
+            f"{attempts}"
+        )
+        children = _children(job)
+        if children:
+            failed = [c for c in children if c.status == "FAILED"]
+            say(
+                f"    array: {len(children)} children, {len(failed)} FAILED, "
+                f"{sum(len(c.attempts) for c in children)} attempts"
+            )
+            for child in failed:
+                reasons = ", ".join(
+                    f"{o.status}" + (f" ({o.status_reason})" if o.status_reason else "")
+                    for o in child.attempts
+                )
+                say(f"    child {child.job_id}: FAILED after {len(child.attempts)}: {reasons}")
 
 
 def _runs(values: list[float]) -> str:
@@ -552,6 +904,7 @@ def run_scenario(
     root: str | Path | None = None,
     out: TextIO | None = None,
     echo: TextIO | None = None,
+    quiet: bool = False,
 ) -> list[Summary]:
     """Rehearse one scenario and return one summary per execution.
 
@@ -560,6 +913,7 @@ def run_scenario(
         root: the repository to rehearse (default: the one this module lives in).
         out: where the trace and summary lines are printed (default: nowhere).
         echo: where the handlers' captured output is copied (default: nowhere).
+        quiet: print only the summary lines to ``out``, not the trace.
 
     Raises:
         ScenarioError: the scenario breaks the format.
@@ -574,15 +928,40 @@ def run_scenario(
         parsed = load(scenario)
     repository = Path(root) if root else ROOT
     check_states(parsed, repository)
-    return _run(parsed, repository, out, echo)
+    return _run(parsed, repository, out, echo, quiet=quiet)
+
+
+@dataclass
+class Tally:
+    """The closing line of a run of many scenarios: how many met their expectations."""
+
+    scenarios: int = 0
+    executions: int = 0
+    met: int = 0
+    notMet: list[str] = field(default_factory=list)
+
+    def add(self, name: str, summaries: list[Summary]) -> None:
+        self.scenarios += 1
+        self.executions += len(summaries)
+        if summaries and all(summary.expectationsMet for summary in summaries):
+            self.met += 1
+        else:
+            self.notMet.append(name)
+
+    def to_json(self) -> str:
+        return json.dumps({"tally": asdict(self)}, separators=(", ", ": "))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m tools.rehearse",
-        description="Rehearse the workflow on a local AWS: one summary line per execution.",
+        description="Rehearse the workflow on a local AWS: one summary line per execution, "
+        "then a tally line.",
     )
     parser.add_argument("files", nargs="+", type=Path, help="scenario files (YAML or JSON)")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print only the summary and tally lines"
+    )
     args = parser.parse_args(argv)
     try:
         timeout_seconds()
@@ -598,15 +977,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"rehearse: {error}", file=sys.stderr)
         return 2
     echo = sys.stderr if log_level() else None
-    met = True
+    tally = Tally()
     for scenario in scenarios:
         try:
-            summaries = _run(scenario, ROOT, sys.stdout, echo)
+            summaries = _run(scenario, ROOT, sys.stdout, echo, quiet=args.quiet)
         except DeployError as error:
             print(f"rehearse: {scenario.name}: {error}", file=sys.stderr)
             return 2
-        met = met and all(summary.expectationsMet for summary in summaries)
-    return 0 if met else 1
+        tally.add(scenario.name or "scenario", summaries)
+    print(tally.to_json())
+    return 0 if not tally.notMet else 1
 
 
 if __name__ == "__main__":

@@ -232,17 +232,47 @@ def _execution_name(value: str | None, where: str) -> None:
         )
 
 
-def _describe(error: ValidationError) -> str:
-    lines = []
+def _data_path(data: Any, loc: tuple[Any, ...]) -> list[str]:
+    """The parts of a pydantic error location that are keys or indexes of the file's data
+    (pydantic adds the member names of a union, e.g. ``Window``, which the file never
+    says)."""
+    parts: list[str] = []
+    for part in loc:
+        in_mapping = isinstance(data, dict) and part in data
+        in_list = isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data)
+        if not (in_mapping or in_list):
+            continue
+        data = data[part]
+        parts.append(str(part))
+    return parts
+
+
+def _describe(error: ValidationError, data: Any) -> str:
+    """One line naming each key at fault, its value and the rule it breaks. A value that
+    matches no member of a union is reported once: the member's own rule when one
+    explains it (``min 5 is above max 1``), else every kind of value it could have been."""
+    by_key: dict[str, list[dict[str, Any]]] = {}
     for detail in error.errors():
-        where = ".".join(str(part) for part in detail["loc"]) or "(file)"
+        where = ".".join(_data_path(data, tuple(detail["loc"]))) or "(file)"
+        if detail["type"] == "extra_forbidden":
+            where = ".".join(str(part) for part in detail["loc"])
+        by_key.setdefault(where, []).append(detail)
+    lines = []
+    for where, details in by_key.items():
+        custom = [d for d in details if d["type"] == "value_error"]
+        detail = custom[0] if custom else details[0]
+        message = str(detail["msg"]).removeprefix("Value error, ")
         if detail["type"] == "extra_forbidden":
             lines.append(f"{where}: unknown key")
         elif detail["type"] == "missing":
             lines.append(f"{where}: required")
+        elif custom and where == "(file)":
+            lines.append(message)
         else:
             shown = json.dumps(detail.get("input"), default=str)
-            message = str(detail["msg"]).removeprefix("Value error, ")
+            if len(details) > 1 and not custom:
+                kinds = "; ".join(sorted({str(d["msg"]) for d in details}))
+                message = f"matches none of the forms this key takes ({kinds})"
             lines.append(f"{where} = {shown[:80]}: {message}")
     return "; ".join(lines)
 
@@ -254,7 +284,7 @@ def parse(data: Any, source: str = "scenario") -> Scenario:
     try:
         return Scenario.model_validate(data)
     except ValidationError as error:
-        raise ScenarioError(f"{source}: {_describe(error)}") from None
+        raise ScenarioError(f"{source}: {_describe(error, data)}") from None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

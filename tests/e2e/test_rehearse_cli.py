@@ -33,12 +33,41 @@ def test_exit_status_says_whether_expectations_were_met(
     result = rehearse(scenario)
     assert result.returncode == code, result.stderr
     lines = result.stdout.strip().splitlines()
-    summary = json.loads(lines[-1])
+    summary = json.loads(lines[-2])
     assert summary["scenario"] == "check"
     assert summary["status"] == "SUCCEEDED"
     assert summary["expectationsMet"] is (code == 0)
-    assert "LoadConfig" in result.stdout.split(lines[-1])[0]
+    assert "LoadConfig" in result.stdout.split(lines[-2])[0]
+    tally = json.loads(lines[-1])["tally"]
+    assert tally == {
+        "scenarios": 1,
+        "executions": 1,
+        "met": 1 if code == 0 else 0,
+        "notMet": [] if code == 0 else ["check"],
+    }
     assert result.stderr == ""
+
+
+def test_quiet_prints_only_summaries_and_the_tally(tmp_path: Path) -> None:
+    met, missed = tmp_path / "met.yaml", tmp_path / "missed.yaml"
+    met.write_text("mode: OnlyEBS\nexpect:\n  status: SUCCEEDED\n")
+    missed.write_text("mode: TaskExport\nexpect:\n  exportTasks: 1\n  jobStatus: FAILED\n")
+    path = os.pathsep.join([str(REPO / "layers" / "common"), str(REPO)])
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.rehearse", "--quiet", str(met), str(missed)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": path},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stderr
+    lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
+    assert [line.get("scenario") for line in lines[:-1]] == ["met", "missed"]
+    assert lines[1]["failedExpectations"] == ['jobStatus: expected "FAILED", got "SUCCEEDED"']
+    assert lines[-1]["tally"]["notMet"] == ["missed"]
+    assert lines[-1]["tally"]["met"] == 1
 
 
 def test_invalid_scenario_file_is_refused_naming_the_key(tmp_path: Path) -> None:

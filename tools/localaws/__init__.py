@@ -163,15 +163,18 @@ class LocalAws:
             self._layer_clock = True
         return stack
 
-    def left_behind(self, execution_arn: str) -> tuple[list[str], list[str]]:
-        """Return ``(leaked, retained)`` of one execution (see ``inventory``)."""
+    def inventory(self) -> list[Resource]:
+        """Every per-run resource that exists now (``inventory.existing_resources``), listed
+        without throttling or records."""
         enabled, self.sim.enabled = self.sim.enabled, False
         try:
-            return left_behind(
-                existing_resources(self.client), execution_arn, self.sim.created_by(execution_arn)
-            )
+            return existing_resources(self.client)
         finally:
             self.sim.enabled = enabled
+
+    def left_behind(self, execution_arn: str) -> tuple[list[str], list[str]]:
+        """Return ``(leaked, retained)`` of one execution (see ``inventory``)."""
+        return left_behind(self.inventory(), execution_arn, self.sim.created_by(execution_arn))
 
 
 class _Environment:

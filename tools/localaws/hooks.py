@@ -239,6 +239,41 @@ CREATES: dict[
 """(service, operation) -> (resource kind, ids from the response, run tags from the request)."""
 
 
+def _name(value: Any) -> str:
+    """A Batch resource's name from its name or ARN (``arn:...:compute-environment/<name>``)."""
+    return str(value).rsplit("/", 1)[-1]
+
+
+def _job_definition(value: Any) -> str:
+    """``name:revision`` from a job definition's ARN or ``name:revision``."""
+    return str(value).rsplit("/", 1)[-1]
+
+
+DELETES: dict[tuple[str, str], tuple[str, Callable[[dict[str, Any]], str | None]]] = {
+    ("ec2", "DeleteVolume"): ("ec2:volume", lambda p: p.get("VolumeId")),
+    ("ec2", "DeleteSnapshot"): ("ec2:snapshot", lambda p: p.get("SnapshotId")),
+    ("ec2", "DeleteLaunchTemplate"): ("ec2:launch-template", lambda p: p.get("LaunchTemplateId")),
+    ("fsx", "DeleteFileSystem"): ("fsx:file-system", lambda p: p.get("FileSystemId")),
+    ("fsx", "DeleteDataRepositoryAssociation"): (
+        "fsx:data-repository-association",
+        lambda p: p.get("AssociationId"),
+    ),
+    ("batch", "DeleteComputeEnvironment"): (
+        "batch:compute-environment",
+        lambda p: _name(p["computeEnvironment"]) if p.get("computeEnvironment") else None,
+    ),
+    ("batch", "DeleteJobQueue"): (
+        "batch:job-queue",
+        lambda p: _name(p["jobQueue"]) if p.get("jobQueue") else None,
+    ),
+    ("batch", "DeregisterJobDefinition"): (
+        "batch:job-definition",
+        lambda p: _job_definition(p["jobDefinition"]) if p.get("jobDefinition") else None,
+    ),
+}
+"""(service, operation) -> (resource kind, its id from the request): the releases recorded."""
+
+
 @contextmanager
 def registered(handlers: list[tuple[str, Callable[..., Any]]]) -> Iterator[None]:
     """Register ``(event, handler)`` pairs with every botocore session made inside, through
@@ -264,11 +299,17 @@ def installed(sim: Simulation) -> Iterator[None]:
         if http_response is None or http_response.status_code >= 300:
             return
         service = service_key(model.service_model.service_id.hyphenize())
+        params = context.get("localaws_params") or {}
+        release = DELETES.get((service, model.name))
+        if release is not None:
+            released_id = release[1](params)
+            if released_id:
+                sim.record_released(release[0], released_id)
+            return
         entry = CREATES.get((service, model.name))
         if entry is None:
             return
         kind, ids, tags = entry
-        params = context.get("localaws_params") or {}
         try:
             resource_ids = ids(parsed)
         except (KeyError, TypeError):

@@ -85,6 +85,19 @@ class Created:
     kind: str
     resource_id: str
     execution_arn: str | None
+    at: float = 0.0
+    """When the call was answered, on the virtual clock (epoch seconds)."""
+
+
+@dataclass(frozen=True)
+class Released:
+    """A Delete*/Deregister* call that AWS accepted: what it released, for which execution,
+    and when (virtual epoch seconds). The resource may take a while longer to be gone."""
+
+    kind: str
+    resource_id: str
+    execution_arn: str | None
+    at: float
 
 
 @dataclass(frozen=True)
@@ -250,6 +263,8 @@ class Simulation:
     """The repository rehearsed (tracebacks name its files relative to it)."""
 
     created: list[Created] = field(default_factory=list)
+    released: list[Released] = field(default_factory=list)
+    """Accepted Delete*/Deregister* calls of per-run resources, in order (``hooks``)."""
     jobs: dict[str, JobRecord] = field(default_factory=dict)
     throttled: dict[str, int] = field(default_factory=dict)
     state_listeners: list[Callable[[str, str], None]] = field(default_factory=list)
@@ -372,7 +387,26 @@ class Simulation:
             return
         execution = self.execution_of_tag(tags.get(TAG_EXECUTION)) or self.current_execution
         with self._lock:
-            self.created.append(Created(kind, resource_id, execution))
+            self.created.append(Created(kind, resource_id, execution, self.clock.now()))
+
+    def record_released(self, kind: str, resource_id: str) -> None:
+        """Record an accepted delete of ``resource_id``, for the execution that created it
+        (else the execution at work)."""
+        if not self.enabled:
+            return
+        with self._lock:
+            execution = (
+                next(
+                    (
+                        c.execution_arn
+                        for c in self.created
+                        if (c.kind, c.resource_id) == (kind, resource_id)
+                    ),
+                    None,
+                )
+                or self.execution_at_work()
+            )
+            self.released.append(Released(kind, resource_id, execution, self.clock.now()))
 
     def record_refusal(
         self,

@@ -11,6 +11,7 @@ tests read them.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import zipfile
@@ -169,6 +170,26 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
+@functools.lru_cache(maxsize=8)
+def _translated(
+    root: Path, template_path: Path, mtime_ns: int, parameters: tuple[tuple[str, str], ...]
+) -> tuple[str, Artifacts, dict[str, str]]:
+    """The CloudFormation template (JSON text) SAM makes of ``template_path`` for
+    ``parameters``, its local artifacts and the parameter values CloudFormation gets; cached
+    per file version, since a run of many scenarios deploys the same few translations.
+
+    Raises:
+        DeployError: a rule of the template fails, or the SAM translation fails.
+    """
+    template, artifacts = prepare_template(root, template_path)
+    values = dict(parameters)
+    known = set((template.get("Parameters") or {}).keys())
+    if "Mode" not in known:
+        values.pop("Mode")
+    check_rules(template, values)
+    return json.dumps(translate(template, values)), artifacts, values
+
+
 def deploy(
     clients: Any,
     root: Path,
@@ -181,13 +202,11 @@ def deploy(
 
     ``clients``: a callable returning a boto3 client for a service name.
     """
-    template, artifacts = prepare_template(root, template_path)
     values = {"Mode": mode, **(parameters or {})}
-    known = set((template.get("Parameters") or {}).keys())
-    if "Mode" not in known:
-        values.pop("Mode")
-    check_rules(template, values)
-    cfn_template = translate(template, values)
+    cfn_text, artifacts, translated_values = _translated(
+        root, template_path, template_path.stat().st_mtime_ns, tuple(sorted(values.items()))
+    )
+    values = dict(translated_values)
 
     s3 = clients("s3")
     s3.create_bucket(Bucket=CODE_BUCKET)
@@ -199,7 +218,7 @@ def deploy(
     try:
         cloudformation.create_stack(
             StackName=stack_name,
-            TemplateBody=json.dumps(cfn_template),
+            TemplateBody=cfn_text,
             Parameters=[{"ParameterKey": k, "ParameterValue": str(v)} for k, v in values.items()],
             Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         )

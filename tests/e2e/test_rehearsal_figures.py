@@ -1,0 +1,44 @@
+"""The summary's figures on the virtual clock: ``storageSeconds`` and
+``computeSecondsAfterJob`` are what the trace's timeline shows (scenarios/README.md)."""
+
+import io
+import re
+
+import pytest
+
+from tools.rehearse import Summary, run_scenario
+
+TIMELINE = re.compile(r"^  \+(?P<at>[0-9.]+)s (?P<call>\w+ \w+) (?P<id>\S+)", re.MULTILINE)
+
+
+def rehearse(scenario: dict[str, object]) -> tuple[Summary, dict[str, float]]:
+    out = io.StringIO()
+    (summary,) = run_scenario(scenario, out=out)
+    times = {match["call"]: float(match["at"]) for match in TIMELINE.finditer(out.getvalue())}
+    return summary, times
+
+
+def test_storage_seconds_of_a_task_export_run_is_its_file_systems_time_in_the_trace() -> None:
+    summary, times = rehearse({"name": "figures", "mode": "TaskExport"})
+    assert summary.status == "SUCCEEDED"
+    lifetime = times["FSx DeleteFileSystem"] - times["FSx CreateFileSystem"]
+    assert summary.storageSeconds == pytest.approx(lifetime, abs=0.15)
+    # The job ran (300 s by default) while the file system existed.
+    assert summary.storageSeconds is not None and summary.storageSeconds > 300
+    after_job = summary.computeSecondsAfterJob
+    assert after_job is not None and 0 < after_job < times["Batch DeleteComputeEnvironment"]
+
+
+def test_storage_that_is_never_deleted_counts_to_the_end_of_the_rehearsal() -> None:
+    summary, times = rehearse(
+        {
+            "name": "kept",
+            "mode": "OnlyEBS",
+            "input": {"deleteEbs": False},
+            "expect": {"retained": ["ec2:volume"]},
+        }
+    )
+    assert summary.expectationsMet, summary.failedExpectations
+    assert "EC2 DeleteVolume" not in times
+    assert summary.storageSeconds is not None
+    assert summary.storageSeconds >= summary.virtualSeconds - times["EC2 CreateVolume"] - 0.15
