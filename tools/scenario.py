@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 from batchscratch.modes import MODES
 from tools.localaws.behaviour import STATE_MACHINE_CALLER, Aws, Seconds, Strict
@@ -251,7 +252,7 @@ def _describe(error: ValidationError, data: Any) -> str:
     """One line naming each key at fault, its value and the rule it breaks. A value that
     matches no member of a union is reported once: the member's own rule when one
     explains it (``min 5 is above max 1``), else every kind of value it could have been."""
-    by_key: dict[str, list[dict[str, Any]]] = {}
+    by_key: dict[str, list[ErrorDetails]] = {}
     for detail in error.errors():
         where = ".".join(_data_path(data, tuple(detail["loc"]))) or "(file)"
         if detail["type"] == "extra_forbidden":
