@@ -67,8 +67,14 @@ class Expect(Strict):
     """Text the execution's cause must contain (e.g. the configuration key at fault); with a
     list, every item."""
     jobAttempts: int | None = Field(None, ge=0)
-    jobStatus: Literal["SUCCEEDED", "FAILED", "RUNNABLE", "RUNNING", "NONE"] | None = None
-    """The run's Batch job at the end (its parent for an array job); NONE: no job."""
+    jobStatus: (
+        Literal[
+            "SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED", "NONE"
+        ]
+        | None
+    ) = None
+    """The run's Batch job at the end (its parent for an array job), one of Batch's
+    ``JobStatus`` values; NONE: no job was submitted."""
     created: dict[str, int] | None = None
     """Exact counts per resource kind; kinds not listed must not have been created."""
     leaked: list[str] | None = None
