@@ -1,6 +1,7 @@
 """The local AWS's EBS volumes and snapshots (tools.localaws.patches.ec2) on the virtual clock:
 creation, late failure, the instance's hold, deletion and snapshots, through boto3 as the
-handlers call them."""
+handlers call them; and, end to end, storage faults as a run meets them (here rather than in
+test_localaws_fsx.py, whose module-wide local AWS holds the process's one rehearsal)."""
 
 import re
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from botocore.exceptions import ClientError
 from tools.localaws import JobRecord, LocalAws, Simulation
 from tools.localaws.behaviour import Aws
 from tools.localaws.patches.ec2 import DEVICE, SNAPSHOT_FAILURE
+from tools.rehearse import run_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 ZONE = "us-east-1a"
@@ -82,19 +84,13 @@ def error_code(error: pytest.ExceptionInfo[ClientError]) -> str:
     return str(error.value.response["Error"]["Code"])
 
 
-@pytest.fixture(scope="module")
-def local() -> Iterator[LocalAws]:
-    with LocalAws(REPO, Simulation()) as aws:
-        yield aws
-
-
 @pytest.fixture
-def ebs(local: LocalAws, request: pytest.FixtureRequest) -> Ebs:
-    sim = local.sim
-    sim.behaviour = Aws()
-    sim.jobs.clear()
-    token = re.sub(r"[^A-Za-z0-9_.-]", "-", request.node.name)[-60:]
-    return Ebs(local, sim, local.client("ec2"), token)
+def ebs(request: pytest.FixtureRequest) -> Iterator[Ebs]:
+    # A local AWS of its own per test (cheap without a deploy): no clock milestone or job
+    # record of one test reaches the next.
+    with LocalAws(REPO, Simulation()) as aws:
+        token = re.sub(r"[^A-Za-z0-9_.-]", "-", request.node.name)[-60:]
+        yield Ebs(aws, aws.sim, aws.client("ec2"), token)
 
 
 # --------------------------------------------------------------------------- creation
@@ -289,3 +285,43 @@ def test_failed_snapshot_ends_in_error_and_says_why(ebs: Ebs) -> None:
         Filters=[{"Name": "status", "Values": ["pending"]}], OwnerIds=["self"]
     )["Snapshots"]
     assert snapshot["SnapshotId"] not in [s["SnapshotId"] for s in pending]
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+def test_release_waits_until_the_instance_lets_go_of_the_volume() -> None:
+    (summary,) = run_scenario(
+        {
+            "name": "held-volume",
+            "mode": "OnlyEBS",
+            "input": {"waitAfterDetachSeconds": 30},
+            "aws": {"storage": {"heldSeconds": 300}},
+        }
+    )
+    assert summary.status == "SUCCEEDED"
+    assert summary.states.count("ReleaseVolume") > 1
+    assert summary.created["ec2:volume"] == 1
+    assert (summary.leaked, summary.retained) == ([], [])
+
+
+def test_delete_refused_twice_fails_the_run_and_the_reaper_deletes_the_file_system() -> None:
+    # ReleaseFileSystem's DeleteFileSystem is refused (the SDK does not retry an
+    # AccessDeniedException): the run takes its failure path, whose export policy exports
+    # again and is refused too; the execution fails, and the reaper's delete is accepted.
+    (summary,) = run_scenario(
+        {
+            "name": "delete-refused",
+            "mode": "TaskExport",
+            "aws": {
+                "errors": {"fsx:DeleteFileSystem": {"code": "AccessDeniedException", "count": 2}}
+            },
+        }
+    )
+    assert summary.status == "FAILED"
+    assert summary.error == "ClientError"
+    assert "AccessDeniedException" in (summary.cause or "")
+    assert summary.jobAttempts == 1
+    assert "ApplyFailurePolicy" in summary.states
+    assert summary.created["fsx:data-repository-task"] == 2
+    assert (summary.leaked, summary.retained) == ([], [])
