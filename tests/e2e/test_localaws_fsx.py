@@ -174,6 +174,89 @@ def test_file_system_that_fails_says_why(fsx: Fsx) -> None:
     assert "capacity" in described["FailureDetails"]["Message"]
 
 
+def test_file_system_is_creating_for_the_scripted_seconds(fsx: Fsx) -> None:
+    fsx.sim.behaviour = behaviour(storage={"readySeconds": 900})
+    file_system_id = fsx.create()["FileSystemId"]
+    assert fsx.describe(file_system_id)["Lifecycle"] == "CREATING"
+    fsx.sim.clock.advance(899)
+    assert fsx.describe(file_system_id)["Lifecycle"] == "CREATING"
+    fsx.sim.clock.advance(1)
+    assert fsx.describe(file_system_id)["Lifecycle"] == "AVAILABLE"
+
+
+def test_file_system_polls_and_seconds_must_both_have_passed(fsx: Fsx) -> None:
+    fsx.sim.behaviour = behaviour(storage={"readyAfterPolls": 1, "readySeconds": 60})
+    file_system_id = fsx.create()["FileSystemId"]
+    assert fsx.describe(file_system_id)["Lifecycle"] == "CREATING"
+    assert fsx.describe(file_system_id)["Lifecycle"] == "CREATING"
+    fsx.sim.clock.sleep_until_change(1)  # the readiness is a milestone of the clock
+    assert fsx.describe(file_system_id)["Lifecycle"] == "AVAILABLE"
+
+
+def test_file_system_that_fails_to_create_fails_once_its_seconds_have_passed(fsx: Fsx) -> None:
+    fsx.sim.behaviour = behaviour(storage={"readySeconds": 300, "createFails": True})
+    file_system_id = fsx.create()["FileSystemId"]
+    assert fsx.describe(file_system_id)["Lifecycle"] == "CREATING"
+    fsx.sim.clock.advance(300)
+    described = fsx.describe(file_system_id)
+    assert described["Lifecycle"] == "FAILED"
+    assert "capacity" in described["FailureDetails"]["Message"]
+
+
+@pytest.mark.parametrize(
+    ("late", "says"), [("FAILED", "unrecoverable"), ("MISCONFIGURED", "network interface eni-")]
+)
+def test_ready_file_system_fails_late_and_can_still_be_deleted(
+    fsx: Fsx, late: str, says: str
+) -> None:
+    fsx.sim.behaviour = behaviour(
+        storage={"readySeconds": 60, "failsAfterSeconds": 1800, "lateStatus": late}
+    )
+    file_system_id = fsx.create()["FileSystemId"]
+    fsx.sim.clock.advance(60)
+    assert fsx.describe(file_system_id)["Lifecycle"] == "AVAILABLE"
+    fsx.sim.clock.advance(1799)
+    assert "FailureDetails" not in fsx.describe(file_system_id)
+    fsx.sim.clock.advance(1)
+    described = fsx.describe(file_system_id)
+    assert described["Lifecycle"] == late
+    assert says in described["FailureDetails"]["Message"]
+    with pytest.raises(ClientError) as error:
+        fsx.associate(file_system_id)
+    assert error_code(error) == "BadRequest"
+    assert late in str(error.value)
+    assert fsx.client.delete_file_system(FileSystemId=file_system_id)["Lifecycle"] == "DELETING"
+
+
+def test_late_failure_defaults_to_failed(fsx: Fsx) -> None:
+    fsx.sim.behaviour = behaviour(storage={"failsAfterSeconds": 0})
+    file_system_id = fsx.create()["FileSystemId"]
+    assert fsx.describe(file_system_id)["Lifecycle"] == "FAILED"
+
+
+def test_deleted_file_system_is_deleting_for_the_scripted_seconds(fsx: Fsx) -> None:
+    fsx.sim.behaviour = behaviour(storage={"deleteSeconds": 600})
+    file_system_id = fsx.available()
+    fsx.client.delete_file_system(FileSystemId=file_system_id)
+    for _ in range(3):
+        assert fsx.describe(file_system_id)["Lifecycle"] == "DELETING"
+    fsx.sim.clock.advance(599)
+    assert fsx.describe(file_system_id)["Lifecycle"] == "DELETING"
+    fsx.sim.clock.advance(1)
+    with pytest.raises(ClientError) as error:
+        fsx.describe(file_system_id)
+    assert error_code(error) == "FileSystemNotFound"
+
+
+def test_file_system_deleted_in_no_time_is_gone_at_the_next_describe(fsx: Fsx) -> None:
+    fsx.sim.behaviour = behaviour(storage={"deleteSeconds": 0})
+    file_system_id = fsx.available()
+    assert fsx.client.delete_file_system(FileSystemId=file_system_id)["Lifecycle"] == "DELETING"
+    with pytest.raises(ClientError) as error:
+        fsx.describe(file_system_id)
+    assert error_code(error) == "FileSystemNotFound"
+
+
 def test_scratch_1_mount_name_is_fsx(fsx: Fsx) -> None:
     created = fsx.create(
         StorageCapacity=3600,
@@ -349,6 +432,61 @@ def test_auto_export_blocks_export_tasks_until_disabled(fsx: Fsx) -> None:
     assert fsx.export(file_system_id)["Lifecycle"] == "PENDING"
 
 
+def test_association_update_stuck_stays_updating(fsx: Fsx) -> None:
+    fsx.sim.behaviour = behaviour(association={"updateStuck": True})
+    file_system_id = fsx.linked()
+    (association,) = fsx.associations(file_system_id)
+    fsx.client.update_data_repository_association(
+        AssociationId=association["AssociationId"], ImportedFileChunkSize=2048
+    )
+    fsx.sim.clock.advance(86400)
+    lifecycles = {a["Lifecycle"] for _ in range(5) for a in fsx.associations(file_system_id)}
+    assert lifecycles == {"UPDATING"}
+    with pytest.raises(ClientError) as error:
+        fsx.export(file_system_id)
+    assert error_code(error) == "BadRequest"
+    assert "not linked" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("late", "says"), [("FAILED", "cannot be recovered"), ("MISCONFIGURED", "do not work")]
+)
+def test_association_fails_late_after_it_became_available(fsx: Fsx, late: str, says: str) -> None:
+    fsx.sim.behaviour = behaviour(association={"failsAfterSeconds": 600, "lateStatus": late})
+    file_system_id = fsx.available()
+    fsx.associate(file_system_id)
+    fsx.sim.clock.advance(30)
+    assert fsx.associations(file_system_id)[0]["Lifecycle"] == "CREATING"
+    (available,) = fsx.associations(file_system_id)  # AVAILABLE from this describe on
+    assert available["Lifecycle"] == "AVAILABLE"
+    fsx.sim.clock.advance(599)
+    assert "FailureDetails" not in fsx.associations(file_system_id)[0]
+    fsx.sim.clock.advance(1)
+    (failed,) = fsx.associations(file_system_id)
+    assert failed["Lifecycle"] == late
+    assert says in failed["FailureDetails"]["Message"]
+    with pytest.raises(ClientError) as error:
+        fsx.client.update_data_repository_association(
+            AssociationId=failed["AssociationId"], ImportedFileChunkSize=2048
+        )
+    assert error_code(error) == "BadRequest"
+    deleted = fsx.client.delete_data_repository_association(
+        AssociationId=failed["AssociationId"], DeleteDataInFileSystem=False
+    )
+    assert deleted["Lifecycle"] == "DELETING"
+
+
+def test_association_late_failure_counts_from_when_it_became_available(fsx: Fsx) -> None:
+    # Nobody describes it while it becomes AVAILABLE (two STEP_SECONDS of creating steps).
+    fsx.sim.behaviour = behaviour(association={"failsAfterSeconds": 300})
+    file_system_id = fsx.available()
+    fsx.associate(file_system_id)
+    fsx.sim.clock.advance(120 + 299)
+    assert fsx.associations(file_system_id)[0]["Lifecycle"] == "AVAILABLE"
+    fsx.sim.clock.advance(1)
+    assert fsx.associations(file_system_id)[0]["Lifecycle"] == "FAILED"
+
+
 def test_deleted_association_is_deleting_then_gone(fsx: Fsx) -> None:
     file_system_id = fsx.linked()
     (association,) = fsx.associations(file_system_id)
@@ -424,6 +562,35 @@ def test_task_moves_on_with_simulated_time(fsx: Fsx) -> None:
     task = fsx.export(file_system_id)
     fsx.sim.clock.sleep(300)
     assert fsx.task(task["TaskId"])["Lifecycle"] == "SUCCEEDED"
+
+
+def test_export_executes_for_the_scripted_seconds_on_the_virtual_clock(fsx: Fsx) -> None:
+    fsx.sim.behaviour = behaviour(export={"seconds": 1200, "taskLifecycle": "FAILED"})
+    file_system_id = fsx.linked()
+    task = fsx.export(file_system_id)
+    assert task["Lifecycle"] == "PENDING"
+    started = fsx.sim.clock.now()
+    assert fsx.task(task["TaskId"])["Lifecycle"] == "EXECUTING"
+    for _ in range(5):
+        assert fsx.task(task["TaskId"])["Lifecycle"] == "EXECUTING"
+    fsx.sim.clock.sleep_until_change(30)  # the task's end is a milestone of the clock
+    ended = fsx.task(task["TaskId"])
+    assert ended["Lifecycle"] == "FAILED"
+    assert ended["StartTime"].timestamp() == pytest.approx(started, abs=1)
+    assert (ended["EndTime"] - ended["StartTime"]).total_seconds() == pytest.approx(1200)
+    assert fsx.sim.clock.now() == pytest.approx(started + 1200, abs=1)
+
+
+def test_export_start_and_end_are_when_they_happened(fsx: Fsx) -> None:
+    # Without export.seconds each STEP_SECONDS moves an undescribed task one step on.
+    file_system_id = fsx.linked()
+    task = fsx.export(file_system_id)
+    created = task["CreationTime"].timestamp()
+    fsx.sim.clock.advance(3600)
+    ended = fsx.task(task["TaskId"])
+    assert ended["Lifecycle"] == "SUCCEEDED"
+    assert ended["StartTime"].timestamp() == pytest.approx(created + 60, abs=1)
+    assert ended["EndTime"].timestamp() == pytest.approx(created + 120, abs=1)
 
 
 def test_one_task_at_a_time(fsx: Fsx) -> None:

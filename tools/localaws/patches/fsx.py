@@ -14,23 +14,35 @@ operation's documented ones, messages are paraphrased):
 - **File systems** (``FileSystemType`` LUSTRE only): the request is validated as FSx does
   (storage capacity per deployment type, ``PerUnitStorageThroughput``, one subnet that
   exists, security groups that exist, ``FileSystemTypeVersion``, default 2.10). Lifecycle
-  ``CREATING`` (also in the create answer) for the scenario's ``readyAfterPolls``
-  DescribeFileSystems calls, then ``AVAILABLE`` -- or ``FAILED`` with
-  ``FailureDetails.Message`` when the scenario says ``createFails``. ``DNSName`` and
+  ``CREATING`` (also in the create answer) until the scenario's ``readyAfterPolls``
+  DescribeFileSystems calls have reported it so and its ``readySeconds`` have passed since
+  CreateFileSystem (``ec2.Readiness``), then ``AVAILABLE`` -- or ``FAILED`` with
+  ``FailureDetails.Message`` when the scenario says ``createFails``. With
+  ``failsAfterSeconds``, that long after it became ready it turns ``lateStatus`` (``FAILED``,
+  "an unrecoverable failure", or ``MISCONFIGURED``, "a failed but recoverable state"), with a
+  ``FailureDetails.Message``; like every lifecycle but ``AVAILABLE`` it then takes no
+  association or task (``BadRequest``), and it can still be deleted (DeleteFileSystem names
+  no lifecycle it refuses; the failed creations FSx leaves are deleted the same way).
+  ``DNSName`` and
   ``LustreConfiguration.MountName`` ("fsx" for SCRATCH_1, eight random characters
   otherwise) are always described. The same ``ClientRequestToken`` returns the same file
   system; with other parameters it is ``IncompatibleParameterError``. DeleteFileSystem is
   refused with ``BadRequest`` while a data repository task on it is PENDING or EXECUTING;
-  otherwise the file system is ``DELETING`` for one more describe (or ``STEP_SECONDS`` of
-  simulated time), then gone: describing it by id is ``FileSystemNotFound``. Its DRAs and
-  tasks go with it.
+  otherwise the file system is ``DELETING`` for ``deleteSeconds`` (by default: one more
+  describe, or ``STEP_SECONDS`` of simulated time), then gone: describing it by id is
+  ``FileSystemNotFound``. Its DRAs and tasks go with it.
 - **Data repository associations**: refused (``UnsupportedOperation``) on SCRATCH_1 and on
   version 2.10, ``BadRequest`` unless the file system is AVAILABLE, the S3 bucket exists, and
   the file system path and data repository path overlap no other DRA of the file system; at
   most 8 per file system (``ServiceLimitExceeded``). Lifecycle ``CREATING`` for one describe,
   then ``AVAILABLE``; UpdateDataRepositoryAssociation (import chunk size, ``S3`` auto-import
-  and auto-export policies) is ``UPDATING`` for one describe; DeleteDataRepositoryAssociation
-  ``DELETING`` for one, then gone. Describe by ``AssociationIds`` (an unknown one is
+  and auto-export policies) is ``UPDATING`` for one describe (for ever with the scenario's
+  ``association.updateStuck``); DeleteDataRepositoryAssociation ``DELETING`` for one, then
+  gone. With ``association.failsAfterSeconds`` it turns ``association.lateStatus``
+  (``FAILED``, "a terminal state that cannot be recovered", or ``MISCONFIGURED``, "automatic
+  import and automatic export will not work") that long after it first became AVAILABLE,
+  with ``FailureDetails.Message``; it still can be deleted. Describe by ``AssociationIds`` (an
+  unknown one is
   ``DataRepositoryAssociationNotFound``) or ``Filters`` (file-system-id, data-repository-type).
 - **Data repository tasks**: ``EXPORT_TO_REPOSITORY`` and ``IMPORT_METADATA_FROM_REPOSITORY``
   (others ``UnsupportedOperation``), on an AVAILABLE file system with an AVAILABLE DRA; an
@@ -40,7 +52,9 @@ operation's documented ones, messages are paraphrased):
   (otherwise ``BadRequest``). A second task while one is PENDING or EXECUTING is
   ``DataRepositoryTaskExecuting``. Lifecycle ``PENDING`` (create answer), ``EXECUTING``, then
   the scenario's ``aws.export.taskLifecycle`` (imports always SUCCEEDED), one step per
-  describe call that returns the task or per ``STEP_SECONDS`` of simulated time; at the end
+  describe call that returns the task or per ``STEP_SECONDS`` of simulated time; with
+  ``aws.export.seconds`` an export is ``EXECUTING`` for that long instead. ``StartTime`` and
+  ``EndTime`` are when it entered ``EXECUTING`` and its end, on the virtual clock; at the end
   ``Status.FailedCount`` is ``aws.export.failedFiles``, ``TotalCount`` and ``SucceededCount``
   add up, ``FailureDetails.Message`` says why a FAILED task failed and where the report is.
   CancelDataRepositoryTask: ``CANCELING`` for one step, then ``CANCELED``
@@ -50,7 +64,9 @@ operation's documented ones, messages are paraphrased):
 - **Tags**: ``Tags`` of every create call, TagResource, UntagResource, ListTagsForResource
   (``ResourceNotFound`` for an ARN that is not a current file system, DRA or task).
 
-Every error answer is recorded in the simulation (``Simulation.refusals``, with the execution
+Every time is on the simulation's virtual clock; a change at a known time is a milestone of
+the clock (``VirtualClock.milestone``), so a poll that sleeps until the next change jumps
+there. Every error answer is recorded in the simulation (``Simulation.refusals``, with the execution
 whose Lambda invocation made the call), so the rehearsal can show what FSx refused; so is
 every accepted DeleteFileSystem (``Simulation.deletions``), with the file system's export
 tasks at that moment and whether auto-export was still on.
@@ -76,7 +92,10 @@ from moto.ec2.models import ec2_backends
 from moto.s3.models import s3_backends
 from moto.utilities.utils import get_partition
 
+from tools.localaws.behaviour import Association as AssociationBehaviour
+from tools.localaws.behaviour import Storage
 from tools.localaws.patches.core import Patcher, Target, active_simulation
+from tools.localaws.patches.ec2 import Readiness
 from tools.localaws.simulation import TAG_EXECUTION, Deletion, Simulation
 
 _GAP = "6: FSx has no Lustre lifecycle, data repository associations or tasks"
@@ -136,6 +155,8 @@ class Phases:
     """A lifecycle that moves on as it is observed: ``phases`` are (name, observations the
     phase lasts); the last lasts forever. An observation is a describe call that returns the
     resource; with ``timed``, every ``STEP_SECONDS`` of simulated time counts as one too.
+    The first phase lasts while at most its length of steps have been taken, each later one
+    for its length more.
     """
 
     def __init__(self, phases: list[tuple[str, int]], clock: Callable[[], float], timed: bool):
@@ -143,20 +164,24 @@ class Phases:
         self.clock = clock
         self.timed = timed
         self.since = clock()
-        self.observations = 0
+        self.seen: list[float] = []
+        """When each observation was made (epoch seconds on ``clock``)."""
 
     def observe(self) -> None:
-        self.observations += 1
+        self.seen.append(self.clock())
 
     def restart(self, phases: list[tuple[str, int]]) -> None:
         self.phases = phases
         self.since = self.clock()
-        self.observations = 0
+        self.seen = []
+
+    def _steps_at(self, at: float) -> int:
+        elapsed = int((at - self.since) // STEP_SECONDS) if self.timed else 0
+        return sum(1 for seen in self.seen if seen <= at) + max(elapsed, 0)
 
     @property
     def steps(self) -> int:
-        elapsed = int((self.clock() - self.since) // STEP_SECONDS) if self.timed else 0
-        return self.observations + max(elapsed, 0)
+        return self._steps_at(self.clock())
 
     @property
     def current(self) -> str:
@@ -170,8 +195,53 @@ class Phases:
             end += length
         return self.phases[-1][0]
 
+    def entered(self, index: int) -> float | None:
+        """When the lifecycle entered phase ``index`` (epoch seconds), None if not yet: the
+        observation or the ``STEP_SECONDS`` boundary that took the step past the phases
+        before it."""
+        if index == 0:
+            return self.since
+        before = sum(length for _, length in self.phases[:index])
+        candidates = list(self.seen)
+        if self.timed:
+            candidates += [self.since + STEP_SECONDS * m for m in range(1, before + 2)]
+        now = self.clock()
+        for at in sorted(candidates):
+            if at <= now and self._steps_at(at) > before:
+                return at
+        return None
+
 
 GONE = "GONE"
+
+LATE_FILE_SYSTEM_FAILURES = {
+    "FAILED": (
+        "The file system has experienced an unrecoverable failure: Amazon FSx cannot recover "
+        "it. Its data is lost; create a new file system."
+    ),
+    "MISCONFIGURED": (
+        "Amazon FSx cannot reach the file system's network interface {eni}: a change to its "
+        "subnet or security groups blocks the traffic it needs. Restore the network "
+        "configuration and the file system recovers."
+    ),
+}
+"""``FailureDetails.Message`` of a file system that fails after it was ready (paraphrased:
+the FSx API Reference gives FAILED as "an unrecoverable failure", MISCONFIGURED as "a failed
+but recoverable state")."""
+
+LATE_ASSOCIATION_FAILURES = {
+    "FAILED": (
+        "The data repository association is in a terminal state that cannot be recovered: "
+        "Amazon FSx can no longer use the linked data repository {path}."
+    ),
+    "MISCONFIGURED": (
+        "Amazon FSx cannot access the data repository {path}: the bucket's policy or its "
+        "event notification configuration changed. Automatic import and automatic export "
+        "do not work until the configuration is corrected."
+    ),
+}
+"""``FailureDetails.Message`` of an association that fails after it was AVAILABLE
+(paraphrased from the DataRepositoryAssociation ``Lifecycle`` documentation)."""
 
 
 @dataclass
@@ -184,13 +254,66 @@ class FileSystem:
     vpc_id: str
     mount_name: str
     dns_name: str
-    phases: Phases
+    storage: Storage
+    """The scenario's ``aws.storage`` when the file system was created."""
+    readiness: Readiness
     failure: str | None
+    """Why its creation failed (``createFails``), else None."""
     network_interfaces: list[str]
+    clock: Callable[[], float]
+    milestone: Callable[[float], None]
+    deletion: Phases | None = None
+    """Being deleted, by describe calls (no ``deleteSeconds``)."""
+    gone_at: float | None = None
+    """Being deleted, gone at this time (``deleteSeconds``)."""
+
+    def observe(self) -> None:
+        """Count a describe call that returns the file system."""
+        if self.deletion is not None:
+            self.deletion.observe()
+        elif self.gone_at is None:
+            self.readiness.observe(self.clock())
+
+    @property
+    def late_status(self) -> str:
+        late = self.storage.lateStatus
+        return late if late in LATE_FILE_SYSTEM_FAILURES else "FAILED"
+
+    @property
+    def late_at(self) -> float | None:
+        """When the ready file system turns ``late_status`` (``failsAfterSeconds``)."""
+        ready = self.readiness.ready_at()
+        if ready is None or self.storage.failsAfterSeconds is None or self.failure:
+            return None
+        return ready + self.storage.failsAfterSeconds
 
     @property
     def lifecycle(self) -> str:
-        return self.phases.current
+        now = self.clock()
+        if self.gone_at is not None:
+            return GONE if now >= self.gone_at else "DELETING"
+        if self.deletion is not None:
+            return self.deletion.current
+        if not self.readiness.ready(now):
+            return "CREATING"
+        if self.failure is not None:
+            return "FAILED"
+        late = self.late_at
+        if late is not None:
+            self.milestone(late)
+            if now >= late:
+                return self.late_status
+        return "AVAILABLE"
+
+    @property
+    def failure_message(self) -> str | None:
+        """``FailureDetails.Message`` for its current lifecycle (None: no failure)."""
+        lifecycle = self.lifecycle
+        if lifecycle == "FAILED" and self.failure is not None:
+            return self.failure
+        if lifecycle in LATE_FILE_SYSTEM_FAILURES:
+            return LATE_FILE_SYSTEM_FAILURES[lifecycle].format(eni=self.network_interfaces[0])
+        return None
 
     @property
     def lustre(self) -> dict[str, Any]:
@@ -215,6 +338,11 @@ class Association:
     phases: Phases
     s3: dict[str, Any]
     chunk_size: int
+    behaviour: AssociationBehaviour
+    """The scenario's ``aws.association`` when it was created."""
+    milestone: Callable[[float], None]
+    available_at: float | None = None
+    """When it first became AVAILABLE."""
 
     @property
     def data_repository_path(self) -> str:
@@ -223,6 +351,29 @@ class Association:
     @property
     def file_system_path(self) -> str:
         return str(self.request["FileSystemPath"])
+
+    @property
+    def lifecycle(self) -> str:
+        """Its own lifecycle (its file system's deletion aside: ``Lustre``): the phases,
+        unless ``failsAfterSeconds`` since it first became AVAILABLE have passed."""
+        phase = self.phases.current
+        if phase in ("DELETING", GONE):
+            return phase
+        if self.available_at is None and phase == "AVAILABLE":
+            self.available_at = self.phases.entered(len(self.phases.phases) - 1)
+        seconds = self.behaviour.failsAfterSeconds
+        if self.available_at is not None and seconds is not None:
+            late = self.available_at + seconds
+            self.milestone(late)
+            if self.phases.clock() >= late:
+                return self.behaviour.lateStatus
+        return phase
+
+    @property
+    def failure_message(self) -> str | None:
+        """``FailureDetails.Message`` when it is FAILED or MISCONFIGURED."""
+        template = LATE_ASSOCIATION_FAILURES.get(self.lifecycle)
+        return template.format(path=self.data_repository_path) if template else None
 
 
 @dataclass
@@ -236,12 +387,36 @@ class Task:
     outcome: str
     failed_files: int
     association_ids: list[str]
+    milestone: Callable[[float], None]
+    seconds: float | None = None
+    """How long it is EXECUTING (``aws.export.seconds``); None: one step of ``phases``."""
+    canceling: bool = False
     started: float | None = None
     ended: float | None = None
 
     @property
     def lifecycle(self) -> str:
-        return self.phases.current
+        """PENDING, EXECUTING, then ``outcome`` (or CANCELING, CANCELED once canceled);
+        notes ``started`` and ``ended`` (virtual epoch seconds) as it gets there."""
+        phase = self.phases.current
+        if self.canceling:
+            if phase == "CANCELED" and self.ended is None:
+                self.ended = self.phases.entered(1)
+            return phase
+        if phase == "PENDING":
+            return phase
+        if self.started is None:
+            self.started = self.phases.entered(1)
+        if self.seconds is not None and self.started is not None:
+            end = self.started + self.seconds
+            self.milestone(end)
+            if self.phases.clock() < end:
+                return "EXECUTING"
+            self.ended = end
+            return self.outcome
+        if phase != "EXECUTING" and self.ended is None:
+            self.ended = self.phases.entered(2)
+        return phase
 
 
 # What the Lustre state below calls of moto: the FSx backend's tag store (tags of every
@@ -328,6 +503,12 @@ class Lustre:
         sim = self.sim
         return sim.clock.now() if sim is not None else time.time()
 
+    def milestone(self, at: float) -> None:
+        """Note a lifecycle change at ``at`` on the simulation's clock (if one plays)."""
+        sim = self.sim
+        if sim is not None:
+            sim.clock.milestone(at)
+
     def counting(self) -> bool:
         """Whether describe calls move lifecycles on now (not while results are read)."""
         sim = self.sim
@@ -391,7 +572,7 @@ class Lustre:
             if fs.lifecycle == GONE:
                 self._forget_file_system(fs)
         for association in list(self.associations.values()):
-            if association.phases.current == GONE:
+            if association.lifecycle == GONE:
                 del self.associations[association.association_id]
 
     def _forget_file_system(self, fs: FileSystem) -> None:
@@ -414,7 +595,7 @@ class Lustre:
         fs = self.file_systems.get(association.file_system_id)
         if fs is not None and fs.lifecycle == "DELETING":
             return "DELETING"
-        return association.phases.current
+        return association.lifecycle
 
     def _running_tasks(self, file_system_id: str) -> list[Task]:
         return [
@@ -491,8 +672,10 @@ class Lustre:
 
         fs_id = f"fs-{secrets.token_hex(9)[:17]}"
         sim = self.sim
-        ready_after = sim.behaviour.storage.readyAfterPolls if sim is not None else 0
-        fails = bool(sim is not None and sim.behaviour.storage.createFails)
+        storage = sim.behaviour.storage if sim is not None else Storage()
+        now = self.now()
+        if storage.readySeconds:
+            self.milestone(now + storage.readySeconds)
         mount_name = (
             "fsx"
             if deployment == "SCRATCH_1"
@@ -503,23 +686,22 @@ class Lustre:
             arn=self._arn("file-system", fs_id),
             request={**params, "StorageType": storage_type, "FileSystemTypeVersion": version},
             owner=self.backend.account_id,
-            created=self.now(),
+            created=now,
             vpc_id=vpc_id,
             mount_name=mount_name,
             dns_name=f"{fs_id}.fsx.{self.backend.region_name}.amazonaws.com",
-            phases=Phases(
-                [("CREATING", ready_after), ("FAILED" if fails else "AVAILABLE", 0)],
-                self.now,
-                timed=False,
-            ),
+            storage=storage,
+            readiness=Readiness(now, storage.readyAfterPolls, storage.readySeconds),
             failure=(
                 "Amazon FSx could not create the file system: there is not enough capacity "
                 "for the requested configuration in the subnet's Availability Zone. Try "
                 "again later, or in another Availability Zone."
-                if fails
+                if storage.createFails
                 else None
             ),
             network_interfaces=[f"eni-{secrets.token_hex(9)[:17]}"],
+            clock=self.now,
+            milestone=self.milestone,
         )
 
     def _check_network(self, params: dict[str, Any]) -> str:
@@ -567,7 +749,9 @@ class Lustre:
             "FileSystemId": fs.file_system_id,
             "FileSystemType": "LUSTRE",
             "Lifecycle": "DELETING" if lifecycle == GONE else lifecycle,
-            "FailureDetails": {"Message": fs.failure} if lifecycle == "FAILED" else None,
+            "FailureDetails": {"Message": message}
+            if (message := fs.failure_message) is not None
+            else None,
             "StorageCapacity": request.get("StorageCapacity"),
             "StorageType": request.get("StorageType"),
             "VpcId": fs.vpc_id,
@@ -589,7 +773,7 @@ class Lustre:
             if self.counting():
                 for fs in self.file_systems.values():
                     if not ids or fs.file_system_id in ids:
-                        fs.phases.observe()
+                        fs.observe()
             self._settle()
             if ids:
                 missing = [i for i in ids if i not in self.file_systems]
@@ -620,8 +804,12 @@ class Lustre:
                             "BadRequest",
                             f"{key} cannot be applied to delete a LUSTRE file system.",
                         )
-                fs.phases.restart([("DELETING", 1), (GONE, 0)])
-                fs.phases.timed = True
+                seconds = fs.storage.deleteSeconds
+                if seconds is None:
+                    fs.deletion = Phases([("DELETING", 1), (GONE, 0)], self.now, timed=True)
+                else:
+                    fs.gone_at = self.now() + seconds
+                    self.milestone(fs.gone_at)
                 self._record_deletion(fs)
             return {
                 "FileSystemId": fs.file_system_id,
@@ -715,7 +903,7 @@ class Lustre:
             mine = [
                 a
                 for a in self.associations.values()
-                if a.file_system_id == fs.file_system_id and a.phases.current != "DELETING"
+                if a.file_system_id == fs.file_system_id and a.lifecycle != "DELETING"
             ]
             if len(mine) >= MAX_ASSOCIATIONS:
                 raise FsxError(
@@ -749,6 +937,10 @@ class Lustre:
                 phases=Phases([("CREATING", 1), ("AVAILABLE", 0)], self.now, timed=True),
                 s3=s3,
                 chunk_size=chunk,
+                behaviour=self.sim.behaviour.association
+                if self.sim is not None
+                else AssociationBehaviour(),
+                milestone=self.milestone,
             )
             self._keep(
                 "CreateDataRepositoryAssociation",
@@ -778,11 +970,12 @@ class Lustre:
 
     def _describe_association(self, association: Association) -> dict[str, Any]:
         request = association.request
+        lifecycle = self._association_lifecycle(association)
         described: dict[str, Any] = {
             "AssociationId": association.association_id,
             "ResourceARN": association.arn,
             "FileSystemId": association.file_system_id,
-            "Lifecycle": self._association_lifecycle(association).replace(GONE, "DELETING"),
+            "Lifecycle": lifecycle.replace(GONE, "DELETING"),
             "FileSystemPath": association.file_system_path,
             "DataRepositoryPath": association.data_repository_path,
             "BatchImportMetaDataOnCreate": bool(request.get("BatchImportMetaDataOnCreate")),
@@ -791,6 +984,9 @@ class Lustre:
             "Tags": self._tags(association.arn),
             "CreationTime": association.created,
         }
+        message = association.failure_message if lifecycle != "DELETING" else None
+        if message is not None:
+            described["FailureDetails"] = {"Message": message}
         return described
 
     def describe_data_repository_associations(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -837,13 +1033,16 @@ class Lustre:
                 association.chunk_size = _check_chunk_size(params["ImportedFileChunkSize"])
             if "S3" in params:
                 association.s3 = _check_s3_policies(params["S3"])
-            association.phases.restart([("UPDATING", 1), ("AVAILABLE", 0)])
+            if association.behaviour.updateStuck:
+                association.phases.restart([("UPDATING", 0)])
+            else:
+                association.phases.restart([("UPDATING", 1), ("AVAILABLE", 0)])
             return {"Association": self._describe_association(association)}
 
     def delete_data_repository_association(self, params: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             association = self._association(params.get("AssociationId"))
-            if association.phases.current != "DELETING":
+            if association.lifecycle != "DELETING":
                 association.phases.restart([("DELETING", 1), (GONE, 0)])
             return {
                 "AssociationId": association.association_id,
@@ -904,6 +1103,11 @@ class Lustre:
                 sim.behaviour.export.taskLifecycle if sim is not None and export else "SUCCEEDED"
             )
             failed = sim.behaviour.export.failedFiles if sim is not None and export else 0
+            seconds = sim.behaviour.export.seconds if sim is not None and export else None
+            # With export.seconds the EXECUTING phase ends on the clock (Task.lifecycle).
+            phases = [("PENDING", 0), ("EXECUTING", 1), (outcome, 0)]
+            if seconds is not None:
+                phases = [("PENDING", 0), ("EXECUTING", 0)]
             task_id = f"task-{secrets.token_hex(9)[:17]}"
             task = Task(
                 task_id=task_id,
@@ -911,12 +1115,12 @@ class Lustre:
                 file_system_id=fs.file_system_id,
                 request=params,
                 created=self.now(),
-                phases=Phases(
-                    [("PENDING", 0), ("EXECUTING", 1), (outcome, 0)], self.now, timed=True
-                ),
+                phases=Phases(phases, self.now, timed=True),
                 outcome=outcome,
                 failed_files=failed,
                 association_ids=[a.association_id for a in associations],
+                milestone=self.milestone,
+                seconds=seconds,
             )
             self._keep("CreateDataRepositoryTask", params, self.tasks, task_id, task)
             return {"DataRepositoryTask": self._describe_task(task)}
@@ -949,11 +1153,6 @@ class Lustre:
     def _describe_task(self, task: Task) -> dict[str, Any]:
         lifecycle = task.lifecycle
         now = self.now()
-        if lifecycle != "PENDING" and task.started is None:
-            task.started = now
-        final = lifecycle not in (*TASK_RUNNING, "CANCELING")
-        if final and task.ended is None:
-            task.ended = now
         total = EXPORTED_FILES + task.failed_files
         if lifecycle == "PENDING":
             succeeded, failed, total = 0, 0, 0
@@ -1039,6 +1238,7 @@ class Lustre:
                     f"Data repository task {task.task_id} has already ended ({lifecycle}).",
                 )
             task.outcome = "CANCELED"
+            task.canceling = True
             task.phases.restart([("CANCELING", 0), ("CANCELED", 0)])
             return {"Lifecycle": "CANCELING", "TaskId": task.task_id}
 
