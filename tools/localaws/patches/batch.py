@@ -1,5 +1,6 @@
 """Batch: jobs on the virtual clock, with the job definition's retry strategy and timeout
-(gap 5), and the service-linked role AWS Batch uses when a compute environment names no
+(gap 5); compute environments and job queues that take time to become ``VALID`` and to be
+deleted; and the service-linked role AWS Batch uses when a compute environment names no
 service role (gap 8).
 
 A job's whole life is fixed when it is submitted (``plan``): ``RUNNABLE`` for
@@ -76,6 +77,11 @@ RUNNABLE_EXPLANATIONS = {
 """What Batch says after each reason of a job stuck ``RUNNABLE`` (AWS Batch User Guide, "Jobs
 stuck in RUNNABLE due to capacity" and "... due to misconfiguration": the ``statusReason``
 message while the job is stuck is ``<reason> - <explanation>``)."""
+
+ENVIRONMENT_HEALTHY = "ComputeEnvironment Healthy"
+QUEUE_HEALTHY = "JobQueue Healthy"
+"""The ``statusReason`` of a ``VALID`` compute environment and job queue (botocore's Batch
+examples, DescribeComputeEnvironments and DescribeJobQueues)."""
 
 
 def runnable_reason(reason: str | None, instance_types: list[str]) -> str | None:
@@ -289,11 +295,23 @@ def render(
 
 
 @dataclass
+class _Lifecycle:
+    """When a compute environment or job queue was created, and since when it is deleting
+    (epoch seconds on the virtual clock)."""
+
+    name: str
+    created_at: float
+    deleting_since: float | None = None
+
+
+@dataclass
 class Book:
     """What the Batch patches of one rehearsal share: every job's record by job id (array
-    children too)."""
+    children too), and the lifecycle of each compute environment and job queue by ARN."""
 
     records: dict[str, JobRecord] = field(default_factory=dict)
+    environments: dict[str, _Lifecycle] = field(default_factory=dict)
+    queues: dict[str, _Lifecycle] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
 
 
@@ -506,6 +524,199 @@ def patch_batch_jobs(patcher: Patcher, book: Book) -> None:
     patcher.replace(CANCEL_JOB, lambda original: build_stop(original, terminate=False))
 
 
+# --------------------------------------------------------------------------- compute
+
+_GAP_COMPUTE = "Batch: compute environments and job queues are VALID at once, gone at once"
+
+DESCRIBE_COMPUTE_ENVIRONMENTS = Target(
+    "batch_describe_compute_environments",
+    "moto.batch.models:BatchBackend.describe_compute_environments",
+    "(self, environments: list[str] | None = None) -> list[dict[str, typing.Any]]",
+    _GAP_COMPUTE,
+)
+DELETE_COMPUTE_ENVIRONMENT = Target(
+    "batch_delete_compute_environment",
+    "moto.batch.models:BatchBackend.delete_compute_environment",
+    "(self, compute_environment_name: str) -> None",
+    _GAP_COMPUTE,
+)
+CREATE_JOB_QUEUE = Target(
+    "batch_create_job_queue",
+    "moto.batch.models:BatchBackend.create_job_queue",
+    "(self, queue_name: str, priority: str, schedule_policy: str | None, state: str, "
+    "compute_env_order: list[dict[str, str]], tags: dict[str, str] | None = None) -> "
+    "moto.batch.models.JobQueue",
+    _GAP_COMPUTE,
+)
+DESCRIBE_JOB_QUEUES = Target(
+    "batch_describe_job_queues",
+    "moto.batch.models:BatchBackend.describe_job_queues",
+    "(self, job_queues: list[str] | None = None) -> list[dict[str, typing.Any]]",
+    _GAP_COMPUTE,
+)
+DELETE_JOB_QUEUE = Target(
+    "batch_delete_job_queue",
+    "moto.batch.models:BatchBackend.delete_job_queue",
+    "(self, queue_name: str) -> None",
+    _GAP_COMPUTE,
+)
+GET_COMPUTE_ENVIRONMENT = Target(
+    "batch_get_compute_environment",
+    "moto.batch.models:BatchBackend.get_compute_environment",
+    "(self, identifier: str) -> moto.batch.models.ComputeEnvironment | None",
+    _GAP_COMPUTE,
+    replaced=False,
+)
+GET_JOB_QUEUE = Target(
+    "batch_get_job_queue",
+    "moto.batch.models:BatchBackend.get_job_queue",
+    "(self, identifier: str) -> moto.batch.models.JobQueue | None",
+    _GAP_COMPUTE,
+    replaced=False,
+)
+
+
+def environment_status(life: _Lifecycle, sim: Simulation) -> tuple[str, str | None]:
+    """A compute environment's ``(status, statusReason)`` now (``CEStatus``): ``DELETING``
+    once deleted, ``CREATING`` for ``aws.compute.readySeconds``, then ``INVALID`` with
+    ``invalidReason`` or ``VALID``."""
+    compute = sim.behaviour.compute
+    if life.deleting_since is not None:
+        return "DELETING", None
+    if sim.clock.now() < life.created_at + compute.readySeconds:
+        return "CREATING", None
+    if compute.invalidReason is not None:
+        return "INVALID", compute.invalidReason
+    return "VALID", ENVIRONMENT_HEALTHY
+
+
+def queue_status(life: _Lifecycle, sim: Simulation) -> tuple[str, str | None]:
+    """A job queue's ``(status, statusReason)`` now (``JQStatus``): ``DELETING`` once
+    deleted, else ``INVALID`` with ``queueInvalidReason`` or ``VALID``."""
+    reason = sim.behaviour.compute.queueInvalidReason
+    if life.deleting_since is not None:
+        return "DELETING", None
+    return ("INVALID", reason) if reason is not None else ("VALID", QUEUE_HEALTHY)
+
+
+def patch_batch_compute(patcher: Patcher, book: Book) -> None:
+    """moto's compute environments are ``VALID`` from CreateComputeEnvironment on, a job
+    queue is ``VALID`` with no ``statusReason``, and DeleteComputeEnvironment and
+    DeleteJobQueue remove them at once.
+
+    Now, following ``aws.compute``: a compute environment is ``CREATING`` for
+    ``readySeconds``, then ``VALID`` (``ComputeEnvironment Healthy``) or ``INVALID`` with
+    ``invalidReason``; a job queue is ``VALID`` (``JobQueue Healthy``) or ``INVALID`` with
+    ``queueInvalidReason``; after a delete call each is ``DELETING`` for ``deleteSeconds``,
+    then gone (at once with the default 0), as in AWS Batch (CEStatus, JQStatus).
+    """
+    delete_environment = DELETE_COMPUTE_ENVIRONMENT.resolve()
+    delete_queue = DELETE_JOB_QUEUE.resolve()
+
+    def settle(backend: Any, sim: Simulation) -> None:
+        """Remove what has been deleting for ``deleteSeconds`` by now."""
+        due = sim.clock.now() - sim.behaviour.compute.deleteSeconds
+        with book.lock:
+            for lives, delete in (
+                (book.queues, delete_queue),
+                (book.environments, delete_environment),
+            ):
+                for arn, life in list(lives.items()):
+                    if life.deleting_since is not None and life.deleting_since <= due:
+                        del lives[arn]
+                        delete(backend, life.name)
+
+    def start_deleting(
+        backend: Any, lives: dict[str, _Lifecycle], resource: Any, delete: Callable[..., None]
+    ) -> None:
+        sim = active_simulation()
+        assert sim is not None
+        seconds = sim.behaviour.compute.deleteSeconds
+        with book.lock:
+            life = lives.get(resource.arn)
+            if life is None or not seconds:
+                lives.pop(resource.arn, None)
+                delete(backend, resource.name)
+                return
+            if life.deleting_since is None:
+                life.deleting_since = sim.clock.now()
+                sim.clock.milestone(life.deleting_since + seconds)
+
+    def build_describe(
+        original: Any, lives: dict[str, _Lifecycle], key: str, status: Callable[..., Any]
+    ) -> Callable[..., list[dict[str, Any]]]:
+        def describe(self: Any, names: list[str] | None = None) -> list[dict[str, Any]]:
+            sim = active_simulation()
+            if sim is None:
+                return list(original(self, names))
+            settle(self, sim)
+            entries = [dict(entry) for entry in original(self, names)]
+            for entry in entries:
+                with book.lock:
+                    life = lives.get(entry[key])
+                if life is not None:
+                    entry["status"], reason = status(life, sim)
+                    _set(entry, "statusReason", reason)
+            return entries
+
+        return describe
+
+    def build_delete_environment(original: Any) -> Callable[..., None]:
+        def delete(self: Any, compute_environment_name: str) -> None:
+            found = self.get_compute_environment(compute_environment_name)
+            if active_simulation() is None or found is None:
+                original(self, compute_environment_name)
+                return
+            start_deleting(self, book.environments, found, original)
+
+        return delete
+
+    def build_delete_queue(original: Any) -> Callable[..., None]:
+        def delete(self: Any, queue_name: str) -> None:
+            found = self.get_job_queue(queue_name)
+            if active_simulation() is None or found is None:
+                original(self, queue_name)
+                return
+            start_deleting(self, book.queues, found, original)
+
+        return delete
+
+    def build_create_queue(original: Any) -> Callable[..., Any]:
+        def create_job_queue(
+            self: Any,
+            queue_name: str,
+            priority: str,
+            schedule_policy: str | None,
+            state: str,
+            compute_env_order: list[dict[str, str]],
+            tags: dict[str, str] | None = None,
+        ) -> Any:
+            queue = original(
+                self, queue_name, priority, schedule_policy, state, compute_env_order, tags
+            )
+            sim = active_simulation()
+            if sim is not None:
+                with book.lock:
+                    book.queues[queue.arn] = _Lifecycle(queue.name, sim.clock.now())
+            return queue
+
+        return create_job_queue
+
+    patcher.replace(
+        DESCRIBE_COMPUTE_ENVIRONMENTS,
+        lambda original: build_describe(
+            original, book.environments, "computeEnvironmentArn", environment_status
+        ),
+    )
+    patcher.replace(
+        DESCRIBE_JOB_QUEUES,
+        lambda original: build_describe(original, book.queues, "jobQueueArn", queue_status),
+    )
+    patcher.replace(DELETE_COMPUTE_ENVIRONMENT, build_delete_environment)
+    patcher.replace(DELETE_JOB_QUEUE, build_delete_queue)
+    patcher.replace(CREATE_JOB_QUEUE, build_create_queue)
+
+
 # --------------------------------------------------------------------------- gap 8
 
 _GAP_8 = "8: Batch requires serviceRole (AWS uses its service-linked role)"
@@ -516,7 +727,7 @@ CREATE_COMPUTE_ENVIRONMENT = Target(
     "(self, compute_environment_name: str, _type: str, state: str, compute_resources: "
     "dict[str, typing.Any], service_role: str, tags: dict[str, str] | None = None) -> "
     "moto.batch.models.ComputeEnvironment",
-    _GAP_8,
+    f"{_GAP_8}; {_GAP_COMPUTE}",
 )
 IAM_CREATE_ROLE = Target(
     "iam_create_role",
@@ -543,6 +754,7 @@ def patch_batch_service_role(patcher: Patcher, book: Book) -> None:
 
     AWS Batch then uses its service-linked role ``AWSServiceRoleForBatch`` (creating it on
     first use); so does the patched call, creating the role in the emulated IAM if needed.
+    The call also starts the compute environment's lifecycle (``patch_batch_compute``).
     """
 
     def build(original: Any) -> Callable[..., Any]:
@@ -590,6 +802,12 @@ def patch_batch_service_role(patcher: Patcher, book: Book) -> None:
                 service_role,
                 tags,
             )
+            sim = active_simulation()
+            if sim is not None:
+                created = sim.clock.now()
+                with book.lock:
+                    book.environments[environment.arn] = _Lifecycle(environment.name, created)
+                sim.clock.milestone(created + sim.behaviour.compute.readySeconds)
             return environment
 
         return create_compute_environment
@@ -601,4 +819,5 @@ def install(patcher: Patcher, sim: Simulation) -> None:
     """Install this module's patches on ``patcher``."""
     book = Book()
     patch_batch_jobs(patcher, book)
+    patch_batch_compute(patcher, book)
     patch_batch_service_role(patcher, book)
