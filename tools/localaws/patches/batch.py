@@ -50,7 +50,7 @@ def job_statuses() -> tuple[str, ...]:
 
 CONTAINER_EXITED = "Essential container in task exited"
 """The ``statusReason`` of an attempt whose container exited by itself, whatever its exit code
-(AWS Batch's own wording)."""
+(the stop reason Batch passes on from Amazon ECS)."""
 
 TIMEOUT_REASON = "Job attempt duration exceeded timeout"
 """The ``statusReason`` of an attempt Batch stopped at ``timeout.attemptDurationSeconds``
@@ -420,10 +420,10 @@ def patch_batch_jobs(patcher: Patcher, book: Book) -> None:
     each array child from ``aws.job.children[index]`` (else ``aws.job.attempts``), all
     children running side by side; DescribeJobs and ListJobs show it as it stands at the
     virtual clock's now (``render``); ListJobs' ``jobStatus`` filters on that status (only
-    ``RUNNING`` jobs when none is given, and a queue lists no array children: API Reference,
-    ListJobs); TerminateJob and CancelJob end it at the time of the call (``cut_short``). The
-    submitted jobs' records are ``Simulation.jobs`` (array children in their parent's
-    ``children``).
+    ``RUNNING`` jobs when none is given), and array children are listed by their parent's
+    ``arrayJobId``, not with the queue's jobs (API Reference, ListJobs); TerminateJob and
+    CancelJob end it at the time of the call (``cut_short``). The submitted jobs' records
+    are ``Simulation.jobs`` (array children in their parent's ``children``).
     """
 
     def record_of(job_id: str) -> JobRecord | None:
