@@ -24,11 +24,11 @@ TAG_EXECUTION = "batch-scratch:execution-arn"
 
 @dataclass(frozen=True)
 class JobOutcome:
-    """One scripted attempt of a Batch job.
+    """One attempt of a Batch job: scripted, or as it ran (``JobRecord.attempts``).
 
     ``status`` is SUCCEEDED or FAILED; ``status_reason`` is the attempt's ``statusReason``
     (Spot reclaim: "Host EC2 (instance i-…) terminated."), ``reason`` the container's reason
-    and ``exit_code`` its exit code.
+    and ``exit_code`` its exit code (``None``: the container has none, e.g. its host went).
     """
 
     status: str = "SUCCEEDED"
@@ -66,16 +66,121 @@ def retry_action(rules: list[dict[str, Any]], outcome: JobOutcome) -> str:
     return "RETRY"
 
 
+@dataclass(frozen=True)
+class AttemptRun:
+    """One attempt of a Batch job on the virtual clock: its outcome, and when it started and
+    stopped (epoch seconds; ``RUNNING`` in between)."""
+
+    outcome: JobOutcome
+    started_at: float
+    stopped_at: float
+
+
+@dataclass(frozen=True)
+class JobSchedule:
+    """A Batch job's whole life on the virtual clock, fixed when it is submitted and cut short
+    when it is terminated or cancelled (``patches.batch``).
+
+    The job is ``RUNNABLE`` until its first run starts (and between runs), ``RUNNING`` during a
+    run, and ends ``end_status`` at ``end``; with no ``end`` it never ends on its own (it
+    never starts). Every time is epoch seconds on the virtual clock.
+    """
+
+    runs: tuple[AttemptRun, ...] = ()
+    """Every attempt the job makes, ended or to come; a retry starts as the one before stops."""
+    end: float | None = None
+    end_status: str = "SUCCEEDED"
+    end_reason: str | None = None
+    """The job's ``statusReason`` once it ended."""
+    runnable_reason: str | None = None
+    """The job's ``statusReason`` while it is ``RUNNABLE``."""
+    terminated: bool = False
+    """TerminateJob stopped a running attempt (DescribeJobs ``isTerminated``)."""
+    cancelled: bool = False
+    """The job was cancelled before it started (DescribeJobs ``isCancelled``)."""
+
+
 @dataclass
 class JobRecord:
-    """A Batch job the rehearsal ran: which execution submitted it and its attempts."""
+    """A Batch job the rehearsal ran: which execution submitted it, and its schedule.
+
+    Every property reads the job as it stands at ``now()`` (the virtual clock): a job whose
+    last attempt ends in two hours is ``RUNNING`` with no ``ended_at`` until then. An array
+    job's parent has no runs of its own; it reads its ``children``.
+    """
 
     job_id: str
     execution_arn: str | None
-    attempts: list[JobOutcome] = field(default_factory=list)
-    status: str = "SUBMITTED"
-    ended_at: float | None = None
-    """When the job ended, on the virtual clock (epoch seconds); ``None`` while it runs."""
+    submitted_at: float = 0.0
+    """When SubmitJob was called (epoch seconds on the virtual clock)."""
+    schedule: JobSchedule = field(default_factory=JobSchedule)
+    """Replaced as a whole (never edited) when the job is terminated, so a reader on another
+    thread sees the schedule before or after, not half of each."""
+    children: list[JobRecord] = field(default_factory=list)
+    """An array job's children, by index (empty for any other job)."""
+    index: int | None = None
+    """An array child's index in its array (``None`` for any other job)."""
+    now: Callable[[], float] = time.time
+
+    def _ended(self, at: float) -> bool:
+        if self.children:
+            return all(child._ended(at) for child in self.children)
+        end = self.schedule.end
+        return end is not None and end <= at
+
+    @property
+    def attempts(self) -> list[JobOutcome]:
+        """The outcomes of the attempts that ran to their end by now, in order; for an array
+        job, its children's, child after child (every attempt the array ran)."""
+        if self.children:
+            return [outcome for child in self.children for outcome in child.attempts]
+        at = self.now()
+        return [run.outcome for run in self.schedule.runs if run.stopped_at <= at]
+
+    @property
+    def running(self) -> AttemptRun | None:
+        """The attempt in progress now, if any (never for an array job's parent)."""
+        at = self.now()
+        schedule = self.schedule
+        if self.children or (schedule.end is not None and schedule.end <= at):
+            return None
+        return next((r for r in schedule.runs if r.started_at <= at < r.stopped_at), None)
+
+    @property
+    def status(self) -> str:
+        """The job's status now, as DescribeJobs gives it: ``RUNNABLE``, ``RUNNING``,
+        ``SUCCEEDED`` or ``FAILED``; an array job's parent is ``PENDING`` until every child
+        ended, then ``FAILED`` if one of them failed (AWS Batch User Guide, "Array jobs")."""
+        at = self.now()
+        if self.children:
+            if not self._ended(at):
+                return "PENDING"
+            failed = any(child.status == "FAILED" for child in self.children)
+            return "FAILED" if failed else "SUCCEEDED"
+        if self._ended(at):
+            return self.schedule.end_status
+        return "RUNNING" if self.running is not None else "RUNNABLE"
+
+    @property
+    def started_at(self) -> float | None:
+        """When the job's first attempt started (an array job: its first child's), if it did
+        by now (epoch seconds on the virtual clock)."""
+        if self.children:
+            starts = [s for child in self.children if (s := child.started_at) is not None]
+            return min(starts, default=None)
+        runs = self.schedule.runs
+        return runs[0].started_at if runs and runs[0].started_at <= self.now() else None
+
+    @property
+    def ended_at(self) -> float | None:
+        """When the job ended (an array job: its last child), on the virtual clock (epoch
+        seconds); ``None`` while it runs or waits."""
+        at = self.now()
+        if not self._ended(at):
+            return None
+        if self.children:
+            return max(child.schedule.end or 0.0 for child in self.children)
+        return self.schedule.end
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ SYNC_POLL_TIME = Target(
     "sync_poll_time",
     f"{_SFN}.state.exec.state_task.service.state_task_service_callback:time",
     None,
-    "fast clock: .sync integrations poll every 0.5 s",
+    "fast clock: .sync integrations poll every 0.5 s, however long the job runs",
 )
 BOTOCORE_ENDPOINT_TIME = Target(
     "botocore_endpoint_time",
@@ -59,11 +59,23 @@ class ClockTime:
         return getattr(_time, name)
 
 
+class SyncPollTime(ClockTime):
+    """Stands in for the ``time`` module of the ``.sync`` integrations' poll: each 0.5 s
+    pause skips on to the next time something is due to change (``VirtualClock.
+    sleep_until_change``: a job attempt ends, an alarm is due), so polling a job that runs
+    for hours, or waits a day ``RUNNABLE``, costs a few polls instead of thousands."""
+
+    def sleep(self, seconds: float) -> None:
+        self._clock.sleep_until_change(seconds)
+        _time.sleep(self._real_pause)
+
+
 def patch_fast_clock(patcher: Patcher, sim: Simulation) -> None:
     """Fast clock: Wait states, Retry ``IntervalSeconds``, the ``.sync`` 0.5 s poll and
     botocore's retry back-off sleep for real in moto; a rehearsal should take seconds.
 
-    Every one of them advances the simulation's virtual clock instead (``VirtualClock``).
+    Every one of them advances the simulation's virtual clock instead (``VirtualClock``);
+    the ``.sync`` poll on to the next milestone (``SyncPollTime``).
     """
 
     def build_wait(original: Any) -> Callable[..., None]:
@@ -75,7 +87,7 @@ def patch_fast_clock(patcher: Patcher, sim: Simulation) -> None:
 
     patcher.replace(WAIT_INTERVAL, build_wait)
     patcher.replace(RETRIER_TIME, lambda original: ClockTime(sim.clock, 0.001))
-    patcher.replace(SYNC_POLL_TIME, lambda original: ClockTime(sim.clock, 0.005))
+    patcher.replace(SYNC_POLL_TIME, lambda original: SyncPollTime(sim.clock, 0.005))
     patcher.replace(BOTOCORE_ENDPOINT_TIME, lambda original: ClockTime(sim.clock, 0.0))
 
 

@@ -309,6 +309,109 @@ def patch_state_threads(patcher: Patcher, sim: Simulation) -> None:
     patcher.replace(STATE_WORKER_THREAD, lambda original: StateWorkerThread)
 
 
+# --------------------------------------------------------------------------- .sync job, stopped
+
+_SYNC_STOP = "StopExecution leaves the Batch job a batch:submitJob.sync task waits for running"
+
+SYNC_JOB_WAIT = Target(
+    "batch_sync_job_wait",
+    f"{_TASK}.state_task_service_batch:StateTaskServiceBatch._eval_integration_pattern",
+    "(self, env: moto.stepfunctions.parser.asl.eval.environment.Environment, "
+    "resource_runtime_part: moto.stepfunctions.parser.asl.component.state.exec.state_task."
+    "service.resource.ResourceRuntimePart, normalised_parameters: dict, state_credentials: "
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.credentials."
+    "StateCredentials) -> None",
+    f"{_SYNC_STOP} (replaced on the Batch task; inherited from StateTaskServiceCallback)",
+)
+EXECUTION_STOPPED = Target(
+    "execution_stopped",
+    "moto.stepfunctions.parser.backend.execution:Execution.stop",
+    "(self, stop_date: 'datetime.datetime', error: 'str | None', cause: 'str | None')",
+    _SYNC_STOP,
+)
+BATCH_TASK_CLIENT = Target(
+    "batch_task_client",
+    "moto.stepfunctions.parser.asl.utils.boto_client:boto_client_for",
+    "(region: str, service: str, state_credentials: Any = None) -> botocore.client.BaseClient",
+    f"{_SYNC_STOP} (the client the Batch task calls Batch with)",
+    replaced=False,
+)
+
+SYNC_JOB_ABORTED = (
+    "The Task state in AWS Step Functions execution [{execution}] which was managing this "
+    "resource was aborted"
+)
+"""TerminateJob's ``reason`` when Step Functions stops the job of a stopped execution (the
+``statusReason`` such jobs report)."""
+
+
+def patch_sync_job_stop(patcher: Patcher) -> None:
+    """When an execution is stopped (StopExecution) while a ``batch:submitJob.sync`` task
+    waits for its job, moto's interpreter stops polling and leaves the job running.
+
+    Step Functions terminates it: the ``.sync`` integration's IAM policy grants
+    ``batch:TerminateJob`` for this (Step Functions Developer Guide, "IAM policies for AWS
+    Batch", Run a Job (.sync)), and such a job ends ``FAILED`` with ``SYNC_JOB_ABORTED``. The
+    stop now calls TerminateJob for every job the execution's ``.sync`` tasks wait for, with
+    the task's own Batch client (best effort: an error answer is ignored).
+    """
+    # Imported here: this section stands apart from the module's other patches.
+    from botocore.exceptions import ClientError  # noqa: PLC0415
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (  # noqa: PLC0415
+        resource,
+    )
+    from moto.stepfunctions.parser.asl.utils import boto_client  # noqa: PLC0415
+
+    waiting: dict[str, dict[str, tuple[str, Any]]] = {}
+    """Execution ARN -> id of a job a .sync task of it waits for -> (region, credentials)."""
+    lock = threading.Lock()
+
+    def build_wait(original: Any) -> Callable[..., None]:
+        def eval_integration_pattern(
+            self: Any,
+            env: Any,
+            resource_runtime_part: Any,
+            normalised_parameters: dict[str, Any],
+            state_credentials: Any,
+        ) -> None:
+            submitted = env.stack[-1] if env.stack else None
+            job_id = submitted.get("JobId") if isinstance(submitted, dict) else None
+            if job_id is None or self.resource.condition != resource.ResourceCondition.Sync:
+                original(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+                return
+            execution = env.states.context_object.context_object_data["Execution"]["Id"]
+            with lock:
+                jobs = waiting.setdefault(execution, {})
+                jobs[job_id] = (resource_runtime_part.region, state_credentials)
+            try:
+                original(self, env, resource_runtime_part, normalised_parameters, state_credentials)
+            finally:
+                with lock:
+                    waiting.get(execution, {}).pop(job_id, None)
+
+        return eval_integration_pattern
+
+    def build_stop(original: Any) -> Callable[..., None]:
+        def stop(self: Any, stop_date: Any, error: str | None, cause: str | None) -> None:
+            original(self, stop_date, error, cause)
+            with lock:
+                jobs = waiting.pop(self.exec_arn, {})
+            reason = SYNC_JOB_ABORTED.format(execution=self.exec_arn)
+            for job_id, (region, credentials) in jobs.items():
+                batch: Any = boto_client.boto_client_for(
+                    region=region, service="batch", state_credentials=credentials
+                )
+                try:
+                    batch.terminate_job(jobId=job_id, reason=reason)
+                except ClientError:
+                    continue
+
+        return stop
+
+    patcher.replace(SYNC_JOB_WAIT, build_wait)
+    patcher.replace(EXECUTION_STOPPED, build_stop)
+
+
 def install(patcher: Patcher, sim: Simulation) -> None:
     """Install this module's patches on ``patcher`` for ``sim``."""
     patch_cfn_state_machine(patcher)
@@ -317,3 +420,4 @@ def install(patcher: Patcher, sim: Simulation) -> None:
     patch_state_entered(patcher)
     patch_state_threads(patcher, sim)
     patch_stop_before_start(patcher)
+    patch_sync_job_stop(patcher)
