@@ -458,13 +458,6 @@ class Simulation:
         self._thread.function = logical_id
         return previous
 
-    def job_attempts(self) -> list[JobOutcome]:
-        """The scenario's scripted attempts of the job, in order."""
-        return [
-            JobOutcome(a.status, a.statusReason, a.reason, a.exitCode)
-            for a in self.behaviour.job.attempts
-        ]
-
     def enter_invocation(self, execution_arn: str | None) -> None:
         """Note the execution the Lambda invocation starting now works for."""
         self.current_execution = execution_arn
