@@ -12,10 +12,13 @@ changes one fails loudly instead of silently breaking the rehearsal.
 - ``cloudformation``: a resource model for ``AWS::SecretsManager::Secret`` (gap 1).
 - ``stepfunctions``: state machines CloudFormation creates (gap 2), ``batch:submitJob.sync``
   (gap 4), Fail states, StopExecution, and the rehearsal's hooks in the interpreter.
-- ``batch``: scripted job attempts and the retry strategy (gap 5), the service role (gap 8).
-- ``ec2``: an EBS volume's lifecycle, DetachVolume by volume id (gap 7).
+- ``batch``: jobs on the virtual clock (RUNNABLE time, attempt durations, the retry strategy,
+  job timeouts, array children; gap 5), compute environment and job queue lifecycles, the
+  service role (gap 8).
+- ``ec2``: EBS volume and snapshot lifecycles on the virtual clock, a volume held by its
+  instance, DetachVolume by volume id (gap 7).
 - ``events``: EventBridge rules invoke their Lambda targets.
-- ``throttling``: a scenario's throttled calls, at moto's request entry point.
+- ``throttling``: a scenario's throttled calls and error answers, at moto's request entry point.
 - ``fsx``: FSx for Lustre (gap 6): lifecycle, data repository associations and tasks.
 - ``cloudwatch``: the AutoExport queue metric, and ``StartTime`` rounded as CloudWatch does.
 - ``clock``: the fast clock of moto and botocore (Wait, Retry, ``.sync`` polls, back-off).
