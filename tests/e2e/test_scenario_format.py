@@ -2,10 +2,13 @@
 anything is rehearsed (scenarios/README.md, "File format")."""
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
+import yaml
+from pydantic import BaseModel
 
-from tools.scenario import ScenarioError, check_states, load
+from tools.scenario import Scenario, ScenarioError, check_states, load
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -134,3 +137,81 @@ def test_call_windows_faults_and_executions_are_accepted(tmp_path: Path) -> None
         "  storageSeconds: {max: 9000}\n"
         "  deletedUnexported: []\n",
     )
+
+
+def _documented_example() -> dict[str, object]:
+    """The annotated example of scenarios/README.md's "File format" section."""
+    text = (REPO / "scenarios" / "README.md").read_text()
+    section = text[text.index("## File format") :]
+    block = section[section.index("```yaml") + len("```yaml") : section.index("```\n", 8)]
+    return dict(yaml.safe_load(block))
+
+
+_FREE_FORM = {"input", "secret", "created", "stateTimeouts"}
+"""Keys whose values are the user's own mapping, not format keys."""
+_KEYED = {"throttle", "errors", "lambda", "children"}
+"""Keys whose mapping is keyed by the user (an operation, a function, an index) and whose
+values are format models."""
+
+
+def _paths(value: object, prefix: str = "") -> set[str]:
+    found: set[str] = set()
+    if isinstance(value, list):
+        for item in value:
+            found |= _paths(item, prefix)
+        return found
+    if not isinstance(value, dict):
+        return found
+    for key, item in value.items():
+        path = f"{prefix}{key}"
+        found.add(path)
+        if key in _FREE_FORM:
+            continue
+        if key in _KEYED:
+            for inner in item.values():
+                found |= _paths(inner, f"{path}.*.")
+        else:
+            found |= _paths(item, f"{path}.")
+    return found
+
+
+def _model_paths(model: type[BaseModel], prefix: str = "") -> set[str]:
+    found: set[str] = set()
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        path = f"{prefix}{key}"
+        found.add(path)
+        if key in _FREE_FORM:
+            continue
+        for inner in _models(info.annotation):
+            found |= _model_paths(inner, f"{path}.*." if key in _KEYED else f"{path}.")
+    return found
+
+
+def _models(annotation: object) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [model for arg in get_args(annotation) for model in _models(arg)]
+
+
+_UNDOCUMENTED_IN_EXAMPLE = {
+    "aws.errors.*.message",
+    "aws.throttle.*.from",
+    "aws.errors.*.from",
+    "aws.errors.*.function",
+}
+"""Keys the example leaves out (the prose beside it describes them)."""
+
+
+def test_the_documented_example_names_every_key_of_the_format_and_no_other() -> None:
+    documented = _paths(_documented_example())
+    declared = _model_paths(Scenario) | {"expect.storageSeconds.min", "expect.storageSeconds.max"}
+    declared |= {
+        f"expect.{key}.{bound}"
+        for key in ("virtualSeconds", "computeSecondsAfterJob")
+        for bound in ("min", "max")
+    }
+    assert documented <= declared, sorted(documented - declared)
+    missing = declared - documented - _UNDOCUMENTED_IN_EXAMPLE
+    missing = {path for path in missing if not path.endswith((".min", ".max"))}
+    assert not missing, sorted(missing)
