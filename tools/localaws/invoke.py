@@ -1,13 +1,20 @@
 """Run a Lambda handler from the repository in this process, the way the Lambda runtime would.
 
-The handler module (``functions/<dir>/app.py``) is imported by file path under a unique
-module name, once per rehearsal (a warm container); the layer directories are importable as
-``/opt/python`` is in Lambda (``LocalAws.deploy`` puts them on the import path). Each
-invocation gets the function's environment in ``os.environ`` (process-wide, so
-invocations are serialised), fresh boto3 clients
-(``batchscratch.aws.reset_clients``), a fake ``LambdaContext``, and its output captured
-instead of printed. An uncaught exception becomes Lambda's error payload, whose
-``errorType`` is what Step Functions' ``Catch``/``Retry`` match.
+Each deployed function has an execution environment of its own (``Container``), made at its
+first invocation in a rehearsal and kept for the rest of it, as a warm Lambda environment
+is: its handler module (``functions/<dir>/app.py``, imported by file path under a unique
+module name), and its own values of the module-level state Lambda keeps per environment
+(``PROCESS_STATE``): the layer's boto3 clients, Powertools' parameter providers with their
+cached secrets, Powertools' cold-start flags. The layer and Powertools are imported once per
+process (the layer directories are importable as ``/opt/python`` is in Lambda:
+``LocalAws.deploy`` puts them on the import path); around each invocation the function's
+values are swapped in and back out, under one lock, as its environment variables are
+(``os.environ`` is process-wide, so invocations are serialised). A new rehearsal (a new
+``Simulation``) starts every function cold.
+
+Each invocation also gets a fake ``LambdaContext`` and its output captured instead of
+printed. An uncaught exception becomes Lambda's error payload, whose ``errorType`` is what
+Step Functions' ``Catch``/``Retry`` match.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO, cast
 
 from tools.localaws.simulation import LAMBDA_INVOCATION_SECONDS, FunctionCode, Simulation
 
@@ -59,6 +66,118 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - self.clock()) * 1000))
+
+
+# --------------------------------------------------------------------------- environments
+
+
+@dataclass(frozen=True)
+class ProcessState:
+    """Module-level state that each Lambda execution environment has for itself.
+
+    ``module``/``attribute`` name it. ``kind``: ``"contents"`` for a dict that other modules
+    imported by name (its contents are swapped, the object stays), ``"value"`` for a global
+    its module rebinds (the binding is swapped). ``fresh`` makes a cold environment's value.
+    """
+
+    module: str
+    attribute: str
+    kind: Literal["contents", "value"]
+    fresh: Callable[[], Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.module}:{self.attribute}"
+
+    def read(self) -> Any:
+        """The value now (a copy of a dict's contents); ``_ABSENT`` before the module is
+        imported."""
+        module = sys.modules.get(self.module)
+        if module is None:
+            return _ABSENT
+        value = getattr(module, self.attribute)
+        return dict(value) if self.kind == "contents" else value
+
+    def write(self, value: Any) -> None:
+        """Make ``value`` the state (nothing to do before the module is imported)."""
+        module = sys.modules.get(self.module)
+        if module is None:
+            return
+        if value is _ABSENT:
+            value = self.fresh()
+        if self.kind == "contents":
+            held = getattr(module, self.attribute)
+            held.clear()
+            held.update(value)
+        else:
+            setattr(module, self.attribute, value)
+
+
+_ABSENT: Any = object()
+
+PROCESS_STATE = (
+    ProcessState("batchscratch.aws", "CLIENTS", "contents", dict),
+    ProcessState(
+        "aws_lambda_powertools.utilities.parameters.constants",
+        "DEFAULT_PROVIDERS",
+        "contents",
+        dict,
+    ),
+    ProcessState("aws_lambda_powertools.logging.logger", "is_cold_start", "value", lambda: True),
+    ProcessState("aws_lambda_powertools.tracing.tracer", "is_cold_start", "value", lambda: True),
+)
+"""What a Lambda environment keeps from one invocation to the next and another function's
+environment does not share, found by reading the layer (``batchscratch``) and the Powertools
+utilities the handlers use:
+
+- ``batchscratch.aws.CLIENTS``: the layer's boto3 clients (``aws.client``), with their
+  connection pools and retry quotas; creating them is most of a warm invocation's cost;
+- Powertools Parameters' ``DEFAULT_PROVIDERS``: the providers ``get_secret`` makes, each
+  holding its own boto3 client and its cache of values (``max_age``): a secret one function
+  read is never another function's cached value;
+- Powertools Logger's and Tracer's ``is_cold_start``: the ``cold_start`` key of each
+  function's first log line.
+
+The rest is per function already (each handler module, and the layer's per-handler wrapper
+``batchscratch.handler._invocation``, cached by handler), or holds nothing that changes
+(Powertools' parser caches pydantic adapters by model)."""
+
+
+@dataclass
+class Container:
+    """One function's Lambda execution environment in a rehearsal (a warm container)."""
+
+    logical_id: str
+    state: dict[str, Any] = field(default_factory=dict)
+    """Its values of ``PROCESS_STATE`` by ``ProcessState.key``; absent: still cold."""
+    invocations: int = 0
+    """How many invocations it has had."""
+
+
+def containers(sim: Simulation) -> dict[str, Container]:
+    """The execution environments of ``sim``'s rehearsal, by function logical id.
+
+    Kept on the simulation object itself (``lambda_containers`` attribute): each rehearsal
+    starts every function cold.
+    """
+    return cast(dict[str, Container], vars(sim).setdefault("lambda_containers", {}))
+
+
+@contextmanager
+def _inside(container: Container) -> Iterator[None]:
+    """Swap ``container``'s state in for one invocation, then keep what the invocation left
+    and put back what was there before (call it holding ``_INVOCATION_LOCK``)."""
+    outside = [(slot, slot.read()) for slot in PROCESS_STATE]
+    for slot in PROCESS_STATE:
+        slot.write(container.state.get(slot.key, _ABSENT))
+    try:
+        yield
+    finally:
+        for slot, value in outside:
+            now = slot.read()
+            if now is not _ABSENT:
+                container.state[slot.key] = now
+            slot.write(value)
 
 
 class _Switchboard(io.TextIOBase):
@@ -216,6 +335,26 @@ def error_payload(error: BaseException, request_id: str, root: Path | None = Non
     )
 
 
+def _call(
+    sim: Simulation, code: FunctionCode, event: Any, context: LambdaContext, logs: io.StringIO
+) -> tuple[str, bool]:
+    """Run the handler once; return ``(payload, errored)`` as Lambda would answer."""
+    try:
+        module = _load_module(sim, code)
+        result = module.lambda_handler(event, context)
+        try:
+            return json.dumps(result), False
+        except (TypeError, ValueError) as error:
+            return json.dumps(
+                {"errorType": "Runtime.MarshalError", "errorMessage": str(error)}
+            ), True
+    except Exception as error:  # Lambda reports any exception as the error payload
+        logs.write(f"[ERROR] {type(error).__name__}: {error}\n")
+        logs.write("Traceback (most recent call last):\n")
+        logs.writelines(_frames(error, sim.root))
+        return error_payload(error, context.aws_request_id, sim.root), True
+
+
 def run_handler(
     sim: Simulation,
     *,
@@ -227,7 +366,12 @@ def run_handler(
     timeout: int,
     event: Any,
 ) -> tuple[str, bool, str]:
-    """Invoke the handler of ``function_name``; return ``(payload, errored, logs)``."""
+    """Invoke the handler of ``function_name`` in its function's environment; return
+    ``(payload, errored, logs)``.
+
+    The invocation takes 1 virtual second (``LAMBDA_INVOCATION_SECONDS``) besides what the
+    handler itself waits.
+    """
     code = sim.functions.get(function_name)
     if code is None:
         message = f"no handler in the repository for function {function_name}"
@@ -238,35 +382,25 @@ def run_handler(
         )
     if isinstance(event, str):
         event = json.loads(event or "{}")
-    context = LambdaContext(function_name, function_arn, memory_size, timeout, clock=sim.clock.now)
     logs = io.StringIO()
     with _INVOCATION_LOCK:
+        container = containers(sim).setdefault(code.logical_id, Container(code.logical_id))
+        container.invocations += 1
         previous_execution = sim.current_execution
         previous_function = sim.enter_function(code.logical_id)
         sim.enter_invocation(_execution_of(event) or previous_execution)
         env = _lambda_environment(sim, function_name, region, memory_size, environment)
+        context = LambdaContext(
+            function_name, function_arn, memory_size, timeout, clock=sim.clock.now
+        )
         try:
-            with _environment(env), _STDOUT.capture(logs), _STDERR.capture(logs):
-                try:
-                    # The layer is importable once deployed (LocalAws.deploy), as in Lambda.
-                    from batchscratch import aws  # noqa: PLC0415
-
-                    aws.reset_clients()
-                    module = _load_module(sim, code)
-                    result = module.lambda_handler(event, context)
-                    try:
-                        payload, errored = json.dumps(result), False
-                    except (TypeError, ValueError) as error:
-                        payload = json.dumps(
-                            {"errorType": "Runtime.MarshalError", "errorMessage": str(error)}
-                        )
-                        errored = True
-                except Exception as error:  # Lambda reports any exception as the error payload
-                    logs.write(f"[ERROR] {type(error).__name__}: {error}\n")
-                    logs.write("Traceback (most recent call last):\n")
-                    logs.writelines(_frames(error, sim.root))
-                    payload = error_payload(error, context.aws_request_id, sim.root)
-                    errored = True
+            with (
+                _environment(env),
+                _inside(container),
+                _STDOUT.capture(logs),
+                _STDERR.capture(logs),
+            ):
+                payload, errored = _call(sim, code, event, context, logs)
         finally:
             sim.current_execution = previous_execution
             sim.enter_function(previous_function)
