@@ -14,11 +14,13 @@ values are swapped in and back out, under one lock, as its environment variables
 
 Each invocation also gets a fake ``LambdaContext`` and its output captured instead of
 printed. An uncaught exception becomes Lambda's error payload, whose ``errorType`` is what
-Step Functions' ``Catch``/``Retry`` match.
+Step Functions' ``Catch``/``Retry`` match. The scenario's ``aws.lambda`` faults (``faults``)
+are played here: a timed-out, a duplicated or a lost-response invocation.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import io
 import json
@@ -31,10 +33,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal, TextIO, cast
 
+from tools.localaws.faults import LambdaFault, planned_fault, record_fault
 from tools.localaws.simulation import LAMBDA_INVOCATION_SECONDS, FunctionCode, Simulation
 
 _INVOCATION_LOCK = threading.RLock()
@@ -151,7 +155,7 @@ class Container:
     state: dict[str, Any] = field(default_factory=dict)
     """Its values of ``PROCESS_STATE`` by ``ProcessState.key``; absent: still cold."""
     invocations: int = 0
-    """How many invocations it has had."""
+    """How many invocations it has had (the number faults are scripted by)."""
 
 
 def containers(sim: Simulation) -> dict[str, Container]:
@@ -335,6 +339,41 @@ def error_payload(error: BaseException, request_id: str, root: Path | None = Non
     )
 
 
+TIMED_OUT_ERROR = "Sandbox.Timedout"
+"""The ``errorType`` of a timed-out invocation (AWS Lambda Developer Guide, "Troubleshoot
+invocation issues in Lambda": Sandbox.Timedout)."""
+
+
+def timed_out_payload(request_id: str, timeout: float) -> str:
+    """Lambda's answer to an invocation that ran past the function's ``timeout`` (seconds).
+
+    Invoke answers HTTP 200 with ``FunctionError`` set and this payload (the Python runtimes'
+    format, AWS Lambda Developer Guide, "Troubleshoot invocation issues in Lambda"); Step
+    Functions' ``lambda:invoke`` reports its ``errorType`` as the task's error, the name its
+    ``Retry`` and ``Catch`` match, with the payload as the cause. (Before the runtimes named
+    it, the payload had no ``errorType`` and Step Functions reported ``Lambda.Unknown``:
+    Step Functions Developer Guide, "Handle Lambda service exceptions".)
+    """
+    return json.dumps(
+        {
+            "errorType": TIMED_OUT_ERROR,
+            "errorMessage": f"RequestId: {request_id} Error: Task timed out after "
+            f"{timeout:.2f} seconds",
+        }
+    )
+
+
+class ResponseLost(Exception):
+    """The handler ran but its answer never reached the caller (``aws.lambda.lostResponse``).
+
+    ``logs``: what the handler wrote, for the function's log group.
+    """
+
+    def __init__(self, function: str, number: int, logs: str) -> None:
+        super().__init__(f"the answer of invocation {number} of {function} was lost")
+        self.logs = logs
+
+
 def _call(
     sim: Simulation, code: FunctionCode, event: Any, context: LambdaContext, logs: io.StringIO
 ) -> tuple[str, bool]:
@@ -370,7 +409,17 @@ def run_handler(
     ``(payload, errored, logs)``.
 
     The invocation takes 1 virtual second (``LAMBDA_INVOCATION_SECONDS``) besides what the
-    handler itself waits.
+    handler itself waits, and plays the fault ``aws.lambda`` scripts for it, recorded in
+    ``faults.lambda_faults(sim)``:
+
+    - ``timeout``: the handler runs to its end, so its side effects happen (a real timeout
+      can strike after the work is done and before the answer; the harder case for the
+      caller, which cannot tell), the invocation takes ``timeout`` virtual seconds in all,
+      and the answer is ``timed_out_payload`` (errored);
+    - ``duplicate``: the handler runs twice with the same event and request id (Lambda
+      delivers at least once), 1 virtual second each; the answer is the second run's;
+    - ``lostResponse``: the handler runs, then ``ResponseLost`` is raised instead of an
+      answer (the caller answers as Lambda's ``ServiceException``: ``patches.awslambda``).
     """
     code = sim.functions.get(function_name)
     if code is None:
@@ -386,9 +435,16 @@ def run_handler(
     with _INVOCATION_LOCK:
         container = containers(sim).setdefault(code.logical_id, Container(code.logical_id))
         container.invocations += 1
+        number = container.invocations
+        fault = planned_fault(sim, code.logical_id, number)
         previous_execution = sim.current_execution
         previous_function = sim.enter_function(code.logical_id)
         sim.enter_invocation(_execution_of(event) or previous_execution)
+        started = sim.clock.now()
+        if fault is not None:
+            record_fault(
+                sim, LambdaFault(code.logical_id, number, fault, sim.current_execution, started)
+            )
         env = _lambda_environment(sim, function_name, region, memory_size, environment)
         context = LambdaContext(
             function_name, function_arn, memory_size, timeout, clock=sim.clock.now
@@ -400,13 +456,36 @@ def run_handler(
                 _STDOUT.capture(logs),
                 _STDERR.capture(logs),
             ):
-                payload, errored = _call(sim, code, event, context, logs)
+                payload, errored = _call(sim, code, copy.deepcopy(event), context, logs)
+                if fault == "duplicate":
+                    sim.clock.advance(LAMBDA_INVOCATION_SECONDS)
+                    again = LambdaContext(
+                        function_name,
+                        function_arn,
+                        memory_size,
+                        timeout,
+                        aws_request_id=context.aws_request_id,
+                        clock=sim.clock.now,
+                    )
+                    payload, errored = _call(sim, code, copy.deepcopy(event), again, logs)
         finally:
             sim.current_execution = previous_execution
             sim.enter_function(previous_function)
-            sim.clock.advance(LAMBDA_INVOCATION_SECONDS)
+            if fault == "timeout":
+                sim.clock.advance(max(0.0, started + timeout - sim.clock.now()))
+            else:
+                sim.clock.advance(LAMBDA_INVOCATION_SECONDS)
+        if fault == "timeout":
+            stamp = datetime.fromtimestamp(sim.clock.now(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+            logs.write(
+                f"{stamp[:-3]}Z {context.aws_request_id} Task timed out after "
+                f"{timeout:.2f} seconds\n"
+            )
+            payload, errored = timed_out_payload(context.aws_request_id, timeout), True
     output = logs.getvalue()
     echo = _ECHO[0]
     if echo is not None and output:
         echo.write(f"--- {code.logical_id} ({code.app_path.parent.name}) ---\n{output}")
+    if fault == "lostResponse":
+        raise ResponseLost(code.logical_id, number, output)
     return payload, errored, output
