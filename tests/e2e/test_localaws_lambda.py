@@ -361,4 +361,4 @@ def test_each_function_keeps_its_own_clients_from_one_invocation_to_the_next(
         for client in container.state.get("batchscratch.aws:CLIENTS", {}).values()
     ]
     assert not any(client is mine for client in others for mine in first.values())
-    assert layer_aws.CLIENTS == outside
+    assert outside == layer_aws.CLIENTS
