@@ -3,7 +3,8 @@ and an execution's ``TimeoutSeconds``, the one-year limit of a Standard executio
 dates of the history and of DescribeExecution.
 
 Small state machines created here run in a local AWS without a deploy (a probe Lambda
-function, written here, stands for work that takes virtual time).
+function, written here, stands for work that takes virtual time); the scenario keys
+``aws.stepFunctions`` are checked on the project's own state machine, end to end.
 """
 
 import io
@@ -18,7 +19,9 @@ from typing import Any
 import pytest
 
 from tools.localaws import FunctionCode, LocalAws, Simulation
-from tools.localaws.patches.stepfunctions import MAX_STANDARD_SECONDS
+from tools.localaws.behaviour import StepFunctions
+from tools.localaws.patches.stepfunctions import MAX_STANDARD_SECONDS, apply_timeouts
+from tools.rehearse import run_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = "arn:aws:iam::123456789012:role/probe"
@@ -196,3 +199,64 @@ def test_a_poll_that_sleeps_until_the_next_change_jumps_to_the_state_deadline(
     execution = local.run(_task({"untilChange": True}, local.probe_arn, timeout=3600))
     assert json.loads(execution["output"])["Error"] == "States.Timeout"
     assert local.sim.clock.now() - before == pytest.approx(3600, abs=5)
+
+
+# --------------------------------------------------------------------------- scenario keys
+
+
+NESTED = {
+    "StartAt": "Both",
+    "States": {
+        "Both": {
+            "Type": "Parallel",
+            "Branches": [{"StartAt": "Inner", "States": {"Inner": {"Type": "Task", "End": True}}}],
+            "Next": "Outer",
+        },
+        "Outer": {"Type": "Task", "TimeoutSecondsPath": "$.t", "End": True},
+        "Choose": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def test_scenario_timeouts_are_written_into_the_definition() -> None:
+    settings = StepFunctions(timeoutSeconds=600, stateTimeouts={"Inner": 5, "Outer": 7})
+    written = json.loads(apply_timeouts(json.dumps(NESTED), settings))
+    assert written["TimeoutSeconds"] == 600
+    assert written["States"]["Both"]["Branches"][0]["States"]["Inner"]["TimeoutSeconds"] == 5
+    assert written["States"]["Outer"] == {"Type": "Task", "TimeoutSeconds": 7, "End": True}
+    assert apply_timeouts(json.dumps(NESTED), StepFunctions()) == json.dumps(NESTED)
+
+
+def test_a_scenario_timeout_on_a_state_that_is_no_task_is_refused() -> None:
+    with pytest.raises(ValueError, match="Choose: not a Task state"):
+        apply_timeouts(json.dumps(NESTED), StepFunctions(stateTimeouts={"Choose": 5}))
+
+
+def test_the_state_machine_timeout_of_a_scenario_times_the_run_out_and_the_reaper_cleans_up() -> (
+    None
+):
+    (summary,) = run_scenario(
+        {
+            "name": "execution-timeout",
+            "mode": "OnlyEBS",
+            "aws": {"stepFunctions": {"timeoutSeconds": 60}},
+            "expect": {"status": "TIMED_OUT", "leaked": []},
+        }
+    )
+    assert summary.failedExpectations == []
+
+
+def test_a_state_timeout_of_a_scenario_sends_the_run_down_its_failure_path() -> None:
+    (summary,) = run_scenario(
+        {
+            "name": "state-timeout",
+            "mode": "OnlyEBS",
+            "aws": {
+                "stepFunctions": {"stateTimeouts": {"CheckVolume": 30}},
+                "lambda": {"CheckVolumeFunction": {"timeout": [1]}},
+            },
+            "expect": {"status": "FAILED", "error": "States.Timeout", "leaked": []},
+        }
+    )
+    assert summary.failedExpectations == []
+    assert "CleanUpComputeAfterFailure" in summary.states

@@ -1,8 +1,9 @@
-"""Step Functions: state machines that CloudFormation creates (gap 2), ``batch:submitJob.sync``
-(gap 4), Fail states that re-raise a ``States.*`` error, StopExecution right after
-StartExecution, the rehearsal's hooks in the interpreter (a state entered, the thread a
-state's work runs in), and time limits and dates on the virtual clock (a state's and an
-execution's ``TimeoutSeconds``, history timestamps, ``startDate``/``stopDate``)."""
+"""Step Functions: state machines that CloudFormation creates (gap 2), with the scenario's
+``aws.stepFunctions`` timeouts, ``batch:submitJob.sync`` (gap 4), Fail states that re-raise a
+``States.*`` error, StopExecution right after StartExecution, the rehearsal's hooks in the
+interpreter (a state entered, the thread a state's work runs in), and time limits and dates
+on the virtual clock (a state's and an execution's ``TimeoutSeconds``, history timestamps,
+``startDate``/``stopDate``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import json
 import threading
 import time as _time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
@@ -32,6 +33,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.responses import get_backend as get_sfn_backend
 from moto.stepfunctions.utils import cfn_to_api_tags
 
+from tools.localaws.behaviour import StepFunctions
 from tools.localaws.patches.core import Patcher, Target, active_simulation
 from tools.localaws.simulation import Simulation
 
@@ -79,12 +81,56 @@ def apply_definition_substitutions(definition: str, substitutions: dict[str, Any
     return definition
 
 
+def _states_of(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every state of a definition, nested ones (Parallel branches, Map processors) included."""
+    for name, state in (definition.get("States") or {}).items():
+        yield name, state
+        for branch in state.get("Branches") or []:
+            yield from _states_of(branch)
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), dict):
+                yield from _states_of(state[key])
+
+
+def apply_timeouts(definition: str, settings: StepFunctions) -> str:
+    """Give ``definition`` the ``TimeoutSeconds`` a scenario scripts (``aws.stepFunctions``):
+    the state machine's (``timeoutSeconds``) and named Task states' (``stateTimeouts``), as if
+    the state machine had been written with them. Returns the definition unchanged when the
+    scenario sets none.
+
+    Raises:
+        ValueError: a named state is not a Task state of the definition, or its
+            ``HeartbeatSeconds`` is not smaller than the timeout (Step Functions refuses
+            such a definition: Amazon States Language, Task state).
+    """
+    if settings.timeoutSeconds is None and not settings.stateTimeouts:
+        return definition
+    document = json.loads(definition)
+    if settings.timeoutSeconds is not None:
+        document["TimeoutSeconds"] = settings.timeoutSeconds
+    states = dict(_states_of(document))
+    for name, seconds in settings.stateTimeouts.items():
+        state = states.get(name)
+        if state is None or state.get("Type") != "Task":
+            raise ValueError(f"stateTimeouts.{name}: not a Task state of the state machine")
+        heartbeat = state.get("HeartbeatSeconds")
+        if isinstance(heartbeat, int) and heartbeat >= seconds:
+            raise ValueError(
+                f"stateTimeouts.{name}: {seconds} s is not more than the state's "
+                f"HeartbeatSeconds ({heartbeat} s)"
+            )
+        state.pop("TimeoutSecondsPath", None)
+        state["TimeoutSeconds"] = seconds
+    return json.dumps(document)
+
+
 def patch_cfn_state_machine(patcher: Patcher) -> None:
     """Gap 2: a CloudFormation state machine lands in a backend the interpreter cannot start,
     and its ``DefinitionSubstitutions`` are not applied.
 
     Creates it through the backend the Step Functions API uses (the interpreter's, when
-    ``execute_state_machine`` is on), with the substitutions applied to the definition.
+    ``execute_state_machine`` is on), with the substitutions applied to the definition, and
+    the rehearsal's ``aws.stepFunctions`` timeouts (``apply_timeouts``).
     """
 
     def create(
@@ -103,6 +149,9 @@ def patch_cfn_state_machine(patcher: Patcher) -> None:
         definition = apply_definition_substitutions(
             definition, properties.get("DefinitionSubstitutions") or {}
         )
+        sim = active_simulation()
+        if sim is not None:
+            definition = apply_timeouts(definition, sim.behaviour.stepFunctions)
         backend = get_sfn_backend(account_id, region_name)
         return backend.create_state_machine(
             properties.get("StateMachineName", resource_name),
