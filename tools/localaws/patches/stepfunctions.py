@@ -737,6 +737,50 @@ def patch_virtual_timeouts(patcher: Patcher, sim: Simulation) -> None:
     patcher.replace(REFLECT_STATUS, build_reflect)
 
 
+# --------------------------------------------------------------------------- integration clients
+
+_CLIENTS_GAP = "speed: every lambda:invoke and .sync poll creates a boto3 client"
+
+LAMBDA_INTEGRATION_CLIENT = Target(
+    "sfn_lambda_integration_client",
+    f"{_SFN}.state.exec.state_task.lambda_eval_utils:boto_client_for",
+    "(region: str, service: str, state_credentials: Any = None) -> botocore.client.BaseClient",
+    _CLIENTS_GAP,
+)
+BATCH_INTEGRATION_CLIENT = Target(
+    "sfn_batch_integration_client",
+    f"{_TASK}.state_task_service_batch:boto_client_for",
+    "(region: str, service: str, state_credentials: Any = None) -> botocore.client.BaseClient",
+    _CLIENTS_GAP,
+)
+
+
+def patch_integration_clients(patcher: Patcher) -> None:
+    """moto's interpreter creates a new boto3 client for every ``lambda:invoke`` task and
+    every ``.sync`` Batch call (tens of milliseconds each, most of a short state's cost).
+
+    The ``lambda:invoke`` and Batch integrations now reuse one client per region and
+    service for the rehearsal (botocore clients are thread-safe; moto ignores the state's
+    credentials).
+    """
+
+    def build(original: Any) -> Callable[..., Any]:
+        clients: dict[tuple[str, str], Any] = {}
+        lock = threading.Lock()
+
+        def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+            with lock:
+                key = (region, service)
+                if key not in clients:
+                    clients[key] = original(region, service, state_credentials)
+                return clients[key]
+
+        return boto_client_for
+
+    patcher.replace(LAMBDA_INTEGRATION_CLIENT, build)
+    patcher.replace(BATCH_INTEGRATION_CLIENT, build)
+
+
 def install(patcher: Patcher, sim: Simulation) -> None:
     """Install this module's patches on ``patcher`` for ``sim``."""
     patch_cfn_state_machine(patcher)
@@ -746,3 +790,4 @@ def install(patcher: Patcher, sim: Simulation) -> None:
     patch_state_threads(patcher, sim)
     patch_stop_before_start(patcher)
     patch_virtual_timeouts(patcher, sim)
+    patch_integration_clients(patcher)
