@@ -118,7 +118,6 @@ class LocalAws:
                 )
             )
             self._patcher = stack.enter_context(patches.activate(self.sim))
-            _forget_cached_parameters()
         except BaseException:
             stack.close()
             raise
@@ -211,10 +210,3 @@ class _LoggerLevel:
 def _remove_from_path(entry: str) -> None:
     if entry in sys.path:
         sys.path.remove(entry)
-
-
-def _forget_cached_parameters() -> None:
-    """Powertools caches secrets (and its boto3 clients) per process; a rehearsal starts cold."""
-    module = sys.modules.get("aws_lambda_powertools.utilities.parameters.base")
-    if module is not None:
-        module.DEFAULT_PROVIDERS.clear()

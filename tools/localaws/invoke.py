@@ -1,17 +1,26 @@
 """Run a Lambda handler from the repository in this process, the way the Lambda runtime would.
 
-The handler module (``functions/<dir>/app.py``) is imported by file path under a unique
-module name, once per rehearsal (a warm container); the layer directories are importable as
-``/opt/python`` is in Lambda (``LocalAws.deploy`` puts them on the import path). Each
-invocation gets the function's environment in ``os.environ`` (process-wide, so
-invocations are serialised), fresh boto3 clients
-(``batchscratch.aws.reset_clients``), a fake ``LambdaContext``, and its output captured
-instead of printed. An uncaught exception becomes Lambda's error payload, whose
-``errorType`` is what Step Functions' ``Catch``/``Retry`` match.
+Each deployed function has an execution environment of its own (``Container``), made at its
+first invocation in a rehearsal and kept for the rest of it, as a warm Lambda environment
+is: its handler module (``functions/<dir>/app.py``, imported by file path under a unique
+module name), and its own values of the module-level state Lambda keeps per environment
+(``PROCESS_STATE``): the layer's boto3 clients, Powertools' parameter providers with their
+cached secrets, Powertools' cold-start flags. The layer and Powertools are imported once per
+process (the layer directories are importable as ``/opt/python`` is in Lambda:
+``LocalAws.deploy`` puts them on the import path); around each invocation the function's
+values are swapped in and back out, under one lock, as its environment variables are
+(``os.environ`` is process-wide, so invocations are serialised). A new rehearsal (a new
+``Simulation``) starts every function cold.
+
+Each invocation also gets a fake ``LambdaContext`` and its output captured instead of
+printed. An uncaught exception becomes Lambda's error payload, whose ``errorType`` is what
+Step Functions' ``Catch``/``Retry`` match. The scenario's ``aws.lambda`` faults (``faults``)
+are played here: a timed-out, a duplicated or a lost-response invocation.
 """
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import io
 import json
@@ -24,10 +33,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO, cast
 
+from tools.localaws.faults import LambdaFault, planned_fault, record_fault
 from tools.localaws.simulation import LAMBDA_INVOCATION_SECONDS, FunctionCode, Simulation
 
 _INVOCATION_LOCK = threading.RLock()
@@ -59,6 +70,118 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - self.clock()) * 1000))
+
+
+# --------------------------------------------------------------------------- environments
+
+
+@dataclass(frozen=True)
+class ProcessState:
+    """Module-level state that each Lambda execution environment has for itself.
+
+    ``module``/``attribute`` name it. ``kind``: ``"contents"`` for a dict that other modules
+    imported by name (its contents are swapped, the object stays), ``"value"`` for a global
+    its module rebinds (the binding is swapped). ``fresh`` makes a cold environment's value.
+    """
+
+    module: str
+    attribute: str
+    kind: Literal["contents", "value"]
+    fresh: Callable[[], Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.module}:{self.attribute}"
+
+    def read(self) -> Any:
+        """The value now (a copy of a dict's contents); ``_ABSENT`` before the module is
+        imported."""
+        module = sys.modules.get(self.module)
+        if module is None:
+            return _ABSENT
+        value = getattr(module, self.attribute)
+        return dict(value) if self.kind == "contents" else value
+
+    def write(self, value: Any) -> None:
+        """Make ``value`` the state (nothing to do before the module is imported)."""
+        module = sys.modules.get(self.module)
+        if module is None:
+            return
+        if value is _ABSENT:
+            value = self.fresh()
+        if self.kind == "contents":
+            held = getattr(module, self.attribute)
+            held.clear()
+            held.update(value)
+        else:
+            setattr(module, self.attribute, value)
+
+
+_ABSENT: Any = object()
+
+PROCESS_STATE = (
+    ProcessState("batchscratch.aws", "CLIENTS", "contents", dict),
+    ProcessState(
+        "aws_lambda_powertools.utilities.parameters.constants",
+        "DEFAULT_PROVIDERS",
+        "contents",
+        dict,
+    ),
+    ProcessState("aws_lambda_powertools.logging.logger", "is_cold_start", "value", lambda: True),
+    ProcessState("aws_lambda_powertools.tracing.tracer", "is_cold_start", "value", lambda: True),
+)
+"""What a Lambda environment keeps from one invocation to the next and another function's
+environment does not share, found by reading the layer (``batchscratch``) and the Powertools
+utilities the handlers use:
+
+- ``batchscratch.aws.CLIENTS``: the layer's boto3 clients (``aws.client``), with their
+  connection pools and retry quotas; creating them is most of a warm invocation's cost;
+- Powertools Parameters' ``DEFAULT_PROVIDERS``: the providers ``get_secret`` makes, each
+  holding its own boto3 client and its cache of values (``max_age``): a secret one function
+  read is never another function's cached value;
+- Powertools Logger's and Tracer's ``is_cold_start``: the ``cold_start`` key of each
+  function's first log line.
+
+The rest is per function already (each handler module, and the layer's per-handler wrapper
+``batchscratch.handler._invocation``, cached by handler), or holds nothing that changes
+(Powertools' parser caches pydantic adapters by model)."""
+
+
+@dataclass
+class Container:
+    """One function's Lambda execution environment in a rehearsal (a warm container)."""
+
+    logical_id: str
+    state: dict[str, Any] = field(default_factory=dict)
+    """Its values of ``PROCESS_STATE`` by ``ProcessState.key``; absent: still cold."""
+    invocations: int = 0
+    """How many invocations it has had (the number faults are scripted by)."""
+
+
+def containers(sim: Simulation) -> dict[str, Container]:
+    """The execution environments of ``sim``'s rehearsal, by function logical id.
+
+    Kept on the simulation object itself (``lambda_containers`` attribute): each rehearsal
+    starts every function cold.
+    """
+    return cast(dict[str, Container], vars(sim).setdefault("lambda_containers", {}))
+
+
+@contextmanager
+def _inside(container: Container) -> Iterator[None]:
+    """Swap ``container``'s state in for one invocation, then keep what the invocation left
+    and put back what was there before (call it holding ``_INVOCATION_LOCK``)."""
+    outside = [(slot, slot.read()) for slot in PROCESS_STATE]
+    for slot in PROCESS_STATE:
+        slot.write(container.state.get(slot.key, _ABSENT))
+    try:
+        yield
+    finally:
+        for slot, value in outside:
+            now = slot.read()
+            if now is not _ABSENT:
+                container.state[slot.key] = now
+            slot.write(value)
 
 
 class _Switchboard(io.TextIOBase):
@@ -216,6 +339,61 @@ def error_payload(error: BaseException, request_id: str, root: Path | None = Non
     )
 
 
+TIMED_OUT_ERROR = "Sandbox.Timedout"
+"""The ``errorType`` of a timed-out invocation (AWS Lambda Developer Guide, "Troubleshoot
+invocation issues in Lambda": Sandbox.Timedout)."""
+
+
+def timed_out_payload(request_id: str, timeout: float) -> str:
+    """Lambda's answer to an invocation that ran past the function's ``timeout`` (seconds).
+
+    Invoke answers HTTP 200 with ``FunctionError`` set and this payload (the Python runtimes'
+    format, AWS Lambda Developer Guide, "Troubleshoot invocation issues in Lambda"); Step
+    Functions' ``lambda:invoke`` reports its ``errorType`` as the task's error, the name its
+    ``Retry`` and ``Catch`` match, with the payload as the cause. (Before the runtimes named
+    it, the payload had no ``errorType`` and Step Functions reported ``Lambda.Unknown``:
+    Step Functions Developer Guide, "Handle Lambda service exceptions".)
+    """
+    return json.dumps(
+        {
+            "errorType": TIMED_OUT_ERROR,
+            "errorMessage": f"RequestId: {request_id} Error: Task timed out after "
+            f"{timeout:.2f} seconds",
+        }
+    )
+
+
+class ResponseLost(Exception):
+    """The handler ran but its answer never reached the caller (``aws.lambda.lostResponse``).
+
+    ``logs``: what the handler wrote, for the function's log group.
+    """
+
+    def __init__(self, function: str, number: int, logs: str) -> None:
+        super().__init__(f"the answer of invocation {number} of {function} was lost")
+        self.logs = logs
+
+
+def _call(
+    sim: Simulation, code: FunctionCode, event: Any, context: LambdaContext, logs: io.StringIO
+) -> tuple[str, bool]:
+    """Run the handler once; return ``(payload, errored)`` as Lambda would answer."""
+    try:
+        module = _load_module(sim, code)
+        result = module.lambda_handler(event, context)
+        try:
+            return json.dumps(result), False
+        except (TypeError, ValueError) as error:
+            return json.dumps(
+                {"errorType": "Runtime.MarshalError", "errorMessage": str(error)}
+            ), True
+    except Exception as error:  # Lambda reports any exception as the error payload
+        logs.write(f"[ERROR] {type(error).__name__}: {error}\n")
+        logs.write("Traceback (most recent call last):\n")
+        logs.writelines(_frames(error, sim.root))
+        return error_payload(error, context.aws_request_id, sim.root), True
+
+
 def run_handler(
     sim: Simulation,
     *,
@@ -227,7 +405,22 @@ def run_handler(
     timeout: int,
     event: Any,
 ) -> tuple[str, bool, str]:
-    """Invoke the handler of ``function_name``; return ``(payload, errored, logs)``."""
+    """Invoke the handler of ``function_name`` in its function's environment; return
+    ``(payload, errored, logs)``.
+
+    The invocation takes 1 virtual second (``LAMBDA_INVOCATION_SECONDS``) besides what the
+    handler itself waits, and plays the fault ``aws.lambda`` scripts for it, recorded in
+    ``faults.lambda_faults(sim)``:
+
+    - ``timeout``: the handler runs to its end, so its side effects happen (a real timeout
+      can strike after the work is done and before the answer; the harder case for the
+      caller, which cannot tell), the invocation takes ``timeout`` virtual seconds in all,
+      and the answer is ``timed_out_payload`` (errored);
+    - ``duplicate``: the handler runs twice with the same event and request id (Lambda
+      delivers at least once), 1 virtual second each; the answer is the second run's;
+    - ``lostResponse``: the handler runs, then ``ResponseLost`` is raised instead of an
+      answer (the caller answers as Lambda's ``ServiceException``: ``patches.awslambda``).
+    """
     code = sim.functions.get(function_name)
     if code is None:
         message = f"no handler in the repository for function {function_name}"
@@ -238,41 +431,61 @@ def run_handler(
         )
     if isinstance(event, str):
         event = json.loads(event or "{}")
-    context = LambdaContext(function_name, function_arn, memory_size, timeout, clock=sim.clock.now)
     logs = io.StringIO()
     with _INVOCATION_LOCK:
+        container = containers(sim).setdefault(code.logical_id, Container(code.logical_id))
+        container.invocations += 1
+        number = container.invocations
+        fault = planned_fault(sim, code.logical_id, number)
         previous_execution = sim.current_execution
         previous_function = sim.enter_function(code.logical_id)
         sim.enter_invocation(_execution_of(event) or previous_execution)
+        started = sim.clock.now()
+        if fault is not None:
+            record_fault(
+                sim, LambdaFault(code.logical_id, number, fault, sim.current_execution, started)
+            )
         env = _lambda_environment(sim, function_name, region, memory_size, environment)
+        context = LambdaContext(
+            function_name, function_arn, memory_size, timeout, clock=sim.clock.now
+        )
         try:
-            with _environment(env), _STDOUT.capture(logs), _STDERR.capture(logs):
-                try:
-                    # The layer is importable once deployed (LocalAws.deploy), as in Lambda.
-                    from batchscratch import aws  # noqa: PLC0415
-
-                    aws.reset_clients()
-                    module = _load_module(sim, code)
-                    result = module.lambda_handler(event, context)
-                    try:
-                        payload, errored = json.dumps(result), False
-                    except (TypeError, ValueError) as error:
-                        payload = json.dumps(
-                            {"errorType": "Runtime.MarshalError", "errorMessage": str(error)}
-                        )
-                        errored = True
-                except Exception as error:  # Lambda reports any exception as the error payload
-                    logs.write(f"[ERROR] {type(error).__name__}: {error}\n")
-                    logs.write("Traceback (most recent call last):\n")
-                    logs.writelines(_frames(error, sim.root))
-                    payload = error_payload(error, context.aws_request_id, sim.root)
-                    errored = True
+            with (
+                _environment(env),
+                _inside(container),
+                _STDOUT.capture(logs),
+                _STDERR.capture(logs),
+            ):
+                payload, errored = _call(sim, code, copy.deepcopy(event), context, logs)
+                if fault == "duplicate":
+                    sim.clock.advance(LAMBDA_INVOCATION_SECONDS)
+                    again = LambdaContext(
+                        function_name,
+                        function_arn,
+                        memory_size,
+                        timeout,
+                        aws_request_id=context.aws_request_id,
+                        clock=sim.clock.now,
+                    )
+                    payload, errored = _call(sim, code, copy.deepcopy(event), again, logs)
         finally:
             sim.current_execution = previous_execution
             sim.enter_function(previous_function)
-            sim.clock.advance(LAMBDA_INVOCATION_SECONDS)
+            if fault == "timeout":
+                sim.clock.advance(max(0.0, started + timeout - sim.clock.now()))
+            else:
+                sim.clock.advance(LAMBDA_INVOCATION_SECONDS)
+        if fault == "timeout":
+            stamp = datetime.fromtimestamp(sim.clock.now(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+            logs.write(
+                f"{stamp[:-3]}Z {context.aws_request_id} Task timed out after "
+                f"{timeout:.2f} seconds\n"
+            )
+            payload, errored = timed_out_payload(context.aws_request_id, timeout), True
     output = logs.getvalue()
     echo = _ECHO[0]
     if echo is not None and output:
         echo.write(f"--- {code.logical_id} ({code.app_path.parent.name}) ---\n{output}")
+    if fault == "lostResponse":
+        raise ResponseLost(code.logical_id, number, output)
     return payload, errored, output

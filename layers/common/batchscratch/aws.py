@@ -1,7 +1,9 @@
 """One cached boto3 client per service, shared by every handler in a Lambda environment.
 
-Cold starts create each client once; tests and the local rehearsal call ``reset_clients()``
-after switching environment (moto, another region).
+Cold starts create each client once; tests call ``reset_clients()`` after switching
+environment (moto, another region). The clients live in the plain dict ``CLIENTS``, so the
+local rehearsal, which runs every function in one process, can give each function its own
+(as each has its own Lambda environment) by swapping the dict's contents.
 """
 
 import functools
@@ -26,19 +28,26 @@ _CONFIG = Config(
 )
 
 
-@functools.cache
+CLIENTS: dict[str, Any] = {}
+"""The clients ``client()`` created so far, by service."""
+
+
 def client(service: str) -> Any:
     """Return the process-wide boto3 client for ``service`` (e.g. ``"ec2"``, ``"batch"``).
 
     Retries use botocore's standard mode: throttling and transient errors are retried up to
     4 times after the first call (``max_attempts`` 5 counts every call).
     """
-    return boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+    found = CLIENTS.get(service)
+    if found is None:
+        found = boto3.session.Session().client(service, config=_CONFIG)  # type: ignore[call-overload]
+        CLIENTS[service] = found
+    return found
 
 
 def reset_clients() -> None:
     """Forget every cached client, so the next ``client()`` call reads the environment again."""
-    client.cache_clear()
+    CLIENTS.clear()
 
 
 _THROTTLING_CODES = frozenset(

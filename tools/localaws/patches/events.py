@@ -4,6 +4,7 @@ execution's end)."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any, cast
 from moto.awslambda.utils import get_backend as get_lambda_backend
 from moto.events.utils import EventTemplateParser
 
+from tools.localaws.patches.awslambda import LambdaServiceException
 from tools.localaws.patches.core import Patcher, Target, active_simulation
 from tools.localaws.simulation import Simulation
 
@@ -70,17 +72,55 @@ class Delivery:
     """What the last attempt returned."""
 
 
-MAX_ASYNC_ATTEMPTS = 3
+FUNCTION_ERROR_WAITS = (60.0, 120.0)
+"""Virtual seconds Lambda waits before the second and the third attempt of an asynchronous
+invocation whose function errored, a timeout included (AWS Lambda Developer Guide, "How
+Lambda handles errors and retries with asynchronous invocation")."""
+SYSTEM_ERROR_FIRST_WAIT = 1.0
+SYSTEM_ERROR_MAX_WAIT = 300.0
+MAX_EVENT_AGE_SECONDS = 6 * 3600.0
+"""After a system error (HTTP 5xx, e.g. a lost answer) Lambda puts the event back in its
+queue and tries again, 1 s later at first, doubling up to 5 minutes, for up to 6 hours
+(same page); those attempts do not count among the two retries of function errors."""
+MAX_ASYNC_ATTEMPTS = len(FUNCTION_ERROR_WAITS) + 1
 """Lambda's asynchronous invocation: the first attempt and two retries (the default)."""
+
+
+def deliver(sim: Simulation, invoke: Callable[[], tuple[str, bool]]) -> tuple[int, bool, str]:
+    """Run one asynchronous invocation as Lambda's event queue does; return ``(attempts,
+    errored, last result)``.
+
+    ``invoke`` makes one attempt and returns ``(result, errored)``, or raises
+    ``LambdaServiceException`` when the attempt's answer is lost. Waits between attempts
+    pass on the virtual clock (``FUNCTION_ERROR_WAITS``, ``SYSTEM_ERROR_FIRST_WAIT``).
+    """
+    attempts, function_errors, system_wait = 0, 0, SYSTEM_ERROR_FIRST_WAIT
+    queued = sim.clock.now()
+    while True:
+        attempts += 1
+        try:
+            result, errored = invoke()
+        except LambdaServiceException as error:
+            result, errored = f"{error.error_type}: {error.message}", True
+            if sim.clock.now() + system_wait - queued > MAX_EVENT_AGE_SECONDS:
+                return attempts, errored, result
+            sim.clock.sleep(system_wait)
+            system_wait = min(system_wait * 2, SYSTEM_ERROR_MAX_WAIT)
+            continue
+        if not errored or function_errors == MAX_ASYNC_ATTEMPTS - 1:
+            return attempts, errored, result
+        sim.clock.sleep(FUNCTION_ERROR_WAITS[function_errors])
+        function_errors += 1
 
 
 def patch_eventbridge_lambda_targets(patcher: Patcher) -> None:
     """EventBridge rules in moto deliver to SQS, logs and buses, never to a Lambda function.
 
     A matching ENABLED rule now invokes its Lambda targets the way EventBridge does:
-    asynchronously (an errored invocation is retried up to twice), with the event (or the
-    target's ``Input``, ``InputPath`` or ``InputTransformer`` result) as payload, ``time``
-    in ISO 8601. Each delivery is recorded in the simulation.
+    asynchronously (``deliver``: an errored invocation is retried up to twice, one and then
+    two virtual minutes later; one whose answer is lost is tried again until it gets one),
+    with the event (or the target's ``Input``, ``InputPath`` or ``InputTransformer``
+    result) as payload, ``time`` in ISO 8601. Each delivery is recorded in the simulation.
     """
 
     def build(original: Any) -> Callable[..., None]:
@@ -102,6 +142,14 @@ def patch_eventbridge_lambda_targets(patcher: Patcher) -> None:
                 event["time"] = datetime.fromtimestamp(event["time"], tz=UTC).strftime(
                     "%Y-%m-%dT%H:%M:%SZ"
                 )
+            backend = get_lambda_backend(self.account_id, self.region_name)
+
+            def attempt(arn: str, payload: str) -> tuple[str, bool]:
+                headers: dict[str, str] = {}
+                answer = backend.invoke(arn, None, payload, {}, headers)
+                result = answer.decode() if isinstance(answer, bytes) else str(answer)
+                return result, "x-amz-function-error" in headers
+
             for target in self.targets:
                 arn = target["Arn"]
                 if ":lambda:" not in arn:
@@ -119,14 +167,7 @@ def patch_eventbridge_lambda_targets(patcher: Patcher) -> None:
                     )
                 else:
                     payload = json.dumps(event)
-                backend = get_lambda_backend(self.account_id, self.region_name)
-                attempts, errored, result = 0, True, ""
-                while errored and attempts < MAX_ASYNC_ATTEMPTS:
-                    attempts += 1
-                    headers: dict[str, str] = {}
-                    answer = backend.invoke(arn, None, payload, {}, headers)
-                    result = answer.decode() if isinstance(answer, bytes) else str(answer)
-                    errored = "x-amz-function-error" in headers
+                attempts, errored, result = deliver(sim, functools.partial(attempt, arn, payload))
                 sim.deliveries.append(Delivery(self.name, arn, payload, attempts, errored, result))
 
         return send_to_targets

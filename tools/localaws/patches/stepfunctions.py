@@ -1,23 +1,39 @@
-"""Step Functions: state machines that CloudFormation creates (gap 2), ``batch:submitJob.sync``
-(gap 4), Fail states that re-raise a ``States.*`` error, StopExecution right after
-StartExecution, and the rehearsal's hooks in the interpreter (a state entered, the thread
-a state's work runs in)."""
+"""Step Functions: state machines that CloudFormation creates (gap 2), with the scenario's
+``aws.stepFunctions`` timeouts, ``batch:submitJob.sync`` (gap 4), Fail states that re-raise a
+``States.*`` error, StopExecution right after StartExecution, the rehearsal's hooks in the
+interpreter (a state entered, the thread a state's work runs in), and time limits and dates
+on the virtual clock (a state's and an execution's ``TimeoutSeconds``, history timestamps,
+``startDate``/``stopDate``)."""
 
 from __future__ import annotations
 
+import copy
+import datetime
 import json
 import threading
 import time as _time
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from functools import cache
 from typing import Any
 
 import botocore.session
 from botocore import xform_name
+from moto.stepfunctions.parser.api import (
+    ExecutionStatus,
+    ExecutionTimedOutEventDetails,
+    HistoryEventType,
+    StateMachineType,
+)
 from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
+from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError
+from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state
+from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.responses import get_backend as get_sfn_backend
 from moto.stepfunctions.utils import cfn_to_api_tags
 
+from tools.localaws.behaviour import StepFunctions
 from tools.localaws.patches.core import Patcher, Target, active_simulation
 from tools.localaws.simulation import Simulation
 
@@ -65,12 +81,56 @@ def apply_definition_substitutions(definition: str, substitutions: dict[str, Any
     return definition
 
 
+def _states_of(definition: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every state of a definition, nested ones (Parallel branches, Map processors) included."""
+    for name, state in (definition.get("States") or {}).items():
+        yield name, state
+        for branch in state.get("Branches") or []:
+            yield from _states_of(branch)
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), dict):
+                yield from _states_of(state[key])
+
+
+def apply_timeouts(definition: str, settings: StepFunctions) -> str:
+    """Give ``definition`` the ``TimeoutSeconds`` a scenario scripts (``aws.stepFunctions``):
+    the state machine's (``timeoutSeconds``) and named Task states' (``stateTimeouts``), as if
+    the state machine had been written with them. Returns the definition unchanged when the
+    scenario sets none.
+
+    Raises:
+        ValueError: a named state is not a Task state of the definition, or its
+            ``HeartbeatSeconds`` is not smaller than the timeout (Step Functions refuses
+            such a definition: Amazon States Language, Task state).
+    """
+    if settings.timeoutSeconds is None and not settings.stateTimeouts:
+        return definition
+    document = json.loads(definition)
+    if settings.timeoutSeconds is not None:
+        document["TimeoutSeconds"] = settings.timeoutSeconds
+    states = dict(_states_of(document))
+    for name, seconds in settings.stateTimeouts.items():
+        state = states.get(name)
+        if state is None or state.get("Type") != "Task":
+            raise ValueError(f"stateTimeouts.{name}: not a Task state of the state machine")
+        heartbeat = state.get("HeartbeatSeconds")
+        if isinstance(heartbeat, int) and heartbeat >= seconds:
+            raise ValueError(
+                f"stateTimeouts.{name}: {seconds} s is not more than the state's "
+                f"HeartbeatSeconds ({heartbeat} s)"
+            )
+        state.pop("TimeoutSecondsPath", None)
+        state["TimeoutSeconds"] = seconds
+    return json.dumps(document)
+
+
 def patch_cfn_state_machine(patcher: Patcher) -> None:
     """Gap 2: a CloudFormation state machine lands in a backend the interpreter cannot start,
     and its ``DefinitionSubstitutions`` are not applied.
 
     Creates it through the backend the Step Functions API uses (the interpreter's, when
-    ``execute_state_machine`` is on), with the substitutions applied to the definition.
+    ``execute_state_machine`` is on), with the substitutions applied to the definition, and
+    the rehearsal's ``aws.stepFunctions`` timeouts (``apply_timeouts``).
     """
 
     def create(
@@ -89,6 +149,9 @@ def patch_cfn_state_machine(patcher: Patcher) -> None:
         definition = apply_definition_substitutions(
             definition, properties.get("DefinitionSubstitutions") or {}
         )
+        sim = active_simulation()
+        if sim is not None:
+            definition = apply_timeouts(definition, sim.behaviour.stepFunctions)
         backend = get_sfn_backend(account_id, region_name)
         return backend.create_state_machine(
             properties.get("StateMachineName", resource_name),
@@ -412,6 +475,415 @@ def patch_sync_job_stop(patcher: Patcher) -> None:
     patcher.replace(EXECUTION_STOPPED, build_stop)
 
 
+# --------------------------------------------------------------------------- virtual clock
+
+_VIRTUAL_CLOCK = "fast clock: Step Functions times executions, states and events in real time"
+
+MAX_STANDARD_SECONDS = 365 * 86400
+"""The longest a Standard execution runs: one year (Step Functions Developer Guide, "Step
+Functions service quotas": maximum execution time, Standard workflows)."""
+MAX_EXPRESS_SECONDS = 5 * 60
+"""The longest an Express execution runs: five minutes (same page, Express workflows)."""
+RECHECK_SECONDS = 0.05
+"""Real seconds between two looks at the virtual clock of a thread waiting for a deadline
+(the deadline's alarm wakes it at once when a sleep or advance crosses it)."""
+
+PROGRAM_EVAL = Target(
+    "sfn_program_eval",
+    f"{_SFN}.program.program:Program.eval",
+    "(self, env: moto.stepfunctions.parser.asl.eval.environment.Environment) -> None",
+    f"{_VIRTUAL_CLOCK}: the execution's TimeoutSeconds (worker_thread.join)",
+)
+EVAL_COMPONENT_EVAL = Target(
+    "sfn_eval_component_eval",
+    f"{_SFN}.eval_component:EvalComponent.eval",
+    "(self, env: moto.stepfunctions.parser.asl.eval.environment.Environment) -> None",
+    f"{_VIRTUAL_CLOCK}: the execution's TimeoutSeconds (worker_thread.join)",
+    replaced=False,
+)
+EVALUATE_WITH_TIMEOUT = Target(
+    "sfn_evaluate_with_timeout",
+    f"{_SFN}.state.exec.execute_state:ExecutionState._evaluate_with_timeout",
+    "(self, env: moto.stepfunctions.parser.asl.eval.environment.Environment) -> None",
+    f"{_VIRTUAL_CLOCK}: a state's TimeoutSeconds (terminated_event.wait)",
+)
+EVAL_TIMEOUT_ERROR = Target(
+    "sfn_eval_timeout_error",
+    f"{_SFN}.common.timeouts.timeout:EvalTimeoutError",
+    None,
+    f"{_VIRTUAL_CLOCK}: a state's TimeoutSeconds (the error that becomes States.Timeout)",
+    replaced=False,
+)
+ADD_EVENT = Target(
+    "sfn_add_event",
+    "moto.stepfunctions.parser.asl.eval.event.event_manager:EventManager.add_event",
+    "(self, context: 'EventHistoryContext', event_type: 'HistoryEventType', event_details: "
+    "'EventDetails | None' = None, timestamp: 'Timestamp' = None, update_source_event_id: "
+    "'bool' = True) -> 'int'",
+    f"{_VIRTUAL_CLOCK}: history event timestamps",
+)
+START_DATE_DATETIME = Target(
+    "sfn_start_date_datetime",
+    "moto.stepfunctions.parser.models:datetime",
+    None,
+    f"{_VIRTUAL_CLOCK}: an execution's startDate (StartExecution)",
+)
+REFLECT_STATUS = Target(
+    "sfn_reflect_status",
+    "moto.stepfunctions.parser.backend.execution:"
+    "BaseExecutionWorkerCommunication._reflect_execution_status",
+    "(self)",
+    f"{_VIRTUAL_CLOCK}: an execution's stopDate and final status",
+)
+DESCRIBE_EXECUTION = Target(
+    "sfn_describe_execution",
+    "moto.stepfunctions.responses:StepFunctionResponse.describe_execution",
+    "(self) -> moto.core.responses.ActionResult",
+    f"{_VIRTUAL_CLOCK}: DescribeExecution of a TIMED_OUT execution has no stopDate",
+)
+
+_TIMED_OUT: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+"""Environments of executions the rehearsal timed out -> their deadline (epoch seconds)."""
+_CLOSED: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Event histories that have ended (ExecutionTimedOut): later events are not recorded."""
+_ABANDONED: weakref.WeakSet[Any] = weakref.WeakSet()
+"""Event contexts of states' work that timed out: what it does later is not recorded."""
+
+
+def _virtual_datetime(sim: Simulation) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(sim.clock.now(), datetime.UTC)
+
+
+def _started(env: Any, sim: Simulation) -> float:
+    """When the execution of ``env`` started (its ``startDate``), in epoch seconds."""
+    started = env.states.context_object.context_object_data["Execution"].get("StartTime")
+    if isinstance(started, datetime.datetime):
+        return started.timestamp()
+    if isinstance(started, str):
+        return datetime.datetime.fromisoformat(started.replace("Z", "+00:00")).timestamp()
+    return sim.clock.now()
+
+
+class VirtualEvent:
+    """A ``threading.Event`` whose ``wait(timeout)`` counts ``timeout`` in virtual seconds.
+
+    The deadline is an alarm of the simulation's clock (so a poll that sleeps until the next
+    change, ``VirtualClock.sleep_until_change``, jumps to it), unless it lies beyond what
+    any execution may last: moto's default for a state without ``TimeoutSeconds`` (99999999
+    seconds) never fires before the execution's own limit.
+    """
+
+    def __init__(self, sim: Simulation) -> None:
+        self._clock = sim.clock
+        self._cond = threading.Condition()
+        self._flag = False
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    def set(self) -> None:
+        with self._cond:
+            self._flag = True
+            self._cond.notify_all()
+
+    def clear(self) -> None:
+        with self._cond:
+            self._flag = False
+
+    def wait(
+        self, timeout: float | None = None, on_expiry: Callable[[], None] | None = None
+    ) -> bool:
+        """Block until ``set`` or until ``timeout`` virtual seconds have passed; return
+        whether it was set in time.
+
+        The deadline's alarm runs in the thread that moves the clock past it, which may be
+        the very work being waited for (a Lambda handler that waits): set after the alarm is
+        late, even if the waiting thread only wakes up after both. ``on_expiry`` runs in
+        that thread, at the deadline, when it passes unset.
+        """
+        if timeout is None:
+            with self._cond:
+                while not self._flag:
+                    self._cond.wait(RECHECK_SECONDS)
+                return True
+        deadline = self._clock.now() + timeout
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            with self._cond:
+                expired = not self._flag
+                if expired and on_expiry is not None:
+                    on_expiry()
+                self._cond.notify_all()
+
+        if timeout < MAX_STANDARD_SECONDS:
+            self._clock.schedule(deadline, expire)
+        with self._cond:
+            while not self._flag and not expired and self._clock.now() < deadline:
+                self._cond.wait(RECHECK_SECONDS)
+            return self._flag and not expired
+
+
+class _VirtualDatetimeModule:
+    """Stands in for the ``datetime`` module where moto dates an execution's start: its
+    ``datetime.now`` reads the virtual clock; everything else is the real module's."""
+
+    def __init__(self, sim: Simulation) -> None:
+        class VirtualDatetime(datetime.datetime):
+            @classmethod
+            def now(cls, tz: datetime.tzinfo | None = None) -> datetime.datetime:  # type: ignore[override]
+                return datetime.datetime.fromtimestamp(sim.clock.now(), tz)
+
+        self.datetime = VirtualDatetime
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(datetime, name)
+
+
+class _ExecutionDeadline:
+    """An execution's limit: at ``deadline`` (epoch seconds) a still running execution ends
+    ``TIMED_OUT`` with its ``ExecutionTimedOut`` event, as Step Functions ends it."""
+
+    def __init__(self, env: Any, deadline: float) -> None:
+        self.env = env
+        self.deadline = deadline
+        self.fired = False
+        self.wake = threading.Event()
+        self._lock = threading.Lock()
+
+    def fire(self) -> None:
+        """Time the execution out now (run by the thread whose sleep or advance reaches the
+        deadline, so the event is dated at the deadline)."""
+        with self._lock:
+            if self.fired or not self.env.is_running():
+                self.wake.set()
+                return
+            self.fired = True
+            _TIMED_OUT[self.env] = self.deadline
+            self.env.set_timed_out()
+            self.env.event_manager.add_event(
+                context=self.env.event_history_context,
+                event_type=HistoryEventType.ExecutionTimedOut,
+                # moto's EventDetails is a total TypedDict; moto too sets just this one key.
+                event_details=EventDetails(  # type: ignore[typeddict-item]
+                    executionTimedOutEventDetails=ExecutionTimedOutEventDetails()
+                ),
+            )
+            _CLOSED.add(self.env.event_manager)
+        self.wake.set()
+
+
+def patch_virtual_timeouts(patcher: Patcher, sim: Simulation) -> None:
+    """Step Functions' time limits run in real time in moto: a state's ``TimeoutSeconds``
+    (``terminated_event.wait``) and the state machine's (``worker_thread.join``), and an
+    execution without one runs for ever; its history events, ``startDate`` and ``stopDate``
+    are real dates.
+
+    Now they all run on the simulation's virtual clock:
+
+    - a state whose work outlasts its ``TimeoutSeconds`` of virtual time fails with
+      ``States.Timeout`` (``TaskTimedOut`` event), which its ``Retry`` and ``Catch`` see, as
+      in Step Functions; the work itself is abandoned, not stopped (moto's behaviour: a
+      Lambda invocation in progress still runs to its end), and what it does after the
+      deadline is not in the history;
+    - an execution still running at its ``TimeoutSeconds``, or else at the longest a
+      Standard execution may last (one year; an Express one: five minutes), ends
+      ``TIMED_OUT``: its history ends with ``ExecutionTimedOut`` dated at the deadline
+      (nothing the abandoned work does later is recorded), ``DescribeExecution`` reports
+      ``TIMED_OUT`` with the deadline as ``stopDate`` (moto leaves a timed-out
+      execution's ``stopDate`` out);
+    - both deadlines are alarms of the virtual clock, so a poll that sleeps until the next
+      change jumps to them;
+    - history event timestamps, ``startDate`` and ``stopDate`` are virtual: ``stopDate -
+      startDate`` is the execution's simulated duration.
+    """
+
+    def build_eval(original: Any) -> Callable[..., None]:
+        def program_eval(self: Any, env: Any) -> None:
+            if active_simulation() is not sim or env.is_frame():
+                original(self, env)
+                return
+            if self.timeout_seconds is not None:
+                limit = float(self.timeout_seconds.timeout_seconds)
+            elif env.execution_type == StateMachineType.EXPRESS:
+                limit = float(MAX_EXPRESS_SECONDS)
+            else:
+                limit = float(MAX_STANDARD_SECONDS)
+            deadline = _ExecutionDeadline(env, _started(env, sim) + limit)
+            sim.clock.schedule(deadline.deadline, deadline.fire)
+            env.next_state_name = self.start_at.start_at_name
+
+            def work() -> None:
+                try:
+                    EvalComponent.eval(self, env)
+                finally:
+                    deadline.wake.set()
+
+            worker = threading.Thread(target=work, daemon=True)
+            worker.start()
+            while not deadline.wake.wait(RECHECK_SECONDS):
+                if sim.clock.now() >= deadline.deadline:
+                    deadline.fire()
+
+        return program_eval
+
+    def build_evaluate_with_timeout(original: Any) -> Callable[..., None]:
+        # moto's ExecutionState._evaluate_with_timeout, waiting on the virtual clock, and
+        # reporting the timeout before the work's outcome: virtual work that ends (or fails)
+        # past the deadline may well have ended by the time the waiting thread looks.
+        def evaluate_with_timeout(self: Any, env: Any) -> None:
+            if active_simulation() is not sim:
+                original(self, env)
+                return
+            self.timeout.eval(env=env)
+            timeout_seconds = env.stack.pop()
+            frame = env.open_frame()
+            frame.states.reset(input_value=env.states.get_input())
+            frame.stack = copy.deepcopy(env.stack)
+            outputs: list[Any] = []
+            failures: list[Exception] = []
+            terminated = VirtualEvent(sim)
+
+            def exec_and_notify() -> None:
+                try:
+                    self._eval_execution(frame)
+                    outputs.extend(frame.stack)
+                except Exception as error:  # the state's Retry and Catch get it
+                    failures.append(error)
+                terminated.set()
+
+            # The module's Thread: the rehearsal's StateWorkerThread (patch_state_threads).
+            worker = vars(execute_state)["Thread"](target=exec_and_notify, daemon=True)
+            worker.start()
+            abandoned = frame.event_history_context
+            finished_on_time = terminated.wait(
+                timeout_seconds, on_expiry=lambda: _ABANDONED.add(abandoned)
+            )
+            frame.set_ended()
+            env.close_frame(frame)
+            if not finished_on_time:
+                raise EvalTimeoutError()
+            if failures:
+                raise failures[-1]
+            output = outputs.pop()
+            env.stack.append(output)
+            if not self._is_language_query_jsonpath():
+                env.states.set_result(output)
+            if self.assign_decl:
+                self.assign_decl.eval(env=env)
+            if self.result_selector:
+                self.result_selector.eval(env=env)
+            if self.result_path:
+                self.result_path.eval(env)
+            else:
+                env.states.reset(input_value=env.stack.pop())
+
+        return evaluate_with_timeout
+
+    def build_add_event(original: Any) -> Callable[..., int]:
+        def add_event(
+            self: Any,
+            context: Any,
+            event_type: Any,
+            event_details: Any = None,
+            timestamp: Any = None,
+            update_source_event_id: bool = True,
+        ) -> int:
+            if self in _CLOSED or context in _ABANDONED:
+                return int(context.last_published_event_id)
+            if timestamp is None and active_simulation() is sim:
+                timestamp = _virtual_datetime(sim)
+            return int(
+                original(
+                    self, context, event_type, event_details, timestamp, update_source_event_id
+                )
+            )
+
+        return add_event
+
+    def build_reflect(original: Any) -> Callable[[Any], None]:
+        def reflect_execution_status(self: Any) -> None:
+            original(self)
+            if active_simulation() is not sim:
+                return
+            execution = self.execution
+            deadline = _TIMED_OUT.get(execution.exec_worker.env)
+            if deadline is None:
+                execution.stop_date = _virtual_datetime(sim)
+                return
+            # The abandoned work may have failed the program after the deadline.
+            execution.exec_status = ExecutionStatus.TIMED_OUT
+            execution.error = execution.cause = None
+            execution.stop_date = datetime.datetime.fromtimestamp(deadline, datetime.UTC)
+
+        return reflect_execution_status
+
+    def build_describe(original: Any) -> Callable[[Any], Any]:
+        def describe_execution(self: Any) -> Any:
+            answer = original(self)
+            described = answer.result
+            if described.get("status") == ExecutionStatus.TIMED_OUT and (
+                "stopDate" not in described
+            ):
+                execution = self.stepfunction_backend.describe_execution(described["executionArn"])
+                described["stopDate"] = execution.stop_date
+            return answer
+
+        return describe_execution
+
+    patcher.replace(PROGRAM_EVAL, build_eval)
+    patcher.replace(DESCRIBE_EXECUTION, build_describe)
+    patcher.replace(EVALUATE_WITH_TIMEOUT, build_evaluate_with_timeout)
+    patcher.replace(ADD_EVENT, build_add_event)
+    patcher.replace(START_DATE_DATETIME, lambda original: _VirtualDatetimeModule(sim))
+    patcher.replace(REFLECT_STATUS, build_reflect)
+
+
+# --------------------------------------------------------------------------- integration clients
+
+_CLIENTS_GAP = "speed: every lambda:invoke and .sync poll creates a boto3 client"
+
+LAMBDA_INTEGRATION_CLIENT = Target(
+    "sfn_lambda_integration_client",
+    f"{_SFN}.state.exec.state_task.lambda_eval_utils:boto_client_for",
+    "(region: str, service: str, state_credentials: Any = None) -> botocore.client.BaseClient",
+    _CLIENTS_GAP,
+)
+BATCH_INTEGRATION_CLIENT = Target(
+    "sfn_batch_integration_client",
+    f"{_TASK}.state_task_service_batch:boto_client_for",
+    "(region: str, service: str, state_credentials: Any = None) -> botocore.client.BaseClient",
+    _CLIENTS_GAP,
+)
+
+
+def patch_integration_clients(patcher: Patcher) -> None:
+    """moto's interpreter creates a new boto3 client for every ``lambda:invoke`` task and
+    every ``.sync`` Batch call (tens of milliseconds each, most of a short state's cost).
+
+    The ``lambda:invoke`` and Batch integrations now reuse one client per region and
+    service for the rehearsal (botocore clients are thread-safe; moto ignores the state's
+    credentials).
+    """
+
+    def build(original: Any) -> Callable[..., Any]:
+        clients: dict[tuple[str, str], Any] = {}
+        lock = threading.Lock()
+
+        def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+            with lock:
+                key = (region, service)
+                if key not in clients:
+                    clients[key] = original(region, service, state_credentials)
+                return clients[key]
+
+        return boto_client_for
+
+    patcher.replace(LAMBDA_INTEGRATION_CLIENT, build)
+    patcher.replace(BATCH_INTEGRATION_CLIENT, build)
+
+
 def install(patcher: Patcher, sim: Simulation) -> None:
     """Install this module's patches on ``patcher`` for ``sim``."""
     patch_cfn_state_machine(patcher)
@@ -421,3 +893,5 @@ def install(patcher: Patcher, sim: Simulation) -> None:
     patch_state_threads(patcher, sim)
     patch_stop_before_start(patcher)
     patch_sync_job_stop(patcher)
+    patch_virtual_timeouts(patcher, sim)
+    patch_integration_clients(patcher)
