@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tools.localaws import DeployError, LocalAws, Simulation, Stack
+from tools.localaws.faults import lambda_faults
 from tools.localaws.inventory import TAG_RETAINED, Resource, left_behind
 from tools.localaws.simulation import Created, JobRecord, Released
 from tools.scenario import (
@@ -195,6 +196,11 @@ class History:
     job_id: str | None
 
 
+def _since(events: list[dict[str, Any]], event: dict[str, Any]) -> str:
+    """When ``event`` happened, as virtual seconds after the execution started: ``+3600.0s``."""
+    return f"+{_seconds(events[0].get('timestamp'), event.get('timestamp')):.1f}s"
+
+
 def read_history(events: list[dict[str, Any]]) -> History:
     states: list[str] = []
     lines: list[str] = []
@@ -222,13 +228,13 @@ def read_history(events: list[dict[str, Any]]) -> History:
             lines.append(f"      ! {_failure_text(details)}")
         elif kind == "ExecutionFailed":
             details = event.get("executionFailedEventDetails", {})
-            lines.append(f"  => FAILED {_failure_text(details)}")
+            lines.append(f"  => FAILED at {_since(events, event)} {_failure_text(details)}")
         elif kind == "ExecutionAborted":
-            lines.append("  => ABORTED (StopExecution)")
+            lines.append(f"  => ABORTED at {_since(events, event)} (StopExecution)")
         elif kind == "ExecutionTimedOut":
-            lines.append("  => TIMED_OUT")
+            lines.append(f"  => TIMED_OUT at {_since(events, event)}")
         elif kind == "ExecutionSucceeded":
-            lines.append("  => SUCCEEDED")
+            lines.append(f"  => SUCCEEDED at {_since(events, event)}")
     return History(states, transitions, lines, job_id)
 
 
@@ -454,7 +460,7 @@ class _Driver:
                 # Nothing runs to move time on until the next start: skip to it.
                 self.sim.clock.advance(max(0.0, min(self._start_times()) - self.sim.clock.now()))
             self.sim.clock.run_due()
-            time.sleep(0.005)
+            time.sleep(0.02)
         unfinished = [e for e in self.started if not e.announced]
         for execution in unfinished:
             sfn.stop_execution(executionArn=execution.arn, error="Rehearsal.Timeout")
@@ -739,8 +745,8 @@ def _offset(at: float | None, start: float) -> str:
 
 def _report_timeline(sim: Simulation, arn: str, say: Any, start: float) -> None:
     """When the run's storage and compute environment were created and their deletes
-    accepted, on the virtual clock (what ``storageSeconds`` and ``computeSecondsAfterJob``
-    measure)."""
+    accepted (what ``storageSeconds`` and ``computeSecondsAfterJob`` measure), and when a
+    scripted Lambda fault struck, in order on the virtual clock."""
     kinds = (*STORAGE_KINDS, COMPUTE_ENVIRONMENT)
     created = _first_created(sim, arn, kinds)
     released = _first_released(sim, kinds)
@@ -752,7 +758,7 @@ def _report_timeline(sim: Simulation, arn: str, say: Any, start: float) -> None:
             "Batch DeleteComputeEnvironment",
         ),
     }
-    lines: list[tuple[float, str]] = []
+    lines = _fault_lines(sim, arn)
     for entry, item in created.items():
         make, delete = verbs[item.kind]
         lines.append((item.at, f"{make} {item.resource_id}"))
@@ -760,6 +766,26 @@ def _report_timeline(sim: Simulation, arn: str, say: Any, start: float) -> None:
             lines.append((released[entry].at, f"{delete} {item.resource_id} (accepted)"))
     for at, text in sorted(lines):
         say(f"  {_offset(at, start)} {text}")
+
+
+_FAULT_MEANING = {
+    "timeout": "timed out (Sandbox.Timedout) after the handler ran",
+    "duplicate": "ran twice with the same event",
+    "lostResponse": "ran, its answer lost (ServiceException)",
+}
+
+
+def _fault_lines(sim: Simulation, arn: str) -> list[tuple[float, str]]:
+    """Each Lambda invocation fault the scenario scripted for ``arn``, as it was played."""
+    return [
+        (
+            fault.at,
+            f"Lambda {fault.function} invocation {fault.number} "
+            f"{_FAULT_MEANING.get(fault.fault, fault.fault)}",
+        )
+        for fault in lambda_faults(sim)
+        if fault.execution == arn
+    ]
 
 
 def _report_jobs(jobs: list[JobRecord], say: Any, start: float) -> None:

@@ -261,7 +261,7 @@ def _describe(error: ValidationError, data: Any) -> str:
     by_key: dict[str, list[ErrorDetails]] = {}
     for detail in error.errors():
         where = ".".join(_data_path(data, tuple(detail["loc"]))) or "(file)"
-        if detail["type"] == "extra_forbidden":
+        if detail["type"] in ("extra_forbidden", "missing"):
             where = ".".join(str(part) for part in detail["loc"])
         by_key.setdefault(where, []).append(detail)
     lines = []

@@ -54,7 +54,8 @@ def rehearse(**scenario: Any) -> tuple[Summary, str]:
 
 def deletions(trace: str) -> list[str]:
     """The trace's ``FSx DeleteFileSystem`` lines, stripped."""
-    return [line.strip() for line in trace.splitlines() if "FSx DeleteFileSystem" in line]
+    lines = [line.strip() for line in trace.splitlines()]
+    return [line for line in lines if line.startswith("FSx DeleteFileSystem")]
 
 
 def drain_line(trace: str) -> str:

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from tools.localaws import JobRecord, LocalAws, Simulation
 from tools.localaws.behaviour import Aws
 from tools.localaws.patches.ec2 import DEVICE, SNAPSHOT_FAILURE
+from tools.localaws.simulation import AttemptRun, JobOutcome, JobSchedule
 from tools.rehearse import run_scenario
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,8 +65,18 @@ class Ebs:
 
     def job_ended(self, ended_at: float | None) -> None:
         """Record the run's Batch job, ended at ``ended_at`` (None: still running)."""
-        record = JobRecord(f"job-{self.token}", self.execution, ended_at=ended_at)
-        record.status = "SUCCEEDED" if ended_at is not None else "RUNNING"
+        now = self.sim.clock.now()
+        stop = ended_at if ended_at is not None else now + 10 * 86400
+        schedule = JobSchedule(
+            runs=(AttemptRun(JobOutcome(), min(now, stop) - 60, stop),), end=ended_at
+        )
+        record = JobRecord(
+            f"job-{self.token}",
+            self.execution,
+            submitted_at=min(now, stop) - 120,
+            schedule=schedule,
+            now=self.sim.clock.now,
+        )
         self.sim.jobs[record.job_id] = record
 
     def snapshot(self, volume_id: str) -> dict[str, Any]:

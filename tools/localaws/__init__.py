@@ -133,7 +133,7 @@ class LocalAws:
             self._clients[service] = boto3.session.Session().client(  # type: ignore[call-overload]
                 service,
                 region_name=self.region,
-                config=Config(retries={"mode": "standard", "max_attempts": 1}),
+                config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
             )
         return self._clients[service]
 

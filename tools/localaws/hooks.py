@@ -10,9 +10,10 @@ execution it was made for (its run tags, or the execution whose Lambda invocatio
 ``throttle_response`` (the error a throttled call gets; ``patches.throttling`` decides
 which calls) and the constraint check (``constraints``) both answer with it.
 
-Every new botocore session also shares one model loader: the handlers create fresh clients
-for every invocation (as after a cold start), and reading the EC2 service model again each
-time would cost more than the rest of the invocation.
+Every new botocore session also shares one model loader, and every client of a service one
+client class: each function creates its clients at its cold start, and reading the EC2
+service model again, or building its class (a docstring per operation), each time would
+cost more than the rest of the invocation.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from contextlib import contextmanager
 from html import escape
 from typing import Any, cast
 
+import botocore.client
 import botocore.session
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
@@ -327,7 +329,22 @@ def installed(sim: Simulation) -> Iterator[None]:
                 shared[search_path_string] = original_create_loader(search_path_string)
             return shared[search_path_string]
 
+    creator: Any = botocore.client.ClientCreator
+    original_client_class = creator._create_client_class
+    classes: dict[tuple[str, str], Any] = {}
+
+    def create_client_class(self: Any, service_name: str, service_model: Any) -> Any:
+        # Every session registers the same handlers, so one class per service and API
+        # version serves them all; building it (a docstring per operation) costs more than
+        # the rest of a client's creation.
+        key = (service_name, str(service_model.api_version))
+        with lock:
+            if key not in classes:
+                classes[key] = original_client_class(self, service_name, service_model)
+            return classes[key]
+
     botocore.session.create_loader = create_loader
+    creator._create_client_class = create_client_class
     try:
         with registered(
             [("before-parameter-build", before_parameter_build), ("after-call", after_call)]
@@ -335,3 +352,4 @@ def installed(sim: Simulation) -> Iterator[None]:
             yield
     finally:
         botocore.session.create_loader = original_create_loader
+        creator._create_client_class = original_client_class

@@ -380,6 +380,10 @@ class Simulation:
     """File systems the emulated FSx started deleting, in order (``tools.localaws.patches.fsx``)."""
     metrics: list[Published] = field(default_factory=list)
     """AutoExport metric datapoints published so far, in order."""
+    lambda_faults: list[Any] = field(default_factory=list)
+    """The Lambda invocation faults played, in order (``faults.LambdaFault``)."""
+    lambda_containers: dict[str, Any] = field(default_factory=dict)
+    """Each function's warm Lambda environment, by logical id (``invoke.Container``)."""
     deliveries: list[Any] = field(default_factory=list)
     """EventBridge deliveries to Lambda targets (``patches.events.Delivery``)."""
     modules: dict[str, ModuleType] = field(default_factory=dict)
@@ -432,9 +436,9 @@ class Simulation:
             for who in {None, caller}:
                 counts[(key, who)] = counts.get((key, who), 0) + 1
             for window in [*throttles, *errors]:
-                if window.covers(counts[(key, window.function)]) and (
-                    window.function is None or window.function == caller
-                ):
+                if window.function not in (None, caller):
+                    continue
+                if window.covers(counts[(key, window.function)]):
                     if not isinstance(window, ErrorWindow):
                         self.throttled[key] = self.throttled.get(key, 0) + 1
                     return window

@@ -9,7 +9,8 @@ changes one fails loudly instead of silently breaking the rehearsal.
 
 - ``core``: ``Target``, ``Patcher``, the active simulation, ``MOTO_VERSION``.
 - ``awslambda``: handlers run in-process instead of in Docker (gap 3).
-- ``cloudformation``: a resource model for ``AWS::SecretsManager::Secret`` (gap 1).
+- ``cloudformation``: a resource model for ``AWS::SecretsManager::Secret`` (gap 1), and JSON
+  template bodies read as JSON.
 - ``stepfunctions``: state machines CloudFormation creates (gap 2), ``batch:submitJob.sync``
   (gap 4), Fail states, StopExecution, and the rehearsal's hooks in the interpreter.
 - ``batch``: jobs on the virtual clock (RUNNABLE time, attempt durations, the retry strategy,
