@@ -288,6 +288,14 @@ def registered(handlers: list[tuple[str, Callable[..., Any]]]) -> Iterator[None]
             BUILTIN_HANDLERS.remove(handler)
 
 
+_LOADERS: dict[Any, Any] = {}
+"""botocore's model loaders by search path, for the whole process: the models are files of
+the installed botocore, the same for every rehearsal."""
+_CLIENT_CLASSES: dict[tuple[str, str], Any] = {}
+"""Client classes by (service, API version), for the whole process."""
+_SHARED_LOCK = threading.Lock()
+
+
 @contextmanager
 def installed(sim: Simulation) -> Iterator[None]:
     """Register the creation hooks for every botocore session made inside."""
@@ -320,8 +328,7 @@ def installed(sim: Simulation) -> Iterator[None]:
             sim.record_created(kind, resource_id, tags(params))
 
     original_create_loader = botocore.session.create_loader
-    shared: dict[Any, Any] = {}
-    lock = threading.Lock()
+    shared, lock = _LOADERS, _SHARED_LOCK
 
     def create_loader(search_path_string: Any = None) -> Any:
         with lock:
@@ -331,7 +338,7 @@ def installed(sim: Simulation) -> Iterator[None]:
 
     creator: Any = botocore.client.ClientCreator
     original_client_class = creator._create_client_class
-    classes: dict[tuple[str, str], Any] = {}
+    classes = _CLIENT_CLASSES
 
     def create_client_class(self: Any, service_name: str, service_model: Any) -> Any:
         # Every session registers the same handlers, so one class per service and API

@@ -892,6 +892,58 @@ def install(patcher: Patcher, sim: Simulation) -> None:
     patch_state_entered(patcher)
     patch_state_threads(patcher, sim)
     patch_stop_before_start(patcher)
+    patch_asl_parse_cache(patcher)
     patch_sync_job_stop(patcher)
     patch_virtual_timeouts(patcher, sim)
     patch_integration_clients(patcher)
+
+
+# --------------------------------------------------------------------------- ASL parsing
+
+ASL_PARSE = Target(
+    "asl_parse",
+    "moto.stepfunctions.parser.asl.parse.asl_parser:AmazonStateLanguageParser.parse",
+    "(definition: str) -> tuple[moto.stepfunctions.parser.asl.component.eval_component."
+    "EvalComponent, antlr4.ParserRuleContext.ParserRuleContext]",
+    "speed: every CreateStateMachine and StartExecution parses the definition with ANTLR",
+)
+PREPROCESSOR = Target(
+    "asl_preprocessor",
+    "moto.stepfunctions.parser.asl.parse.preprocessor:Preprocessor",
+    None,
+    "speed: the parse tree cached, the evaluation components built afresh",
+    replaced=False,
+)
+
+
+_ASL_TREES: dict[str, Any] = {}
+"""Parse trees by definition text, for the whole process (a tree is never changed)."""
+_ASL_TREES_LOCK = threading.Lock()
+
+
+def patch_asl_parse_cache(patcher: Patcher) -> None:
+    """moto parses a definition with its ANTLR grammar (pure Python) when the state machine
+    is created, when it is analysed and at every StartExecution: a quarter of a short
+    rehearsal. The parse tree of a definition that parsed without error is now kept (it is
+    not changed after parsing), and the evaluation components are built from it afresh for
+    each call, as before, so no two executions share them. A definition with a syntax error
+    is parsed, and refused, every time.
+    """
+    from moto.stepfunctions.parser.asl.parse.preprocessor import Preprocessor  # noqa: PLC0415
+
+    trees, lock = _ASL_TREES, _ASL_TREES_LOCK
+
+    def build(original: Any) -> Any:
+        def parse(definition: str) -> tuple[Any, Any]:
+            with lock:
+                tree = trees.get(definition)
+            if tree is None:
+                program, tree = original.__func__(definition)
+                with lock:
+                    trees[definition] = tree
+                return program, tree
+            return Preprocessor().visit(tree), tree
+
+        return staticmethod(parse)
+
+    patcher.replace(ASL_PARSE, build)
