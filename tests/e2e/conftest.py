@@ -1,11 +1,15 @@
 """Fixtures for the rehearsal tests: each shipped scenario is rehearsed once per session."""
 
 import functools
+import io
+import json
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tools.localaws import FunctionCode, LocalAws
 from tools.rehearse import Summary, run_scenario
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,3 +30,34 @@ def rehearsed() -> Callable[[str], list[Summary]]:
         return run_scenario(SHIPPED[key])
 
     return rehearse
+
+
+PROBE_ROLE_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}],
+}
+
+
+def deploy_probe(aws: LocalAws, folder: Path, source: str, timeout: int) -> tuple[str, str]:
+    """Create the Lambda function ``probe`` (Python 3.13, ``timeout`` seconds) whose handler
+    is ``source``, written to ``folder/app.py`` and run from there by the rehearsal.
+
+    Returns ``(function ARN, role ARN)``.
+    """
+    (folder / "app.py").write_text(source)
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", source)
+    role = aws.client("iam").create_role(
+        RoleName="probe", AssumeRolePolicyDocument=json.dumps(PROBE_ROLE_POLICY)
+    )["Role"]["Arn"]
+    arn = aws.client("lambda").create_function(
+        FunctionName="probe",
+        Runtime="python3.13",
+        Role=role,
+        Handler="app.lambda_handler",
+        Code={"ZipFile": code.getvalue()},
+        Timeout=timeout,
+    )["FunctionArn"]
+    aws.sim.functions["probe"] = FunctionCode("ProbeFunction", folder / "app.py")
+    return str(arn), str(role)

@@ -8,10 +8,8 @@ as an S3 object: its side effects) so that each test needs no deploy; the isolat
 deploys the project's OnlyEBS stack and invokes its real functions.
 """
 
-import io
 import json
 import time
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +20,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tools.localaws import FunctionCode, LocalAws, Simulation
+from tests.e2e.conftest import deploy_probe
+from tools.localaws import LocalAws, Simulation
 from tools.localaws.behaviour import Aws
 from tools.localaws.faults import LambdaFault, lambda_faults
 from tools.localaws.invoke import containers
@@ -46,10 +45,6 @@ def lambda_handler(event, context):
     print(f"run {run}")
     return {"run": run, "requestId": context.aws_request_id}
 '''
-ROLE_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}],
-}
 
 
 @dataclass
@@ -81,23 +76,8 @@ def probe(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Probe]:
     """A probe function (timeout 30 s) in a fresh local AWS whose ``aws:`` is the test's
     indirect parameter."""
     sim = Simulation(behaviour=Aws.model_validate(getattr(request, "param", {})))
-    (tmp_path / "app.py").write_text(PROBE)
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("app.py", PROBE)
     with LocalAws(REPO, sim) as aws:
-        role = aws.client("iam").create_role(
-            RoleName="probe", AssumeRolePolicyDocument=json.dumps(ROLE_POLICY)
-        )["Role"]["Arn"]
-        arn = aws.client("lambda").create_function(
-            FunctionName="probe",
-            Runtime="python3.13",
-            Role=role,
-            Handler="app.lambda_handler",
-            Code={"ZipFile": code.getvalue()},
-            Timeout=30,
-        )["FunctionArn"]
-        sim.functions["probe"] = FunctionCode("ProbeFunction", tmp_path / "app.py")
+        arn, role = deploy_probe(aws, tmp_path, PROBE, timeout=30)
         aws.client("s3").create_bucket(Bucket=BUCKET)
         yield Probe(aws, sim, "probe", arn, role)
 

@@ -7,10 +7,8 @@ function, written here, stands for work that takes virtual time); the scenario k
 ``aws.stepFunctions`` are checked on the project's own state machine, end to end.
 """
 
-import io
 import json
 import time
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,19 +16,14 @@ from typing import Any
 
 import pytest
 
-from tools.localaws import FunctionCode, LocalAws, Simulation
+from tests.e2e.conftest import deploy_probe
+from tools.localaws import LocalAws, Simulation
 from tools.localaws.behaviour import StepFunctions
 from tools.localaws.patches.stepfunctions import MAX_STANDARD_SECONDS, apply_timeouts
 from tools.rehearse import run_scenario
 
 REPO = Path(__file__).resolve().parents[2]
 ROLE = "arn:aws:iam::123456789012:role/probe"
-ROLE_POLICY = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}],
-    }
-)
 PROBE = '''
 from tools.localaws.patches.core import active_simulation
 
@@ -74,22 +67,9 @@ class Local:
 
 @pytest.fixture
 def local(tmp_path: Path) -> Iterator[Local]:
-    (tmp_path / "app.py").write_text(PROBE)
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("app.py", PROBE)
     sim = Simulation()
     with LocalAws(REPO, sim) as aws:
-        aws.client("iam").create_role(RoleName="probe", AssumeRolePolicyDocument=ROLE_POLICY)
-        arn = aws.client("lambda").create_function(
-            FunctionName="probe",
-            Runtime="python3.13",
-            Role=ROLE,
-            Handler="app.lambda_handler",
-            Code={"ZipFile": code.getvalue()},
-            Timeout=900,
-        )["FunctionArn"]
-        sim.functions["probe"] = FunctionCode("ProbeFunction", tmp_path / "app.py")
+        arn, _ = deploy_probe(aws, tmp_path, PROBE, timeout=900)
         yield Local(aws, sim, arn)
 
 

@@ -11,10 +11,11 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 
 
-def rehearse(*files: Path) -> subprocess.CompletedProcess[str]:
+def rehearse(*arguments: Path | str) -> subprocess.CompletedProcess[str]:
+    """``python -m tools.rehearse ARGUMENTS`` (options and files) from the repository root."""
     path = os.pathsep.join([str(REPO / "layers" / "common"), str(REPO)])
     return subprocess.run(
-        [sys.executable, "-m", "tools.rehearse", *map(str, files)],
+        [sys.executable, "-m", "tools.rehearse", *map(str, arguments)],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": path},
         capture_output=True,
@@ -52,16 +53,7 @@ def test_quiet_prints_only_summaries_and_the_tally(tmp_path: Path) -> None:
     met, missed = tmp_path / "met.yaml", tmp_path / "missed.yaml"
     met.write_text("mode: OnlyEBS\nexpect:\n  status: SUCCEEDED\n")
     missed.write_text("mode: TaskExport\nexpect:\n  exportTasks: 1\n  jobStatus: FAILED\n")
-    path = os.pathsep.join([str(REPO / "layers" / "common"), str(REPO)])
-    result = subprocess.run(
-        [sys.executable, "-m", "tools.rehearse", "--quiet", str(met), str(missed)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": path},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = rehearse("--quiet", met, missed)
     assert result.returncode == 1, result.stderr
     lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert [line.get("scenario") for line in lines[:-1]] == ["met", "missed"]
