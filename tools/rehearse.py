@@ -67,6 +67,7 @@ class Summary:
     retainedReasons: dict[str, str] = field(default_factory=dict)
     deletedUnexported: list[str] = field(default_factory=list)
     exportTasks: int = 0
+    startSeconds: float = 0.0
     virtualSeconds: float = 0.0
     storageSeconds: float | None = None
     computeSecondsAfterJob: float | None = None
@@ -702,6 +703,7 @@ def _run(
                 retainedReasons=reasons,
                 deletedUnexported=deleted_unexported(sim, arn, jobs, resources),
                 exportTasks=created.get(EXPORT_TASK, 0),
+                startSeconds=round(execution.at - driver.first, 1),
                 virtualSeconds=_seconds(description.get("startDate"), description.get("stopDate")),
                 storageSeconds=storage_seconds(sim, arn, end),
                 computeSecondsAfterJob=compute_seconds_after_job(

@@ -42,3 +42,34 @@ def test_storage_that_is_never_deleted_counts_to_the_end_of_the_rehearsal() -> N
     assert "EC2 DeleteVolume" not in times
     assert summary.storageSeconds is not None
     assert summary.storageSeconds >= summary.virtualSeconds - times["EC2 CreateVolume"] - 0.15
+
+
+def test_executions_differ_in_input_and_start_time() -> None:
+    first, second = run_scenario(
+        {
+            "name": "staggered",
+            "mode": "OnlyEBS",
+            "executions": [
+                {"name": "late", "input": {"ebsSizeGb": "big"}, "startAt": 600},
+                {"name": "early"},
+            ],
+        }
+    )
+    assert (first.execution, first.startSeconds, first.status) == ("early", 0.0, "SUCCEEDED")
+    assert (second.execution, second.status) == ("late", "FAILED")
+    assert second.error == "InvalidConfiguration"
+    assert second.startSeconds == pytest.approx(600, abs=1)
+
+
+def test_abort_at_stops_the_execution_at_that_virtual_time() -> None:
+    summary, times = rehearse(
+        {
+            "name": "stopped",
+            "mode": "OnlyEBS",
+            "aws": {"abortAt": 1800, "job": {"attempts": [{"status": "SUCCEEDED", "after": 7200}]}},
+        }
+    )
+    assert summary.status == "ABORTED"
+    assert summary.virtualSeconds == pytest.approx(1800, abs=1)
+    assert summary.jobStatus == "FAILED"
+    assert times["EC2 DeleteVolume"] > 1800
