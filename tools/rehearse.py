@@ -20,7 +20,6 @@ import argparse
 import json
 import math
 import os
-import re
 import sys
 import threading
 import time
@@ -31,7 +30,8 @@ from typing import Any, TextIO
 from tools.localaws import DeployError, LocalAws, Simulation, Stack
 from tools.localaws.faults import lambda_faults
 from tools.localaws.inventory import TAG_RETAINED, Resource, left_behind
-from tools.localaws.simulation import Created, JobRecord, Released
+from tools.localaws.invoke import containers
+from tools.localaws.simulation import REHEARSAL_CALLER, Created, JobRecord, Released
 from tools.scenario import (
     SECONDS_TOLERANCE,
     Range,
@@ -183,7 +183,12 @@ def _failure_text(details: dict[str, Any]) -> str:
     elif isinstance(parsed, dict) and "Status" in parsed:
         attempts = parsed.get("Attempts") or []
         reason = (attempts[-1] if attempts else parsed).get("StatusReason", "")
-        cause = f"job {parsed['Status']} after {len(attempts)} attempt(s): {reason}"
+        summary = (parsed.get("ArrayProperties") or {}).get("StatusSummary")
+        if isinstance(summary, dict) and summary:
+            counts = ", ".join(f"{n} {status}" for status, n in summary.items() if n)
+            cause = f"array job {parsed['Status']} ({counts}): {reason}"
+        else:
+            cause = f"job {parsed['Status']} after {len(attempts)} attempt(s): {reason}"
     return f"{error}: {_short(cause)}" if cause else str(error)
 
 
@@ -305,10 +310,6 @@ def timeout_seconds() -> float:
     return seconds
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "scenario"
-
-
 def _simulation(scenario: Scenario) -> Simulation:
     return Simulation(behaviour=scenario.aws, log_level=log_level() or "WARNING")
 
@@ -350,24 +351,19 @@ class Planned:
 
 
 def plan_executions(scenario: Scenario) -> list[Planned]:
-    """The executions of a scenario, in start order: ``executions`` when given (each name
-    defaulting to ``<executionName or rehearsal-<name>>-<n>``), else ``concurrent`` copies."""
-    base = scenario.executionName or f"rehearsal-{_slug(scenario.name or 'scenario')}"
+    """The executions of a scenario, in start order (names: ``Scenario.execution_names``)."""
+    names = scenario.execution_names()
     if scenario.executions:
         planned = [
             Planned(
-                execution.name or f"{base}-{number}",
+                name,
                 scenario.input if execution.input is None else execution.input,
                 execution.startAt,
             )
-            for number, execution in enumerate(scenario.executions, 1)
+            for name, execution in zip(names, scenario.executions, strict=True)
         ]
         return sorted(planned, key=lambda item: item.start_at)
-    count = scenario.aws.concurrent
-    return [
-        Planned(base + (f"-{n}" if count > 1 else ""), scenario.input, 0.0)
-        for n in range(1, count + 1)
-    ]
+    return [Planned(name, scenario.input, 0.0) for name in names]
 
 
 @dataclass
@@ -417,6 +413,13 @@ class _Driver:
         return start
 
     def _start(self, planned: Planned) -> None:
+        previous = self.sim.enter_function(REHEARSAL_CALLER)
+        try:
+            self._start_execution(planned)
+        finally:
+            self.sim.enter_function(previous)
+
+    def _start_execution(self, planned: Planned) -> None:
         at = self.sim.clock.now()
         arn = self.aws.client("stepfunctions").start_execution(
             stateMachineArn=self.stack.state_machine_arn,
@@ -431,9 +434,13 @@ class _Driver:
 
     def _stopper(self, arn: str) -> Any:
         def stop() -> None:
-            sfn = self.aws.client("stepfunctions")
-            if sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
-                sfn.stop_execution(executionArn=arn)
+            previous = self.sim.enter_function(REHEARSAL_CALLER)
+            try:
+                sfn = self.aws.client("stepfunctions")
+                if sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                    sfn.stop_execution(executionArn=arn)
+            finally:
+                self.sim.enter_function(previous)
 
         return stop
 
@@ -590,21 +597,47 @@ def _children(job: JobRecord) -> list[JobRecord]:
     return list(getattr(job, "children", None) or [])
 
 
+def _job_end(jobs: list[JobRecord]) -> float | None:
+    """When the run's last job ended (virtual epoch seconds); ``None`` while one runs."""
+    ends = [job.ended_at for job in jobs]
+    if not ends or any(end is None for end in ends):
+        return None
+    return max(end for end in ends if end is not None)
+
+
+def _drained(events: list[dict[str, Any]]) -> bool:
+    """Whether the run's last drain check found auto-export's queue drained (AutoExport)."""
+    results = _drain_results(events)
+    return bool(results and results[-1].get("drained"))
+
+
 def deleted_unexported(
-    sim: Simulation, arn: str, jobs: list[JobRecord], resources: list[Resource]
+    sim: Simulation,
+    arn: str,
+    jobs: list[JobRecord],
+    resources: list[Resource],
+    drained: bool = False,
 ) -> list[str]:
     """The run's storage that AWS deleted though a job attempt had run on it and nothing
-    saved what it held: a file system with no export task that SUCCEEDED with 0 failed
-    files by then; a volume of a job that did not succeed, with no snapshot of the run left.
+    saved what it held: a file system with no export task that started after the job ended
+    and SUCCEEDED with 0 failed files by then (unless auto-export, still on, had drained:
+    ``drained``); a volume of a job that did not succeed, with no snapshot of the run left.
     Entries ``"kind:id"``."""
     if not _attempt_ran(jobs):
         return []
+    job_end = _job_end(jobs)
+    task_created = {c.resource_id: c.at for c in sim.created if c.kind == EXPORT_TASK}
     unexported = [
         f"fsx:file-system:{deletion.file_system_id}"
         for deletion in sim.deletions
         if deletion.execution_arn == arn
+        and not (deletion.auto_export and drained and job_end is not None)
         and not any(
-            lifecycle == "SUCCEEDED" and not failed for _, lifecycle, failed in deletion.exports
+            lifecycle == "SUCCEEDED"
+            and not failed
+            and job_end is not None
+            and task_created.get(task_id, job_end) >= job_end
+            for task_id, lifecycle, failed in deletion.exports
         )
     ]
     succeeded = any(job.status == "SUCCEEDED" for job in jobs)
@@ -637,6 +670,49 @@ def _job_attempts(jobs: list[JobRecord]) -> int:
     return len(jobs[-1].attempts)
 
 
+def unplayed(sim: Simulation, scenario: Scenario) -> list[str]:
+    """What the scenario scripted that never happened, once every execution ended: a Lambda
+    fault of an invocation that never came, a call window past the calls made, an array
+    child the job never had. Such a file tests less than it says, so each is reported as an
+    expectation not met."""
+    found: list[str] = []
+    played = {(fault.function, fault.number) for fault in lambda_faults(sim)}
+    made = {name: container.invocations for name, container in containers(sim).items()}
+    for function, plan in scenario.aws.functions.items():
+        for kind in ("timeout", "duplicate", "lostResponse"):
+            missed = [n for n in getattr(plan, kind) if (function, n) not in played]
+            if missed:
+                found.append(
+                    f"aws.lambda.{function}.{kind} {missed}: never played ({function} was "
+                    f"invoked {made.get(function, 0)} time(s))"
+                )
+    for key_name in ("throttle", "errors"):
+        for operation in getattr(scenario.aws, key_name):
+            windows = (
+                scenario.aws.throttle_windows(operation)
+                if key_name == "throttle"
+                else scenario.aws.error_windows(operation)
+            )
+            for window in windows:
+                calls = sim.calls_of(operation, window.function)
+                if calls < window.from_:
+                    who = f" by {window.function}" if window.function else ""
+                    found.append(
+                        f"aws.{key_name}.{operation}: call {window.from_} never made{who} "
+                        f"(only {calls})"
+                    )
+    children = scenario.aws.job.children
+    if children:
+        sizes = [len(_children(job)) for execution in sim.jobs.values() for job in [execution]]
+        size = max(sizes, default=0)
+        missing = sorted(index for index in children if index >= size)
+        if missing:
+            found.append(
+                f"aws.job.children {missing}: the run's job had no such child (array size {size})"
+            )
+    return found
+
+
 # --------------------------------------------------------------------------- running
 
 
@@ -664,12 +740,14 @@ def _run(
             _merge_secret(aws, stack, scenario.secret)
         if scenario.aws.abortAfter:
             sim.state_listeners.append(_Aborter(aws, scenario.aws.abortAfter))
+        sim.enter_function(REHEARSAL_CALLER)
         driver = _Driver(aws, sim, stack, scenario)
         driver.start_all()
         unfinished = driver.wait(time.monotonic() + timeout)
         end = sim.clock.now()
         resources = aws.inventory()
         sfn = aws.client("stepfunctions")
+        never = unplayed(sim, scenario)
 
         summaries: list[Summary] = []
         for execution in driver.started:
@@ -701,16 +779,22 @@ def _run(
                 leaked=leaked,
                 retained=retained,
                 retainedReasons=reasons,
-                deletedUnexported=deleted_unexported(sim, arn, jobs, resources),
+                deletedUnexported=deleted_unexported(
+                    sim, arn, jobs, resources, drained=_drained(events)
+                ),
                 exportTasks=created.get(EXPORT_TASK, 0),
                 startSeconds=round(execution.at - driver.first, 1),
-                virtualSeconds=_seconds(description.get("startDate"), description.get("stopDate")),
+                virtualSeconds=_seconds(
+                    events[0].get("timestamp") if events else None,
+                    events[-1].get("timestamp") if events else None,
+                ),
                 storageSeconds=storage_seconds(sim, arn, end),
                 computeSecondsAfterJob=compute_seconds_after_job(
                     sim, arn, jobs[-1] if jobs else None, end
                 ),
             )
             failed = check_expectations(scenario, summary)
+            failed += [f"unplayed: {item}" for item in never]
             if arn in unfinished:
                 failed.insert(
                     0, f"execution still RUNNING after {timeout:g} s of real time; stopped"
@@ -724,8 +808,9 @@ def _run(
                 trace(f"  throttled: {throttled}")
             for line in compact(history.lines):
                 trace(line)
-            _report_jobs(jobs, trace, execution.at)
-            _report_timeline(sim, arn, trace, execution.at)
+            started = _started_at(events, execution.at)
+            _report_jobs(jobs, trace, started)
+            _report_timeline(sim, arn, trace, started)
             _report_metric(sim, arn, trace)
             _report_drain(events, trace)
             _report_refusals(sim, arn, trace)
@@ -738,6 +823,13 @@ def _run(
             say(summary.to_json())
             summaries.append(summary)
         return summaries
+
+
+def _started_at(events: list[dict[str, Any]], default: float) -> float:
+    """The execution's start on the virtual clock: its first history event's timestamp (the
+    base of every ``+…s`` in its trace, as of ``=> … at``)."""
+    stamp: Any = events[0].get("timestamp") if events else None
+    return float(stamp.timestamp()) if hasattr(stamp, "timestamp") else default
 
 
 def _offset(at: float | None, start: float) -> str:
@@ -804,10 +896,10 @@ def _report_jobs(jobs: list[JobRecord], say: Any, start: float) -> None:
             if started is not None or job.ended_at is not None
             else ""
         )
-        say(
-            f"  job {job.job_id}: {job.status} after {len(job.attempts)} attempt(s){when}: "
-            f"{attempts}"
-        )
+        schedule = getattr(job, "schedule", None)
+        reason = getattr(schedule, "end_reason", None) or getattr(schedule, "runnable_reason", None)
+        shown = attempts or (f"({reason})" if reason else "")
+        say(f"  job {job.job_id}: {job.status} after {len(job.attempts)} attempt(s){when}: {shown}")
         children = _children(job)
         if children:
             failed = [c for c in children if c.status == "FAILED"]
@@ -820,7 +912,10 @@ def _report_jobs(jobs: list[JobRecord], say: Any, start: float) -> None:
                     f"{o.status}" + (f" ({o.status_reason})" if o.status_reason else "")
                     for o in child.attempts
                 )
-                say(f"    child {child.job_id}: FAILED after {len(child.attempts)}: {reasons}")
+                say(
+                    f"    child {child.job_id}: FAILED after {len(child.attempts)} "
+                    f"attempt(s): {reasons}"
+                )
 
 
 def _runs(values: list[float]) -> str:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -63,7 +64,7 @@ class Expect(Strict):
     status: Literal["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"] | None = None
     error: str | None = None
     """The Fail state's error name; ``null`` means no error. Checked only when given."""
-    causeContains: str | list[str] | None = None
+    causeContains: str | Annotated[list[str], Field(min_length=1)] | None = None
     """Text the execution's cause must contain (e.g. the configuration key at fault); with a
     list, every item."""
     jobAttempts: int | None = Field(None, ge=0)
@@ -79,7 +80,7 @@ class Expect(Strict):
     """Exact counts per resource kind; kinds not listed must not have been created."""
     leaked: list[str] | None = None
     retained: list[str] | None = None
-    retainedReasonContains: str | list[str] | None = None
+    retainedReasonContains: str | Annotated[list[str], Field(min_length=1)] | None = None
     """Text a retained resource's ``batch-scratch:retained-reason`` tag must contain."""
     deletedUnexported: list[str] | None = None
     """Storage deleted without an export that saved it (entries as in ``leaked``)."""
@@ -190,6 +191,17 @@ class Scenario(Strict):
             raise ValueError(f"not a mode; the modes are {', '.join(MODES)}")
         return value
 
+    def execution_names(self, file_stem: str | None = None) -> list[str]:
+        """The names the executions get, in file order: an ``executions`` entry's ``name``,
+        else ``<base>-<n>``; with ``concurrent`` N > 1, ``<base>-1`` ... ``<base>-N``; else
+        ``<base>``. ``<base>`` is ``executionName``, else ``rehearsal-<name>`` (the name made
+        safe for Step Functions; ``file_stem`` when the file gives no name)."""
+        base = self.executionName or f"rehearsal-{_slug(self.name or file_stem or 'scenario')}"
+        if self.executions:
+            return [e.name or f"{base}-{n}" for n, e in enumerate(self.executions, 1)]
+        count = self.aws.concurrent
+        return [base + (f"-{n}" if count > 1 else "") for n in range(1, count + 1)]
+
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
         count = self.aws.concurrent
@@ -217,9 +229,15 @@ class Scenario(Strict):
             raise ValueError(
                 f"aws.storage.lateStatus: {late} is not a {self.mode} state ({wanted})"
             )
-        names = [e.name for e in self.executions if e.name]
+        names = self.execution_names()
         if len(set(names)) != len(names):
-            raise ValueError("executions: two executions have one name")
+            raise ValueError(f"executions: two executions would both be named {_twice(names)!r}")
+        for name in names:
+            if len(name) > _EXECUTION_NAME_MAX:
+                raise ValueError(
+                    f"executionName: the execution name {name!r} is {len(name)} characters "
+                    f"(Step Functions allows {_EXECUTION_NAME_MAX})"
+                )
         _finite(self.input, "input")
         _finite(self.secret, "secret")
         for index, execution in enumerate(self.executions):
@@ -227,6 +245,14 @@ class Scenario(Strict):
             _execution_name(execution.name, f"executions.{index}.name")
         _execution_name(self.executionName, "executionName")
         return self
+
+
+def _twice(names: list[str]) -> str:
+    return next(name for name in names if names.count(name) > 1)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:60] or "scenario"
 
 
 def _execution_name(value: str | None, where: str) -> None:

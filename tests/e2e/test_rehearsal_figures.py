@@ -73,3 +73,46 @@ def test_abort_at_stops_the_execution_at_that_virtual_time() -> None:
     assert summary.virtualSeconds == pytest.approx(1800, abs=1)
     assert summary.jobStatus == "FAILED"
     assert times["EC2 DeleteVolume"] > 1800
+
+
+def test_a_scripted_fault_that_never_plays_is_reported() -> None:
+    (summary,) = run_scenario(
+        {
+            "name": "unplayed",
+            "mode": "OnlyEBS",
+            "aws": {
+                "lambda": {"ReaperFunction": {"duplicate": [1]}},
+                "errors": {"ec2:DeleteVolume": {"code": "VolumeInUse", "from": 3}},
+            },
+        }
+    )
+    assert summary.status == "SUCCEEDED"
+    assert not summary.expectationsMet
+    assert any("aws.lambda.ReaperFunction.duplicate [1]" in f for f in summary.failedExpectations)
+    assert any("aws.errors.ec2:DeleteVolume: call 3" in f for f in summary.failedExpectations)
+
+
+def test_a_scenario_cannot_fault_the_rehearsals_own_calls() -> None:
+    (summary,) = run_scenario(
+        {
+            "name": "own-calls",
+            "mode": "OnlyEBS",
+            "aws": {"errors": {"states:StartExecution": {"code": "InvalidArn"}}},
+        }
+    )
+    assert summary.status == "SUCCEEDED"
+    assert any("states:StartExecution: call 1 never made" in f for f in summary.failedExpectations)
+
+
+def test_abort_at_lands_in_the_middle_of_a_wait_state() -> None:
+    (summary,) = run_scenario(
+        {
+            "name": "stopped-waiting",
+            "mode": "OnlyEBS",
+            "input": {"waitForEbsCreationSeconds": 3600},
+            "aws": {"abortAt": 100, "storage": {"readySeconds": 7200}},
+        }
+    )
+    assert summary.status == "ABORTED"
+    assert summary.states[-1] == "WaitForVolume"
+    assert summary.virtualSeconds == pytest.approx(100, abs=1)

@@ -223,6 +223,17 @@ class Job(Strict):
     children: dict[int, Child] = Field(default_factory=dict)
     """Array jobs: child index -> its own attempts."""
 
+    @field_validator("children", mode="before")
+    @classmethod
+    def _json_indexes(cls, value: object) -> object:
+        # JSON (which scenario files may be) has only string keys: "3" is child 3.
+        if isinstance(value, dict):
+            return {
+                int(key) if isinstance(key, str) and key.isdecimal() else key: child
+                for key, child in value.items()
+            }
+        return value
+
     @field_validator("children")
     @classmethod
     def _indexes(cls, value: dict[int, Child]) -> dict[int, Child]:
@@ -344,6 +355,13 @@ class Aws(Strict):
     def _one_abort(self) -> Aws:
         if self.abortAfter is not None and self.abortAt is not None:
             raise ValueError("abortAfter and abortAt: give one time to stop the execution")
+        job = self.job
+        waits = job.runnableSeconds or job.neverStarts or self.compute.instancesTerminate
+        if job.runnableReason is not None and not waits:
+            raise ValueError(
+                "job.runnableReason: the job is never RUNNABLE long enough to show it; give "
+                "runnableSeconds (or neverStarts, or compute.instancesTerminate)"
+            )
         return self
 
     def throttle_windows(self, key: str) -> list[Window]:
@@ -381,6 +399,18 @@ EC2_COMMON_ERRORS: dict[str, tuple[int, str]] = {
 """EC2's common client and server errors (EC2 API Reference, "Error codes")."""
 
 
+def _status_of(code: str) -> int:
+    """The HTTP status of an error whose model gives none (FSx's models give none): 500 for a
+    server-side failure (FSx API Reference, Common Errors and each operation's Errors:
+    ``InternalServerError``, "HTTP Status Code: 500"), 503 for an unavailable service, else 400
+    (a client error)."""
+    if "Unavailable" in code:
+        return 503
+    if "Internal" in code or code.startswith("Server"):
+        return 500
+    return 400
+
+
 @functools.cache
 def error_codes(key: str) -> dict[str, tuple[int, str]]:
     """The error codes ``"service:Operation"`` can answer: its modelled errors (with their
@@ -391,7 +421,7 @@ def error_codes(key: str) -> dict[str, tuple[int, str]]:
     codes: dict[str, tuple[int, str]] = {}
     for shape in op.error_shapes:
         code = shape.metadata.get("error", {}).get("code", shape.name)
-        status = int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
+        status = int(shape.metadata.get("error", {}).get("httpStatusCode", _status_of(code)))
         codes[code] = (status, f"{code} (from the scenario)")
     protocol = model.metadata.get("protocol")  # type: ignore[attr-defined]
     codes.update(EC2_COMMON_ERRORS if protocol == "ec2" else COMMON_ERRORS)

@@ -287,11 +287,12 @@ class VirtualClock:
     def offset(self) -> float:
         return self._offset
 
-    def sleep(self, seconds: float) -> None:
+    def sleep(self, seconds: float, interrupted: Callable[[], bool] | None = None) -> None:
         """Skip ``seconds`` of virtual time; an alarm due on the way runs, in this thread,
-        at its time (``schedule``)."""
+        at its time (``schedule``). ``interrupted``: asked after each alarm; when it says
+        True the sleep ends there (a Wait state whose execution the alarm stopped)."""
         if seconds and seconds > 0:
-            self._advance_to(self.now() + float(seconds))
+            self._advance_to(self.now() + float(seconds), interrupted)
             if self.real_seconds_per_wait:
                 time.sleep(self.real_seconds_per_wait)
 
@@ -334,13 +335,14 @@ class VirtualClock:
         upcoming = self.next_milestone()
         if upcoming is not None and upcoming > target:
             target = upcoming
-        self._advance_to(target)
+        # After an alarm (another execution's start, an abort) the poll looks again.
+        self._advance_to(target, interrupted=lambda: True)
 
     def run_due(self) -> None:
         """Run the alarms whose time has come (the rehearsal calls this while it waits)."""
         self._advance_to(self.now())
 
-    def _advance_to(self, target: float) -> None:
+    def _advance_to(self, target: float, interrupted: Callable[[], bool] | None = None) -> None:
         while True:
             with self._lock:
                 due = self._alarms[0] if self._alarms and self._alarms[0][0] <= target else None
@@ -352,6 +354,12 @@ class VirtualClock:
             if due is None:
                 return
             due[2]()
+            if interrupted is not None and interrupted():
+                return
+
+
+REHEARSAL_CALLER = "Rehearsal"
+"""The caller the rehearsal command's own calls are made as (``Simulation.enter_function``)."""
 
 
 @dataclass
@@ -424,11 +432,13 @@ class Simulation:
         goes through), a ``Window`` (throttled) or an ``ErrorWindow`` (that error answer).
 
         A window counts the calls of its ``function`` (every caller when not given), from 1;
-        the rehearsal's own calls count among every caller's.
+        calls with no caller (a test's client) count among every caller's; the rehearsal
+        command's own (``REHEARSAL_CALLER``: starting, describing and announcing executions) are
+        never counted nor failed, so a scenario cannot break the rehearsal itself.
         """
         plan = self._fault_plan()
         caller = self.caller()
-        if not self.enabled or key not in plan:
+        if not self.enabled or key not in plan or caller == REHEARSAL_CALLER:
             return None
         throttles, errors = plan[key]
         with self._lock:
@@ -443,6 +453,14 @@ class Simulation:
                         self.throttled[key] = self.throttled.get(key, 0) + 1
                     return window
         return None
+
+    def calls_of(self, key: str, function: str | None = None) -> int:
+        """How many calls of ``key`` (a scenario's ``"service:Operation"``) a window counted
+        so far: ``function``'s, or every caller's."""
+        from tools.localaws.hooks import operation_key  # noqa: PLC0415 - hooks imports us
+
+        with self._lock:
+            return self._call_counts.get((operation_key(key), function), 0)
 
     def caller(self) -> str | None:
         """Who makes the call in progress on this thread: the Lambda function whose handler

@@ -80,7 +80,8 @@ def patch_fast_clock(patcher: Patcher, sim: Simulation) -> None:
 
     def build_wait(original: Any) -> Callable[..., None]:
         def wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
-            sim.clock.sleep(wait_seconds)
+            # An alarm on the way may stop the execution (abortAt): the Wait ends there.
+            sim.clock.sleep(wait_seconds, interrupted=lambda: not env.is_running())
             env.program_state_event.wait(0.001)
 
         return wait_interval
