@@ -577,6 +577,8 @@ class VirtualEvent:
         self._clock = sim.clock
         self._cond = threading.Condition()
         self._flag = False
+        self._expired = False
+        self._deadline: float | None = None
 
     def is_set(self) -> bool:
         return self._flag
@@ -590,39 +592,43 @@ class VirtualEvent:
         with self._cond:
             self._flag = False
 
-    def wait(
-        self, timeout: float | None = None, on_expiry: Callable[[], None] | None = None
-    ) -> bool:
-        """Block until ``set`` or until ``timeout`` virtual seconds have passed; return
-        whether it was set in time.
+    def arm(self, timeout: float, on_expiry: Callable[[], None] | None = None) -> None:
+        """Start counting ``timeout`` virtual seconds from now: call it before the work
+        starts, so that work which moves the clock on at once still meets the deadline.
 
         The deadline's alarm runs in the thread that moves the clock past it, which may be
         the very work being waited for (a Lambda handler that waits): set after the alarm is
         late, even if the waiting thread only wakes up after both. ``on_expiry`` runs in
         that thread, at the deadline, when it passes unset.
         """
-        if timeout is None:
-            with self._cond:
-                while not self._flag:
-                    self._cond.wait(RECHECK_SECONDS)
-                return True
-        deadline = self._clock.now() + timeout
-        expired = False
+        self._deadline = self._clock.now() + timeout
 
         def expire() -> None:
-            nonlocal expired
             with self._cond:
-                expired = not self._flag
-                if expired and on_expiry is not None:
+                self._expired = not self._flag
+                if self._expired and on_expiry is not None:
                     on_expiry()
                 self._cond.notify_all()
 
         if timeout < MAX_STANDARD_SECONDS:
-            self._clock.schedule(deadline, expire)
+            self._clock.schedule(self._deadline, expire)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until ``set``, or until the deadline ``arm`` set (else ``timeout`` virtual
+        seconds from now) has passed; return whether it was set in time."""
+        if timeout is None and self._deadline is None:
+            with self._cond:
+                while not self._flag:
+                    self._cond.wait(RECHECK_SECONDS)
+                return True
+        if self._deadline is None:
+            self.arm(float(timeout or 0))
+        deadline = self._deadline
+        assert deadline is not None
         with self._cond:
-            while not self._flag and not expired and self._clock.now() < deadline:
+            while not self._flag and not self._expired and self._clock.now() < deadline:
                 self._cond.wait(RECHECK_SECONDS)
-            return self._flag and not expired
+            return self._flag and not self._expired
 
 
 class _VirtualDatetimeModule:
@@ -755,11 +761,10 @@ def patch_virtual_timeouts(patcher: Patcher, sim: Simulation) -> None:
 
             # The module's Thread: the rehearsal's StateWorkerThread (patch_state_threads).
             worker = vars(execute_state)["Thread"](target=exec_and_notify, daemon=True)
-            worker.start()
             abandoned = frame.event_history_context
-            finished_on_time = terminated.wait(
-                timeout_seconds, on_expiry=lambda: _ABANDONED.add(abandoned)
-            )
+            terminated.arm(timeout_seconds, on_expiry=lambda: _ABANDONED.add(abandoned))
+            worker.start()
+            finished_on_time = terminated.wait()
             frame.set_ended()
             env.close_frame(frame)
             if not finished_on_time:
