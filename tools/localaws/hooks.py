@@ -37,6 +37,9 @@ _SERVICE_ALIASES = {"sfn": "states", "eventbridge": "events", "cloudwatchlogs": 
 _THROTTLE_CODES = {
     "ec2": ("RequestLimitExceeded", 503, "Request limit exceeded."),
     "lambda": ("TooManyRequestsException", 429, "Rate exceeded"),
+    # AWS Knowledge Center, "aws-batch-requests-error": "Too Many Requests (Service: AWSBatch;
+    # Status Code: 429; Error Code: TooManyRequestsException)".
+    "batch": ("TooManyRequestsException", 429, "Too Many Requests"),
 }
 _DEFAULT_THROTTLE = ("ThrottlingException", 400, "Rate exceeded")
 
