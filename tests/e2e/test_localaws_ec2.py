@@ -35,9 +35,11 @@ class Ebs:
     def execution(self) -> str:
         return f"{EXECUTION_PREFIX}{self.token}"
 
-    def create(self) -> dict[str, Any]:
+    def create(self, **token: str) -> dict[str, Any]:
+        """CreateVolume (``ClientToken=...`` may be given)."""
         return dict(
             self.client.create_volume(
+                **token,
                 AvailabilityZone=ZONE,
                 Size=100,
                 VolumeType="gp3",
@@ -105,6 +107,13 @@ def ebs(request: pytest.FixtureRequest) -> Iterator[Ebs]:
 
 
 # --------------------------------------------------------------------------- creation
+
+
+def test_a_repeated_create_volume_request_returns_the_same_volume(ebs: Ebs) -> None:
+    first = ebs.create(ClientToken="run-1")["VolumeId"]
+    assert ebs.create(ClientToken="run-1")["VolumeId"] == first
+    assert ebs.create(ClientToken="run-2")["VolumeId"] != first
+    assert ebs.create()["VolumeId"] != ebs.create()["VolumeId"]
 
 
 def test_volume_is_creating_for_the_scripted_polls_then_available(ebs: Ebs) -> None:

@@ -17,7 +17,7 @@ changes one fails loudly instead of silently breaking the rehearsal.
   job timeouts, array children; gap 5), compute environment and job queue lifecycles, the
   service role (gap 8).
 - ``ec2``: EBS volume and snapshot lifecycles on the virtual clock, a volume held by its
-  instance, DetachVolume by volume id (gap 7).
+  instance, DetachVolume by volume id (gap 7), CreateVolume's ClientToken.
 - ``events``: EventBridge rules invoke their Lambda targets.
 - ``throttling``: a scenario's throttled calls and error answers, at moto's request entry point.
 - ``fsx``: FSx for Lustre (gap 6): lifecycle, data repository associations and tasks.

@@ -496,8 +496,57 @@ def patch_snapshot_lifecycle(patcher: Patcher) -> None:
     patcher.replace(SNAPSHOT_PROGRESS, lambda original: property(progress))
 
 
+# --------------------------------------------------------------------------- ClientToken
+
+CREATE_VOLUME_RESPONSE = Target(
+    "ec2_create_volume_response",
+    "moto.ec2.responses.elastic_block_store:ElasticBlockStore.create_volume",
+    "(self) -> moto.core.responses.ActionResult",
+    "moto ignores CreateVolume's ClientToken: a repeated request makes a second volume",
+)
+
+
+def patch_create_volume_token(patcher: Patcher) -> None:
+    """moto ignores CreateVolume's ``ClientToken``; EC2 answers a repeated request (same
+    token) with the volume the first one created (EC2 API Reference, CreateVolume
+    ``ClientToken``: "Unique, case-sensitive identifier that you provide to ensure the
+    idempotency of the request"; "Ensuring idempotency"). So does the patched call, while
+    that volume exists; a Lambda invocation run twice then makes one volume, as in AWS.
+    """
+
+    def build(original: Any) -> Callable[..., Any]:
+        def create_volume(self: Any) -> Any:
+            token = self._get_param("ClientToken")
+            backend = self.ec2_backend
+            tokens: dict[str, str] = backend.__dict__.setdefault("_localaws_volume_tokens", {})
+            known = tokens.get(token) if token else None
+            made: list[Any] = []
+            create = backend.create_volume
+
+            def create_once(**kwargs: Any) -> Any:
+                if known is not None and known in backend.volumes:
+                    return backend.volumes[known]
+                volume = create(**kwargs)
+                made.append(volume)
+                return volume
+
+            backend.create_volume = create_once
+            try:
+                result = original(self)
+            finally:
+                del backend.create_volume
+            if token and made:
+                tokens[token] = made[0].id
+            return result
+
+        return create_volume
+
+    patcher.replace(CREATE_VOLUME_RESPONSE, build)
+
+
 def install(patcher: Patcher, sim: Simulation) -> None:
     """Install this module's patches on ``patcher``."""
     patch_volume_lifecycle(patcher)
+    patch_create_volume_token(patcher)
     patch_detach_volume(patcher)
     patch_snapshot_lifecycle(patcher)
