@@ -22,6 +22,20 @@ def test_the_bucket_is_encrypted_versioned_and_private(only_ebs: dict[str, Any])
     }
 
 
+def test_old_versions_expire_after_the_configured_days(
+    only_ebs: dict[str, Any], sam_template: dict[str, Any]
+) -> None:
+    parameter = sam_template["Parameters"]["NoncurrentVersionRetentionDays"]
+    assert (parameter["Type"], parameter["Default"], parameter["MinValue"]) == ("Number", 30, 1)
+    rules = only_ebs["Resources"]["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    (rule,) = [r for r in rules if "NoncurrentVersionExpiration" in r]
+    assert rule["Status"] == "Enabled"
+    assert rule["NoncurrentVersionExpiration"] == {
+        "NoncurrentDays": {"Ref": "NoncurrentVersionRetentionDays"}
+    }
+    assert rule["ExpiredObjectDeleteMarker"] is True
+
+
 def test_the_bucket_outlives_the_stack(only_ebs: dict[str, Any]) -> None:
     bucket = only_ebs["Resources"]["DataBucket"]
     assert bucket["DeletionPolicy"] == "Retain"
