@@ -54,6 +54,17 @@ def test_empty_input_runs_with_the_secret_defaults(secret, lambda_context):
     assert result["run"]["mode"] == "OnlyEBS"
 
 
+def test_a_secret_edited_between_two_runs_applies_to_the_second(secret, lambda_context):
+    event = load_event("load_config")
+    assert app.lambda_handler(event, lambda_context)["config"]["ebsSizeGb"] == 500
+    edited = {**SECRET, "ebsSizeGb": "750"}
+    boto3.client("secretsmanager").put_secret_value(
+        SecretId=secret, SecretString=json.dumps(edited)
+    )
+
+    assert app.lambda_handler(event, lambda_context)["config"]["ebsSizeGb"] == 750
+
+
 def test_execution_input_overrides_the_secret(secret, lambda_context):
     event = load_event("load_config") | {"input": {"ebsSizeGb": "200", "deleteEbs": False}}
 

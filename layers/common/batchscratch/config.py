@@ -324,7 +324,8 @@ def build_config(mode: str, secret: dict[str, Any], overlay: dict[str, Any]) -> 
 
 
 def load_config(mode: str, secret_id: str, overlay: dict[str, Any]) -> CommonConfig:
-    """Read the mode's secret (JSON) with Powertools Parameters and apply ``build_config``.
+    """Read the mode's secret (JSON) with Powertools Parameters, as it is now (no cached
+    copy), and apply ``build_config``.
 
     Args:
         mode: the deployed mode.
@@ -339,7 +340,9 @@ def load_config(mode: str, secret_id: str, overlay: dict[str, Any]) -> CommonCon
         botocore.exceptions.ClientError: the secret cannot be read (permissions, not found).
     """
     try:
-        secret = parameters.get_secret(secret_id, transform="json", max_age=60)
+        # Read afresh for every run: a warm function must not run with a secret edited
+        # seconds ago as it was before (Powertools would cache it for max_age).
+        secret = parameters.get_secret(secret_id, transform="json", force_fetch=True)
     except parameters.exceptions.TransformParameterError as error:
         raise InvalidConfiguration(
             f"Invalid run configuration: secret {secret_id} is not valid JSON ({error})"
