@@ -590,11 +590,9 @@ def compute_seconds_after_job(
 
 
 def _attempt_ran(jobs: list[JobRecord]) -> bool:
-    return any(job.attempts or any(child.attempts for child in _children(job)) for job in jobs)
-
-
-def _children(job: JobRecord) -> list[JobRecord]:
-    return list(getattr(job, "children", None) or [])
+    """Whether an attempt of the run's job ran (an array job's ``attempts`` are its
+    children's)."""
+    return any(job.attempts for job in jobs)
 
 
 def _job_end(jobs: list[JobRecord]) -> float | None:
@@ -662,12 +660,8 @@ def _job_status(jobs: list[JobRecord]) -> str:
 
 
 def _job_attempts(jobs: list[JobRecord]) -> int:
-    if not jobs:
-        return 0
-    children = _children(jobs[-1])
-    if children:
-        return sum(len(child.attempts) for child in children)
-    return len(jobs[-1].attempts)
+    """The attempts of the run's last job that ran (an array job's: all its children's)."""
+    return len(jobs[-1].attempts) if jobs else 0
 
 
 def unplayed(sim: Simulation, scenario: Scenario) -> list[str]:
@@ -703,8 +697,7 @@ def unplayed(sim: Simulation, scenario: Scenario) -> list[str]:
                     )
     children = scenario.aws.job.children
     if children:
-        sizes = [len(_children(job)) for execution in sim.jobs.values() for job in [execution]]
-        size = max(sizes, default=0)
+        size = max((len(job.children) for job in sim.jobs.values()), default=0)
         missing = sorted(index for index in children if index >= size)
         if missing:
             found.append(
@@ -890,17 +883,16 @@ def _report_jobs(jobs: list[JobRecord], say: Any, start: float) -> None:
             + (f" exit {o.exit_code}" if o.exit_code is not None else "")
             for o in job.attempts
         )
-        started = getattr(job, "started_at", None)
+        started = job.started_at
         when = (
             f" [{_offset(started, start)} to {_offset(job.ended_at, start)}]"
             if started is not None or job.ended_at is not None
             else ""
         )
-        schedule = getattr(job, "schedule", None)
-        reason = getattr(schedule, "end_reason", None) or getattr(schedule, "runnable_reason", None)
+        reason = job.schedule.end_reason or job.schedule.runnable_reason
         shown = attempts or (f"({reason})" if reason else "")
         say(f"  job {job.job_id}: {job.status} after {len(job.attempts)} attempt(s){when}: {shown}")
-        children = _children(job)
+        children = job.children
         if children:
             failed = [c for c in children if c.status == "FAILED"]
             say(

@@ -204,19 +204,10 @@ class Scenario(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
-        count = self.aws.concurrent
         if self.executions and "concurrent" in self.aws.model_fields_set:
             raise ValueError(
                 "aws.concurrent and executions: list the executions, or give their number"
             )
-        if self.executionName and count > 1:
-            longest = f"{self.executionName}-{count}"
-            if len(longest) > _EXECUTION_NAME_MAX:
-                raise ValueError(
-                    f"executionName: with concurrent = {count}, the names end -1 ... -{count}, "
-                    f"and {longest!r} is {len(longest)} characters (Step Functions allows "
-                    f"{_EXECUTION_NAME_MAX})"
-                )
         for path, modes in _APPLIES.items():
             if _given(self, path) and self.mode not in modes:
                 raise ValueError(
@@ -234,9 +225,10 @@ class Scenario(Strict):
             raise ValueError(f"executions: two executions would both be named {_twice(names)!r}")
         for name in names:
             if len(name) > _EXECUTION_NAME_MAX:
+                suffixed = " (the names end -1, -2, ...)" if len(names) > 1 else ""
                 raise ValueError(
-                    f"executionName: the execution name {name!r} is {len(name)} characters "
-                    f"(Step Functions allows {_EXECUTION_NAME_MAX})"
+                    f"executionName: the execution name {name!r}{suffixed} is {len(name)} "
+                    f"characters (Step Functions allows {_EXECUTION_NAME_MAX})"
                 )
         _finite(self.input, "input")
         _finite(self.secret, "secret")
