@@ -45,13 +45,30 @@ def event_after_job(minutes_ago: int, waited_seconds: int = 0):
 
 
 def test_zero_queue_age_after_the_job_is_drained(aws, lambda_context):
-    publish({20: 0, 10: 0, 2: 0})
+    publish(dict.fromkeys(range(1, 30), 0))  # FSx publishes once a minute
 
     drain = check_drain.lambda_handler(event_after_job(30), lambda_context)
 
     assert drain["drained"] is True
     assert drain["timedOut"] is False
     assert drain["considered"] >= 2
+
+
+@pytest.mark.parametrize(("busy_minutes_ago", "drained"), [(17, False), (21, True)])
+def test_a_long_period_is_judged_over_the_whole_window(
+    aws, lambda_context, busy_minutes_ago, drained
+):
+    """At a 600-s period a 20-minute window is two periods; a queued change 17 minutes ago
+    lies in the first of them and holds the drain, one 21 minutes ago lies before it."""
+    ages = dict.fromkeys(range(1, 40), 0.0)
+    ages[busy_minutes_ago] = 120.0
+    publish(ages)
+    event = event_after_job(40)
+    event["config"] |= {"lambdaPeriodSeconds": 600, "lambdaTimeDiffMinutes": 20}
+
+    drain = check_drain.lambda_handler(event, lambda_context)
+
+    assert drain["drained"] is drained, drain["reason"]
 
 
 def test_queue_still_ageing_is_not_drained(aws, lambda_context):

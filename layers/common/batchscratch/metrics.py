@@ -10,7 +10,7 @@ from typing import Any
 from batchscratch import clock
 from batchscratch.aws import client
 from batchscratch.config import AutoExportConfig
-from batchscratch.drain import METRIC, NAMESPACE, Datapoint, drain_verdict
+from batchscratch.drain import METRIC, NAMESPACE, Datapoint, drain_verdict, query_start
 from batchscratch.outputs import DrainStatus
 from batchscratch.polling import waiting_since
 from batchscratch.run import seconds_since
@@ -20,7 +20,18 @@ def queue_age(file_system_id: str, start: datetime, end: datetime, period: int) 
     """Return the Maximum of ``AgeOfOldestQueuedMessage`` per ``period`` seconds.
 
     Dimensions ``FileSystemId`` and ``Publisher=AutoExport`` (FSx for Lustre User Guide,
-    "Amazon FSx for Lustre metrics").
+    "Amazon FSx for Lustre metrics"). ``StartTime`` is inclusive and ``EndTime`` exclusive
+    (CloudWatch API Reference, GetMetricData); each datapoint is stamped with the start of
+    its period.
+
+    Args:
+        file_system_id: the run's file system.
+        start: ``StartTime`` (aware datetime; a whole minute, see ``drain.query_start``).
+        end: ``EndTime`` (aware datetime, after ``start``).
+        period: the period in seconds (a multiple of 60).
+
+    Returns:
+        The datapoints, in the order CloudWatch returns them.
     """
     pages = (
         client("cloudwatch")
@@ -62,7 +73,9 @@ def check_drain(
     """Report whether auto-export has drained since the job ended.
 
     The job's end is taken as the first call's time (this step runs right after the job and
-    compute cleanup), which only makes the rule stricter. Past ``drainTimeoutSeconds`` the
+    compute cleanup), which only makes the rule stricter. The metric is read from
+    ``drain.query_start`` (never from before the job's end) to now; before the quiet
+    window has passed since the job's end nothing is read. Past ``drainTimeoutSeconds`` the
     result says ``timedOut``: the state machine then verifies with an export task; it
     never deletes on a timeout.
 
@@ -80,8 +93,10 @@ def check_drain(
     ended = datetime.fromisoformat(job_ended_at)
     now = clock.now()
     period = config.lambdaPeriodSeconds
-    points = queue_age(file_system_id, ended - timedelta(seconds=period), now, period)
-    verdict = drain_verdict(points, ended, now, timedelta(minutes=config.lambdaTimeDiffMinutes))
+    quiet = timedelta(minutes=config.lambdaTimeDiffMinutes)
+    start = query_start(ended, now, quiet)
+    points = queue_age(file_system_id, start, now, period) if now - quiet >= ended else []
+    verdict = drain_verdict(points, ended, now, quiet, timedelta(seconds=period))
     timed_out = not verdict.drained and seconds_since(since) > config.drainTimeoutSeconds
     return DrainStatus(
         drained=verdict.drained,
