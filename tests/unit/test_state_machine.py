@@ -14,12 +14,15 @@ from batchscratch.modes import MODES
 from tests.conftest import REPO
 
 MACHINES = {name: REPO / mode.definition_uri for name, mode in MODES.items()}
-SERVICE_PREFIXES = ("States.", "Lambda.", "Batch.")
+SERVICE_PREFIXES = ("States.", "Lambda.", "Batch.", "Sandbox.")
 STANDARD_LAMBDA_RETRY = {
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
+    "Lambda.Unknown",
+    "Sandbox.Timedout",
 }
 
 

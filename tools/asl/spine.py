@@ -34,6 +34,7 @@ FAILURE_PATH = "CleanUpComputeAfterFailure"
 STANDARD_RETRY: tuple[State, ...] = (
     {
         "ErrorEquals": [
+            "Lambda.ClientExecutionTimeoutException",
             "Lambda.ServiceException",
             "Lambda.AWSLambdaException",
             "Lambda.SdkClientException",
@@ -41,6 +42,14 @@ STANDARD_RETRY: tuple[State, ...] = (
         ],
         "IntervalSeconds": 2,
         "MaxAttempts": 6,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 60,
+        "JitterStrategy": "FULL",
+    },
+    {
+        "ErrorEquals": ["Sandbox.Timedout", "Lambda.Unknown"],
+        "IntervalSeconds": 10,
+        "MaxAttempts": 2,
         "BackoffRate": 2.0,
         "MaxDelaySeconds": 60,
         "JitterStrategy": "FULL",
@@ -54,8 +63,38 @@ STANDARD_RETRY: tuple[State, ...] = (
         "JitterStrategy": "FULL",
     },
 )
-"""Every Lambda task's Retry: Lambda's own transient errors, then AWS throttling that outlived
-the SDK's retries (``AwsTransientError``). The steps are idempotent, so retrying is safe."""
+"""Every Lambda task's Retry, first match wins (Step Functions Developer Guide, "Handle
+transient Lambda service exceptions"):
+
+1. Lambda's own transient service errors, which Step Functions reports as ``Lambda.<name>``:
+   ``ClientExecutionTimeoutException``, ``ServiceException``, ``AWSLambdaException``,
+   ``SdkClientException`` (the guide's recommended Retry), and ``TooManyRequestsException``
+   (Lambda's concurrency limit).
+2. An invocation that ended without an answer from the handler: ``Sandbox.Timedout`` (the
+   function ran past its ``Timeout``) and ``Lambda.Unknown`` (the guide: unhandled errors
+   such as out-of-memory and function timeouts; older runtimes report timeouts so). Twice
+   only, with a pause: each try can cost the function's whole ``Timeout``, and an
+   invocation that times out or runs out of memory on every try then reaches the Catch.
+3. AWS throttling and server errors that outlived the SDK's retries (``AwsTransientError``).
+
+Retrying is safe because every Lambda step is idempotent: invoked again with the same state,
+after an attempt that did all, part or none of its work, it converges on the same resources
+and the same answer. The creates name their resource or carry a token derived from the
+execution: CreateFileSystem, CreateDataRepositoryAssociation and StartExport
+(CreateDataRepositoryTask) send ``ClientRequestToken``, CreateVolume and the launch
+template ``ClientToken`` (FSx and EC2 API Reference: the same token returns the same
+resource); PrepareCompute and CheckCompute look up the run's compute environment, job
+definition and job queue by their per-run names before creating one. The check steps only
+read (their limits count from ``waitingSince`` in the state, which a retry carries
+unchanged); DisableAutoExport updates the association only while it still exports; the
+cleanup and release steps list the run's resources afresh on every call and act only on what
+is still there, so what an earlier try deleted counts as done. Three creates rely on a read
+that EC2 and Batch make eventually consistent: a retry within that window could add a second
+snapshot to the release (CreateSnapshot, found again by its tags; the release keeps both) or
+a second job definition revision (found by name; the cleanup deregisters every revision), or
+be refused CreateComputeEnvironment for a name that exists (the run then fails into its
+cleanup); none loses data or leaves a resource untagged. A step added to a state machine
+must be idempotent in the same way before it uses this Retry."""
 
 
 def catch(target: str, result_path: str) -> list[State]:
