@@ -14,9 +14,18 @@ from typing import Any
 
 import pytest
 
-from tools.localaws import Notification
+from tools.localaws import Created, LocalAws, Notification, Simulation
+from tools.localaws.simulation import Released
 from tools.localaws.stack import Artifacts, DeployError, Stack
-from tools.rehearse import Summary, is_release_of, names_run, run_scenario, state_machine_of
+from tools.rehearse import (
+    Summary,
+    created_by,
+    is_release_of,
+    names_run,
+    run_scenario,
+    state_machine_of,
+    storage_seconds,
+)
 from tools.scenario import ScenarioError, parse
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,7 +54,7 @@ def lambda_handler(event, context):
 '''
 
 RELEASE_WAIT_SECONDS = 7200
-RELEASE = {
+RELEASE: dict[str, Any] = {
     "StartAt": "ReleaseRun",
     "States": {
         "ReleaseRun": {"Type": "Pass", "Next": "WaitForRelease"},
@@ -61,6 +70,11 @@ RELEASE = {
         },
     },
 }
+SAME_NAMES = {
+    "StartAt": "RunJob",
+    "States": {"RunJob": {"Type": "Pass", "Next": "WaitForRelease"}, **RELEASE["States"]},
+}
+"""A release with a state named as the run's state ``abortAfter`` names."""
 NEVER_ENDS = {
     "StartAt": "ReleaseRun",
     "States": {
@@ -190,6 +204,14 @@ def test_a_release_still_running_at_the_deadline_is_stopped_and_reported(
     )
 
 
+def test_abort_after_stops_only_the_run_not_its_release(tmp_path: Path) -> None:
+    scenario = {"name": "abort-run-only", "mode": "OnlyEBS", "aws": {"abortAfter": "RunJob"}}
+    summary, _ = rehearse(stand_in(tmp_path, SAME_NAMES), scenario)
+    assert summary.status == "ABORTED"
+    assert summary.release == "SUCCEEDED"
+    assert summary.releaseStates[0] == "RunJob"
+
+
 def test_without_a_release_state_machine_the_release_is_null() -> None:
     (summary,) = run_scenario({**ABORTED_RUN, "expect": {"release": None, "notifications": 0}})
     assert summary.expectationsMet, summary.failedExpectations
@@ -197,6 +219,21 @@ def test_without_a_release_state_machine_the_release_is_null() -> None:
 
 
 # --------------------------------------------------------------------------- pure rules
+
+
+def test_figures_count_what_the_runs_release_executions_did() -> None:
+    run, release_arn = RUN, RUN.replace("execution:", "execution:Release-") + "-x"
+    sim = Simulation()
+    sim.created += [
+        Created("ec2:volume", "vol-1", run, at=100.0),
+        Created("ec2:snapshot", "snap-1", release_arn, at=900.0),
+    ]
+    sim.released.append(Released("ec2:volume", "vol-1", release_arn, at=1000.0))
+    both = frozenset({run, release_arn})
+    assert created_by(sim, both) == {"ec2:volume": {"vol-1"}, "ec2:snapshot": {"snap-1"}}
+    assert created_by(sim, frozenset({run})) == {"ec2:volume": {"vol-1"}}
+    assert storage_seconds(sim, both, end=5000.0) == 900.0
+
 
 RUN = "arn:aws:states:us-east-1:123456789012:execution:BatchJobWithOnlyEBSStateMachine-1:run-1"
 
@@ -277,3 +314,30 @@ def test_the_run_state_machine_is_the_one_with_the_modes_definition() -> None:
 def test_release_expectations_are_strict(expect: dict[str, Any], message: str) -> None:
     with pytest.raises(ScenarioError, match=message.replace(".", r"\.")):
         parse({"mode": "OnlyEBS", "expect": expect})
+
+
+def test_every_message_sns_accepts_is_recorded_once() -> None:
+    with LocalAws(REPO, Simulation()) as aws:
+        sns = aws.client("sns")
+        topic = sns.create_topic(Name="release")["TopicArn"]
+        sns.publish(TopicArn=topic, Message="run-1 retained", Subject="retained")
+        sns.publish_batch(
+            TopicArn=topic,
+            PublishBatchRequestEntries=[
+                {"Id": "a", "Message": "one"},
+                {
+                    "Id": "b",
+                    "Message": "two",
+                    "MessageAttributes": {"run": {"DataType": "String", "StringValue": "run-1"}},
+                },
+            ],
+        )
+        with pytest.raises(sns.exceptions.NotFoundException):
+            sns.publish(TopicArn=f"{topic}-gone", Message="never")
+        recorded = aws.notifications
+    assert [(n.topic_arn, n.message, n.subject) for n in recorded] == [
+        (topic, "run-1 retained", "retained"),
+        (topic, "one", None),
+        (topic, "two", None),
+    ]
+    assert [names_run(n, RUN) for n in recorded] == [True, False, True]

@@ -5,7 +5,8 @@ every workaround in the ``patches`` package (one module per service, among them 
 Lustre emulation ``patches.fsx`` and the AutoExport metric ``patches.cloudwatch``: the only
 modules that touch moto internals), the botocore hooks in ``hooks`` and the check in
 ``constraints`` (every request is refused as AWS refuses a value its API does not accept),
-and deploys the repository's SAM template (``stack``, read with ``tools.cfn``)::
+records every message SNS accepts (``LocalAws.notifications``), and deploys the
+repository's SAM template (``stack``, read with ``tools.cfn``)::
 
     sim = Simulation(behaviour=Aws.model_validate({"storage": {"readyAfterPolls": 2}}))
     with LocalAws(root, sim) as aws:
