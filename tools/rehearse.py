@@ -5,9 +5,9 @@ the scenario's mode into a fresh local AWS (``tools.localaws``), runs the real s
 with the real handlers, lets EventBridge deliver the execution's status change (so the reaper
 runs after an abort or failure, as in AWS), follows the release executions started for each
 run (the stack's ``ReleaseStateMachine``, when it deploys one) to their end, then prints the
-path of states taken and one JSON summary line per execution. The exit status is 0 only if every scenario met every
-expectation (1 otherwise, 2 for a scenario that cannot be read or deployed, or an invalid
-environment variable).
+path of states taken and one JSON summary line per execution. The exit status is 0 only if
+every scenario met every expectation (1 otherwise, 2 for a scenario that cannot be read or
+deployed, or an invalid environment variable).
 
 Environment: ``REHEARSAL_LOG_LEVEL`` (e.g. INFO, DEBUG) shows the handlers' logs on stderr at
 that level; ``REHEARSAL_TIMEOUT_SECONDS`` (default 60) bounds each scenario in real time.
