@@ -3,10 +3,11 @@
 For each scenario file (format: scenarios/README.md) the rehearsal deploys template.yaml for
 the scenario's mode into a fresh local AWS (``tools.localaws``), runs the real state machine
 with the real handlers, lets EventBridge deliver the execution's status change (so the reaper
-runs after an abort or failure, as in AWS), then prints the path of states taken and one JSON
-summary line per execution. The exit status is 0 only if every scenario met every
-expectation (1 otherwise, 2 for a scenario that cannot be read or deployed, or an invalid
-environment variable).
+runs after an abort or failure, as in AWS), follows the release executions started for each
+run (the stack's ``ReleaseStateMachine``, when it deploys one) to their end, then prints the
+path of states taken and one JSON summary line per execution. The exit status is 0 only if
+every scenario met every expectation (1 otherwise, 2 for a scenario that cannot be read or
+deployed, or an invalid environment variable).
 
 Environment: ``REHEARSAL_LOG_LEVEL`` (e.g. INFO, DEBUG) shows the handlers' logs on stderr at
 that level; ``REHEARSAL_TIMEOUT_SECONDS`` (default 60) bounds each scenario in real time.
@@ -20,14 +21,16 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import threading
 import time
+from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from tools.localaws import DeployError, LocalAws, Simulation, Stack
+from tools.localaws import DeployError, LocalAws, Notification, Simulation, Stack
 from tools.localaws.faults import lambda_faults
 from tools.localaws.inventory import TAG_RETAINED, Resource, left_behind
 from tools.localaws.invoke import containers
@@ -67,6 +70,9 @@ class Summary:
     retainedReasons: dict[str, str] = field(default_factory=dict)
     deletedUnexported: list[str] = field(default_factory=list)
     exportTasks: int = 0
+    release: str | None = None
+    releaseStates: list[str] = field(default_factory=list)
+    notifications: int = 0
     startSeconds: float = 0.0
     virtualSeconds: float = 0.0
     storageSeconds: float | None = None
@@ -132,6 +138,10 @@ def check_expectations(scenario: Scenario, summary: Summary) -> list[str]:
         differ("jobStatus", expect.jobStatus, summary.jobStatus)
     if expect.exportTasks is not None and summary.exportTasks != expect.exportTasks:
         differ("exportTasks", expect.exportTasks, summary.exportTasks)
+    if "release" in given and summary.release != expect.release:
+        differ("release", expect.release, summary.release)
+    if expect.notifications is not None and summary.notifications != expect.notifications:
+        differ("notifications", expect.notifications, summary.notifications)
     reason_texts = expect.retainedReasonContains
     reasons = list(summary.retainedReasons.values())
     for text in [reason_texts] if isinstance(reason_texts, str) else reason_texts or []:
@@ -202,12 +212,19 @@ class History:
     job_id: str | None
 
 
-def _since(events: list[dict[str, Any]], event: dict[str, Any]) -> str:
-    """When ``event`` happened, as virtual seconds after the execution started: ``+3600.0s``."""
-    return f"+{_seconds(events[0].get('timestamp'), event.get('timestamp')):.1f}s"
+def _since(start: float | None, events: list[dict[str, Any]], event: dict[str, Any]) -> str:
+    """When ``event`` happened, as virtual seconds after ``start`` (epoch seconds; ``None``:
+    the execution's own start): ``+3600.0s``."""
+    stamp: Any = event.get("timestamp")
+    if start is not None and hasattr(stamp, "timestamp"):
+        return f"+{float(stamp.timestamp()) - start:.1f}s"
+    return f"+{_seconds(events[0].get('timestamp'), stamp):.1f}s"
 
 
-def read_history(events: list[dict[str, Any]]) -> History:
+def read_history(events: list[dict[str, Any]], start: float | None = None) -> History:
+    """Read an execution's history (GetExecutionHistory events, oldest first); the
+    ``=> STATUS at +…s`` line counts from ``start`` (virtual epoch seconds; default: the
+    execution's own start)."""
     states: list[str] = []
     lines: list[str] = []
     transitions = 0
@@ -234,13 +251,14 @@ def read_history(events: list[dict[str, Any]]) -> History:
             lines.append(f"      ! {_failure_text(details)}")
         elif kind == "ExecutionFailed":
             details = event.get("executionFailedEventDetails", {})
-            lines.append(f"  => FAILED at {_since(events, event)} {_failure_text(details)}")
+            when = _since(start, events, event)
+            lines.append(f"  => FAILED at {when} {_failure_text(details)}")
         elif kind == "ExecutionAborted":
-            lines.append(f"  => ABORTED at {_since(events, event)} (StopExecution)")
+            lines.append(f"  => ABORTED at {_since(start, events, event)} (StopExecution)")
         elif kind == "ExecutionTimedOut":
-            lines.append(f"  => TIMED_OUT at {_since(events, event)}")
+            lines.append(f"  => TIMED_OUT at {_since(start, events, event)}")
         elif kind == "ExecutionSucceeded":
-            lines.append(f"  => SUCCEEDED at {_since(events, event)}")
+            lines.append(f"  => SUCCEEDED at {_since(start, events, event)}")
     return History(states, transitions, lines, job_id)
 
 
@@ -321,17 +339,31 @@ def _merge_secret(aws: LocalAws, stack: Stack, values: dict[str, Any]) -> None:
         secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({**current, **values}))
 
 
-class _Aborter:
-    """Stops an execution the moment it enters the scenario's ``abortAfter`` state."""
+def state_machine_of(execution_arn: str) -> str:
+    """The ARN of the state machine an execution ARN belongs to:
+    ``arn:aws:states:<region>:<account>:execution:<machine>:<name>`` ->
+    ``arn:aws:states:<region>:<account>:stateMachine:<machine>`` (Step Functions Developer
+    Guide, "Amazon Resource Names for Step Functions"); ``""`` for any other text."""
+    parts = execution_arn.split(":")
+    if len(parts) < 8 or parts[5] != "execution":
+        return ""
+    return ":".join([*parts[:5], "stateMachine", parts[6]])
 
-    def __init__(self, aws: LocalAws, state: str) -> None:
+
+class _Aborter:
+    """Stops an execution of the run state machine (``machine_arn``) the moment it enters
+    the scenario's ``abortAfter`` state (another state machine's executions, e.g. the
+    release's, are never stopped)."""
+
+    def __init__(self, aws: LocalAws, state: str, machine_arn: str) -> None:
         self.aws = aws
         self.state = state
+        self.machine_arn = machine_arn
         self.stopped: set[str] = set()
         self._lock = threading.Lock()
 
     def __call__(self, execution_arn: str, state_name: str) -> None:
-        if state_name != self.state:
+        if state_name != self.state or state_machine_of(execution_arn) != self.machine_arn:
             return
         with self._lock:
             if execution_arn in self.stopped:
@@ -377,8 +409,10 @@ class Started:
 
 
 class _Driver:
-    """Starts a scenario's executions at their virtual times, stops them at ``abortAt``, and
-    announces each end on the default bus as soon as it happens (so the reaper runs then)."""
+    """Starts a scenario's executions at their virtual times, stops them at ``abortAt``,
+    announces each end on the default bus as soon as it happens (so what the EventBridge
+    rule invokes runs then), and waits for the executions of the stack's other state
+    machines (the release's) too."""
 
     def __init__(self, aws: LocalAws, sim: Simulation, stack: Stack, scenario: Scenario) -> None:
         self.aws = aws
@@ -445,8 +479,11 @@ class _Driver:
         return stop
 
     def wait(self, deadline: float) -> list[str]:
-        """Run until every execution started and ended (each end announced); stop and
-        return those still running at ``deadline`` (real time, ``time.monotonic``)."""
+        """Run until every execution started and ended, its end announced, and every
+        execution of the stack's other state machines (a release started from a run's Catch
+        or by its announced end, perhaps later on the virtual clock) ended too. At
+        ``deadline`` (real time, ``time.monotonic``) stop what still runs, and return the
+        ARNs of the executions stopped (the runs', then the others')."""
         sfn = self.aws.client("stepfunctions")
         while time.monotonic() < deadline:
             with self._lock:
@@ -462,6 +499,8 @@ class _Driver:
                     continue
                 execution.announced = True
                 _announce(self.aws, description)
+            # After the announcements: what they started is listed now.
+            running = running or bool(self.running_elsewhere())
             if not running and not pending:
                 return []
             if not running:
@@ -472,15 +511,39 @@ class _Driver:
         unfinished = [e for e in self.started if not e.announced]
         for execution in unfinished:
             sfn.stop_execution(executionArn=execution.arn, error="Rehearsal.Timeout")
-        end = time.monotonic() + 5
-        while time.monotonic() < end and any(
-            sfn.describe_execution(executionArn=e.arn)["status"] == "RUNNING" for e in unfinished
-        ):
-            time.sleep(0.01)
+        self._until_ended([e.arn for e in unfinished])
         for execution in unfinished:
             execution.announced = True
             _announce(self.aws, sfn.describe_execution(executionArn=execution.arn))
-        return [execution.arn for execution in unfinished]
+        # Releases still running, and those the announcements just started.
+        others = self.running_elsewhere()
+        for arn in others:
+            sfn.stop_execution(executionArn=arn, error="Rehearsal.Timeout")
+        self._until_ended(others)
+        return [execution.arn for execution in unfinished] + others
+
+    def _until_ended(self, arns: list[str], seconds: float = 5.0) -> None:
+        """Wait (real time, at most ``seconds``) until none of ``arns`` is RUNNING."""
+        sfn = self.aws.client("stepfunctions")
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and any(
+            sfn.describe_execution(executionArn=arn)["status"] == "RUNNING" for arn in arns
+        ):
+            time.sleep(0.01)
+
+    def running_elsewhere(self) -> list[str]:
+        """The RUNNING executions of the stack's state machines other than the run's."""
+        sfn = self.aws.client("stepfunctions")
+        running: list[str] = []
+        for machine in other_state_machines(self.stack):
+            for listed in _executions(self.aws, machine):
+                if listed["status"] != "RUNNING":
+                    continue
+                # The listing may lag; DescribeExecution says how the execution stands now.
+                arn = listed["executionArn"]
+                if sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+                    running.append(arn)
+        return running
 
     def _start_times(self) -> list[float]:
         with self._lock:
@@ -533,6 +596,78 @@ def _history(aws: LocalAws, arn: str) -> list[dict[str, Any]]:
         kwargs["nextToken"] = page["nextToken"]
 
 
+def _executions(aws: LocalAws, machine_arn: str) -> list[dict[str, Any]]:
+    """Every execution of a state machine (ListExecutions items), newest first."""
+    sfn = aws.client("stepfunctions")
+    found: list[dict[str, Any]] = []
+    for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=machine_arn):
+        found.extend(page["executions"])
+    return found
+
+
+def other_state_machines(stack: Stack) -> list[str]:
+    """The ARNs of the stack's state machines other than the run's (the release's)."""
+    run = stack.state_machine_arn
+    return [arn for arn in stack.state_machine_arns.values() if arn != run]
+
+
+# --------------------------------------------------------------------------- releases
+
+
+def _release_run(description: dict[str, Any]) -> str | None:
+    """The run execution ARN a release execution's input names (``$.run.executionArn``)."""
+    try:
+        data = json.loads(description.get("input") or "{}")
+    except ValueError:
+        return None
+    run = data.get("run") if isinstance(data, dict) else None
+    arn = run.get("executionArn") if isinstance(run, dict) else None
+    return arn if isinstance(arn, str) else None
+
+
+RELEASE_NAME_PREFIX = 64
+"""A later release of a run is named ``<run id[:64]>-<stamp>`` (the first: the run id), so
+that the name stays within Step Functions' 80 characters."""
+
+
+def is_release_of(description: dict[str, Any], run_arn: str) -> bool:
+    """Whether a release execution (a DescribeExecution answer) releases the run
+    ``run_arn``: its name is the run id (the run execution's name) or ``<run id[:64]>-…``,
+    and its input's ``run.executionArn`` is ``run_arn``."""
+    run_id = run_arn.rsplit(":", 1)[-1]
+    name = str(description.get("name") or "")
+    named = name == run_id or name.startswith(run_id[:RELEASE_NAME_PREFIX] + "-")
+    return named and _release_run(description) == run_arn
+
+
+def releases_of(
+    aws: LocalAws, stack: Stack, run_arns: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The release executions started for each run (run ARN -> DescribeExecution answers,
+    oldest first); a run without any maps to ``[]``."""
+    found: dict[str, list[dict[str, Any]]] = {arn: [] for arn in run_arns}
+    machine = stack.release_state_machine_arn
+    if machine is None:
+        return found
+    sfn = aws.client("stepfunctions")
+    for listed in reversed(_executions(aws, machine)):
+        description = sfn.describe_execution(executionArn=listed["executionArn"])
+        run = _release_run(description)
+        if run in found and is_release_of(description, run):
+            found[run].append(description)
+    return found
+
+
+def names_run(notification: Notification, run_arn: str) -> bool:
+    """Whether an SNS message names the run ``run_arn``: its message, subject or an
+    attribute value holds the run id (the execution's name) as a whole word (not inside a
+    longer name: ``run-1`` is not named by ``run-12``), or the execution ARN (which ends
+    with it)."""
+    run_id = run_arn.rsplit(":", 1)[-1]
+    word = re.compile(rf"(?<![A-Za-z0-9_.-]){re.escape(run_id)}(?![A-Za-z0-9_-])")
+    return any(word.search(text) for text in notification.texts)
+
+
 # --------------------------------------------------------------------------- figures
 
 STORAGE_KINDS = ("fsx:file-system", "ec2:volume")
@@ -541,11 +676,23 @@ COMPUTE_ENVIRONMENT = "batch:compute-environment"
 EXPORT_TASK = "fsx:data-repository-task"
 
 
-def _first_created(sim: Simulation, arn: str, kinds: tuple[str, ...]) -> dict[str, Created]:
-    """The first Create record of each resource of ``kinds`` made for ``arn``, by entry."""
+def created_by(sim: Simulation, arns: AbstractSet[str]) -> dict[str, set[str]]:
+    """``{kind: {id, ...}}`` of the resources created for any of ``arns`` (a run's execution
+    and its release executions)."""
+    result: dict[str, set[str]] = {}
+    for arn in arns:
+        for kind, ids in sim.created_by(arn).items():
+            result.setdefault(kind, set()).update(ids)
+    return result
+
+
+def _first_created(
+    sim: Simulation, arns: AbstractSet[str], kinds: tuple[str, ...]
+) -> dict[str, Created]:
+    """The first Create record of each resource of ``kinds`` made for ``arns``, by entry."""
     found: dict[str, Created] = {}
     for item in sim.created:
-        if item.execution_arn == arn and item.kind in kinds:
+        if item.execution_arn in arns and item.kind in kinds:
             found.setdefault(f"{item.kind}:{item.resource_id}", item)
     return found
 
@@ -558,11 +705,11 @@ def _first_released(sim: Simulation, kinds: tuple[str, ...]) -> dict[str, Releas
     return found
 
 
-def storage_seconds(sim: Simulation, arn: str, end: float) -> float | None:
+def storage_seconds(sim: Simulation, arns: AbstractSet[str], end: float) -> float | None:
     """Virtual seconds the run's storage existed: from its create call to the first delete
     AWS accepted (to ``end`` for storage never deleted); summed over the run's storage,
-    ``None`` when it made none."""
-    created = _first_created(sim, arn, STORAGE_KINDS)
+    ``None`` when it made none. ``arns``: the run's execution and its release executions."""
+    created = _first_created(sim, arns, STORAGE_KINDS)
     if not created:
         return None
     released = _first_released(sim, STORAGE_KINDS)
@@ -576,12 +723,12 @@ def storage_seconds(sim: Simulation, arn: str, end: float) -> float | None:
 
 
 def compute_seconds_after_job(
-    sim: Simulation, arn: str, job: JobRecord | None, end: float
+    sim: Simulation, arns: AbstractSet[str], job: JobRecord | None, end: float
 ) -> float | None:
     """Virtual seconds from the job's end to the first accepted DeleteComputeEnvironment of
     the run's compute environment (to ``end`` if never deleted); ``None`` without an ended
-    job or a compute environment."""
-    created = _first_created(sim, arn, (COMPUTE_ENVIRONMENT,))
+    job or a compute environment. ``arns``: the run's execution and its releases'."""
+    created = _first_created(sim, arns, (COMPUTE_ENVIRONMENT,))
     if job is None or job.ended_at is None or not created:
         return None
     released = _first_released(sim, (COMPUTE_ENVIRONMENT,))
@@ -611,7 +758,7 @@ def _drained(events: list[dict[str, Any]]) -> bool:
 
 def deleted_unexported(
     sim: Simulation,
-    arn: str,
+    arns: AbstractSet[str],
     jobs: list[JobRecord],
     resources: list[Resource],
     drained: bool = False,
@@ -620,7 +767,7 @@ def deleted_unexported(
     saved what it held: a file system with no export task that started after the job ended
     and SUCCEEDED with 0 failed files by then (unless auto-export, still on, had drained:
     ``drained``); a volume of a job that did not succeed, with no snapshot of the run left.
-    Entries ``"kind:id"``."""
+    ``arns``: the run's execution and its release executions. Entries ``"kind:id"``."""
     if not _attempt_ran(jobs):
         return []
     job_end = _job_end(jobs)
@@ -628,7 +775,7 @@ def deleted_unexported(
     unexported = [
         f"fsx:file-system:{deletion.file_system_id}"
         for deletion in sim.deletions
-        if deletion.execution_arn == arn
+        if deletion.execution_arn in arns
         and not (deletion.auto_export and drained and job_end is not None)
         and not any(
             lifecycle == "SUCCEEDED"
@@ -639,9 +786,9 @@ def deleted_unexported(
         )
     ]
     succeeded = any(job.status == "SUCCEEDED" for job in jobs)
-    snapshots = set(sim.created_by(arn).get("ec2:snapshot", set()))
+    snapshots = created_by(sim, arns).get("ec2:snapshot", set())
     kept_snapshot = any(r.kind == "ec2:snapshot" and r.resource_id in snapshots for r in resources)
-    volumes = _first_created(sim, arn, ("ec2:volume",))
+    volumes = _first_created(sim, arns, ("ec2:volume",))
     released = _first_released(sim, ("ec2:volume",))
     if not succeeded and not kept_snapshot:
         unexported += [entry for entry in volumes if entry in released]
@@ -732,7 +879,9 @@ def _run(
         if scenario.secret:
             _merge_secret(aws, stack, scenario.secret)
         if scenario.aws.abortAfter:
-            sim.state_listeners.append(_Aborter(aws, scenario.aws.abortAfter))
+            sim.state_listeners.append(
+                _Aborter(aws, scenario.aws.abortAfter, stack.state_machine_arn)
+            )
         sim.enter_function(REHEARSAL_CALLER)
         driver = _Driver(aws, sim, stack, scenario)
         driver.start_all()
@@ -742,20 +891,32 @@ def _run(
         sfn = aws.client("stepfunctions")
         never = unplayed(sim, scenario)
 
+        releases = releases_of(aws, stack, [e.arn for e in driver.started])
+        topics = set(stack.topic_arns)
+        notifications = [n for n in aws.notifications if n.topic_arn in topics]
+
         summaries: list[Summary] = []
         for execution in driver.started:
             arn = execution.arn
             description = sfn.describe_execution(executionArn=arn)
             events = _history(aws, arn)
             history = read_history(events)
+            started = _started_at(events, execution.at)
+            released = [
+                (release, read_history(_history(aws, release["executionArn"]), started))
+                for release in releases[arn]
+            ]
+            arns = frozenset({arn, *(release["executionArn"] for release, _ in released)})
+            mine = [n for n in notifications if names_run(n, arn)]
             jobs = sim.jobs_of(arn)
-            leaked, retained = left_behind(resources, arn, sim.created_by(arn))
+            made = created_by(sim, arns)
+            leaked, retained = left_behind(resources, arn, made)
             reasons = {
                 r.entry: r.tags[TAG_RETAINED]
                 for r in resources
                 if r.entry in retained and TAG_RETAINED in r.tags
             }
-            created = {kind: len(ids) for kind, ids in sorted(sim.created_by(arn).items())}
+            created = {kind: len(ids) for kind, ids in sorted(made.items())}
             status = description["status"]
             summary = Summary(
                 scenario=name,
@@ -773,21 +934,31 @@ def _run(
                 retained=retained,
                 retainedReasons=reasons,
                 deletedUnexported=deleted_unexported(
-                    sim, arn, jobs, resources, drained=_drained(events)
+                    sim, arns, jobs, resources, drained=_drained(events)
                 ),
                 exportTasks=created.get(EXPORT_TASK, 0),
+                release=released[-1][0]["status"] if released else None,
+                releaseStates=[state for _, history in released for state in history.states],
+                notifications=len(mine),
                 startSeconds=round(execution.at - driver.first, 1),
                 virtualSeconds=_seconds(
                     events[0].get("timestamp") if events else None,
                     events[-1].get("timestamp") if events else None,
                 ),
-                storageSeconds=storage_seconds(sim, arn, end),
+                storageSeconds=storage_seconds(sim, arns, end),
                 computeSecondsAfterJob=compute_seconds_after_job(
-                    sim, arn, jobs[-1] if jobs else None, end
+                    sim, arns, jobs[-1] if jobs else None, end
                 ),
             )
             failed = check_expectations(scenario, summary)
             failed += [f"unplayed: {item}" for item in never]
+            for release, _ in reversed(released):
+                if release["executionArn"] in unfinished:
+                    failed.insert(
+                        0,
+                        f"release execution {release['name']} still RUNNING after "
+                        f"{timeout:g} s of real time; stopped",
+                    )
             if arn in unfinished:
                 failed.insert(
                     0, f"execution still RUNNING after {timeout:g} s of real time; stopped"
@@ -801,13 +972,15 @@ def _run(
                 trace(f"  throttled: {throttled}")
             for line in compact(history.lines):
                 trace(line)
-            started = _started_at(events, execution.at)
+            for release, release_history in released:
+                _report_release(release, release_history, trace, started)
             _report_jobs(jobs, trace, started)
-            _report_timeline(sim, arn, trace, started)
-            _report_metric(sim, arn, trace)
+            _report_timeline(sim, arns, trace, started)
+            _report_notifications(mine, trace, started)
+            _report_metric(sim, arns, trace)
             _report_drain(events, trace)
-            _report_refusals(sim, arn, trace)
-            _report_deletions(sim, arn, trace)
+            _report_refusals(sim, arns, trace)
+            _report_deletions(sim, arns, trace)
             _report_deliveries(sim, description, trace)
             trace(f"  leaked: {', '.join(leaked) or 'nothing'}")
             trace(f"  retained: {', '.join(retained) or 'nothing'}")
@@ -830,12 +1003,34 @@ def _offset(at: float | None, start: float) -> str:
     return "?" if at is None else f"+{at - start:.1f}s"
 
 
-def _report_timeline(sim: Simulation, arn: str, say: Any, start: float) -> None:
+def _report_release(description: dict[str, Any], history: History, say: Any, start: float) -> None:
+    """A release execution of the run: when it started, its states (polling loops folded)
+    and how it ended, indented under the run's, every time after the run's ``start``."""
+    started: Any = description.get("startDate")
+    when = (
+        f" started at {_offset(float(started.timestamp()), start)}"
+        if hasattr(started, "timestamp")
+        else ""
+    )
+    say(f"  release {description['name']}{when}:")
+    for line in compact(history.lines):
+        say(f"  {line}")
+
+
+def _report_notifications(notifications: list[Notification], say: Any, start: float) -> None:
+    """Each SNS message naming the run, with when it was published and to which topic."""
+    for notification in notifications:
+        topic = notification.topic_arn.rsplit(":", 1)[-1]
+        text = notification.subject or notification.message
+        say(f"  {_offset(notification.at, start)} SNS Publish {topic}: {_short(text, 120)}")
+
+
+def _report_timeline(sim: Simulation, arns: AbstractSet[str], say: Any, start: float) -> None:
     """When the run's storage and compute environment were created and their deletes
     accepted (what ``storageSeconds`` and ``computeSecondsAfterJob`` measure), and when a
     scripted Lambda fault struck, in order on the virtual clock."""
     kinds = (*STORAGE_KINDS, COMPUTE_ENVIRONMENT)
-    created = _first_created(sim, arn, kinds)
+    created = _first_created(sim, arns, kinds)
     released = _first_released(sim, kinds)
     verbs = {
         "fsx:file-system": ("FSx CreateFileSystem", "FSx DeleteFileSystem"),
@@ -845,7 +1040,7 @@ def _report_timeline(sim: Simulation, arn: str, say: Any, start: float) -> None:
             "Batch DeleteComputeEnvironment",
         ),
     }
-    lines = _fault_lines(sim, arn)
+    lines = _fault_lines(sim, arns)
     for entry, item in created.items():
         make, delete = verbs[item.kind]
         lines.append((item.at, f"{make} {item.resource_id}"))
@@ -862,8 +1057,8 @@ _FAULT_MEANING = {
 }
 
 
-def _fault_lines(sim: Simulation, arn: str) -> list[tuple[float, str]]:
-    """Each Lambda invocation fault the scenario scripted for ``arn``, as it was played."""
+def _fault_lines(sim: Simulation, arns: AbstractSet[str]) -> list[tuple[float, str]]:
+    """Each Lambda invocation fault the scenario scripted for ``arns``, as it was played."""
     return [
         (
             fault.at,
@@ -871,7 +1066,7 @@ def _fault_lines(sim: Simulation, arn: str) -> list[tuple[float, str]]:
             f"{_FAULT_MEANING.get(fault.fault, fault.fault)}",
         )
         for fault in lambda_faults(sim)
-        if fault.execution == arn
+        if fault.execution in arns
     ]
 
 
@@ -924,10 +1119,10 @@ def _runs(values: list[float]) -> str:
     return " ".join(parts)
 
 
-def _report_metric(sim: Simulation, arn: str, say: Any) -> None:
+def _report_metric(sim: Simulation, arns: AbstractSet[str], say: Any) -> None:
     published: dict[str, list[float]] = {}
     for datapoint in sim.metrics:
-        if datapoint.execution_arn == arn:
+        if datapoint.execution_arn in arns:
             published.setdefault(datapoint.file_system_id, []).append(datapoint.value)
     for file_system_id, values in published.items():
         say(
@@ -962,9 +1157,9 @@ def _report_drain(events: list[dict[str, Any]], say: Any) -> None:
     say(f"  drain checks: {len(results)}, last: {verdict} ({last.get('reason')})")
 
 
-def _report_deletions(sim: Simulation, arn: str, say: Any) -> None:
+def _report_deletions(sim: Simulation, arns: AbstractSet[str], say: Any) -> None:
     for deletion in sim.deletions:
-        if deletion.execution_arn != arn:
+        if deletion.execution_arn not in arns:
             continue
         exports = ", ".join(
             f"{task_id} {lifecycle} ({failed} failed)"
@@ -977,9 +1172,9 @@ def _report_deletions(sim: Simulation, arn: str, say: Any) -> None:
         )
 
 
-def _report_refusals(sim: Simulation, arn: str, say: Any) -> None:
+def _report_refusals(sim: Simulation, arns: AbstractSet[str], say: Any) -> None:
     for refusal in sim.refusals:
-        if refusal.execution_arn == arn:
+        if refusal.execution_arn in arns:
             say(
                 f"  {refusal.service} refused {refusal.operation}: {refusal.code}: "
                 f"{_short(refusal.message)}"

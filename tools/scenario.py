@@ -20,7 +20,7 @@ from pydantic_core import ErrorDetails
 from batchscratch.modes import MODES
 from tools.localaws.behaviour import STATE_MACHINE_CALLER, Aws, Seconds, Strict
 from tools.localaws.inventory import KINDS
-from tools.localaws.stack import DeployError, function_ids, state_machine_files
+from tools.localaws.stack import DeployError, function_ids, run_state_machine_file
 
 
 class ScenarioError(ValueError):
@@ -55,13 +55,18 @@ def _check_entries(value: list[str] | None) -> list[str] | None:
     return value
 
 
-_NULLABLE_EXPECTATIONS = frozenset({"error"})
-"""The only expectation whose ``null`` means something (no error); any other key given as
-``null`` would check nothing, so it is refused."""
+_NULLABLE_EXPECTATIONS = frozenset({"error", "release"})
+"""The expectations whose ``null`` means something (no error, no release execution); any
+other key given as ``null`` would check nothing, so it is refused."""
+
+ExecutionStatus = Literal["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"]
+"""How an execution can end: DescribeExecution's ``status`` (botocore stepfunctions model,
+``ExecutionStatus``) less ``RUNNING`` (the rehearsal stops what still runs at its deadline)
+and ``PENDING_REDRIVE`` (it redrives nothing)."""
 
 
 class Expect(Strict):
-    status: Literal["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"] | None = None
+    status: ExecutionStatus | None = None
     error: str | None = None
     """The Fail state's error name; ``null`` means no error. Checked only when given."""
     causeContains: str | Annotated[list[str], Field(min_length=1)] | None = None
@@ -85,6 +90,11 @@ class Expect(Strict):
     deletedUnexported: list[str] | None = None
     """Storage deleted without an export that saved it (entries as in ``leaked``)."""
     exportTasks: int | None = Field(None, ge=0)
+    release: ExecutionStatus | None = None
+    """How the release execution started for the run ended (the last one, when several
+    were); ``null`` means none was started. Checked only when given."""
+    notifications: int | None = Field(None, ge=0)
+    """The SNS messages naming the run published to the stack's topics."""
     virtualSeconds: float | Range | None = None
     storageSeconds: float | Range | None = None
     computeSecondsAfterJob: float | Range | None = None
@@ -370,14 +380,14 @@ def _states(definition: dict[str, Any]) -> dict[str, str]:
 
 @functools.lru_cache(maxsize=16)
 def _deployed(root: Path, mode: str) -> tuple[dict[str, str], str, frozenset[str]]:
-    """What ``mode`` deploys from ``root``: state name -> type, the state machine files (for
-    messages) and the function logical ids."""
+    """What ``mode`` deploys from ``root``: the states of its run state machine (name ->
+    type; the stack's other state machines, e.g. the release, are not the run's), that
+    state machine's file (for messages) and the function logical ids."""
     template = root / "template.yaml"
-    files = state_machine_files(root, template, mode)
-    states: dict[str, str] = {}
-    for path in files.values():
-        states.update(_states(json.loads(path.read_text())))
-    where = ", ".join(str(path.relative_to(root)) for path in files.values()) or "none"
+    path = run_state_machine_file(root, template, mode)
+    states = _states(json.loads(path.read_text()))
+    # The file as the template names it (``path`` is resolved, links included).
+    where = MODES[mode].definition_uri
     return states, where, frozenset(function_ids(root, template, mode))
 
 

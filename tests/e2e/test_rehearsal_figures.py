@@ -81,14 +81,16 @@ def test_a_scripted_fault_that_never_plays_is_reported() -> None:
             "name": "unplayed",
             "mode": "OnlyEBS",
             "aws": {
-                "lambda": {"ReaperFunction": {"duplicate": [1]}},
+                "lambda": {"CheckVolumeFunction": {"duplicate": [50]}},
                 "errors": {"ec2:DeleteVolume": {"code": "VolumeInUse", "from": 3}},
             },
         }
     )
     assert summary.status == "SUCCEEDED"
     assert not summary.expectationsMet
-    assert any("aws.lambda.ReaperFunction.duplicate [1]" in f for f in summary.failedExpectations)
+    assert any(
+        "aws.lambda.CheckVolumeFunction.duplicate [50]" in f for f in summary.failedExpectations
+    )
     assert any("aws.errors.ec2:DeleteVolume: call 3" in f for f in summary.failedExpectations)
 
 

@@ -61,7 +61,7 @@ REFUSED = {
     ),
     "a function the mode does not deploy": (
         "mode: OnlyEBS\naws:\n  lambda:\n    CheckExportFunction: {timeout: [1]}\n",
-        ["aws.lambda.CheckExportFunction", "ReaperFunction"],
+        ["aws.lambda.CheckExportFunction", "LoadConfigFunction"],
     ),
     "a window for an unknown caller": (
         "mode: OnlyEBS\naws:\n  throttle:\n"
@@ -93,7 +93,7 @@ REFUSED = {
         ["aws.storage.lateStatus", "error"],
     ),
     "one invocation with two faults": (
-        "mode: OnlyEBS\naws:\n  lambda:\n    ReaperFunction: {timeout: [1], duplicate: [1]}\n",
+        "mode: OnlyEBS\naws:\n  lambda:\n    LoadConfigFunction: {timeout: [1], duplicate: [1]}\n",
         ["invocation 1 is in both timeout and duplicate"],
     ),
 }
@@ -124,13 +124,13 @@ def test_call_windows_faults_and_executions_are_accepted(tmp_path: Path) -> None
         "aws:\n"
         "  abortAt: 3600\n"
         "  throttle:\n"
-        "    secretsmanager:GetSecretValue: {from: 2, count: 2, function: ReaperFunction}\n"
+        "    secretsmanager:GetSecretValue: {from: 2, count: 2, function: LoadConfigFunction}\n"
         "  errors:\n"
         "    fsx:DeleteFileSystem:\n"
         "      - {code: AccessDeniedException, count: 2}\n"
         "      - {code: InternalServerError, from: 4}\n"
         "  lambda:\n"
-        "    ReaperFunction: {duplicate: [1], lostResponse: [2]}\n"
+        "    LoadConfigFunction: {duplicate: [1], lostResponse: [2]}\n"
         "  job:\n"
         "    children: {3: {attempts: [{status: FAILED, exitCode: 2}]}}\n"
         "expect:\n"

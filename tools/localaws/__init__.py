@@ -5,7 +5,8 @@ every workaround in the ``patches`` package (one module per service, among them 
 Lustre emulation ``patches.fsx`` and the AutoExport metric ``patches.cloudwatch``: the only
 modules that touch moto internals), the botocore hooks in ``hooks`` and the check in
 ``constraints`` (every request is refused as AWS refuses a value its API does not accept),
-and deploys the repository's SAM template (``stack``, read with ``tools.cfn``)::
+records every message SNS accepts (``LocalAws.notifications``), and deploys the
+repository's SAM template (``stack``, read with ``tools.cfn``)::
 
     sim = Simulation(behaviour=Aws.model_validate({"storage": {"readyAfterPolls": 2}}))
     with LocalAws(root, sim) as aws:
@@ -18,8 +19,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import warnings
 from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -52,6 +55,7 @@ __all__ = [
     "JobOutcome",
     "JobRecord",
     "LocalAws",
+    "Notification",
     "Published",
     "Refusal",
     "Resource",
@@ -63,6 +67,91 @@ __all__ = [
 
 REGION = "us-east-1"
 _QUIET_LOGGERS = ("moto", "botocore", "boto3", "urllib3", "samtranslator", "aws_xray_sdk")
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A message SNS accepted (``Publish``, or one entry of ``PublishBatch``): its topic, its
+    text, and who published it when."""
+
+    topic_arn: str
+    message: str
+    subject: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    """The message attributes' string values, by name."""
+    execution_arn: str | None = None
+    """The execution at work when it was published (``Simulation.execution_at_work``)."""
+    at: float = 0.0
+    """When SNS accepted it, on the virtual clock (epoch seconds)."""
+
+    @property
+    def texts(self) -> list[str]:
+        """Everything a reader of the message sees: the message, its subject, its
+        attributes' values."""
+        return [self.message, self.subject or "", *self.attributes.values()]
+
+
+def _attribute_values(attributes: Any) -> dict[str, str]:
+    """The ``StringValue`` of each SNS message attribute (``MessageAttributeValue``)."""
+    if not isinstance(attributes, dict):
+        return {}
+    return {
+        str(name): str(value.get("StringValue"))
+        for name, value in attributes.items()
+        if isinstance(value, dict) and value.get("StringValue") is not None
+    }
+
+
+class _NotificationRecorder:
+    """botocore hooks that record every message SNS accepts, whoever publishes it (a
+    handler, a state's ``sns:publish`` integration): moto keeps them too, but only inside
+    its backend, which ``patches`` alone may read."""
+
+    def __init__(self, sim: Simulation) -> None:
+        self.sim = sim
+        self.notifications: list[Notification] = []
+        self._lock = threading.Lock()
+
+    def handlers(self) -> list[tuple[str, Any]]:
+        return [
+            ("before-parameter-build.sns", self._remember),
+            ("after-call.sns.Publish", self._published),
+            ("after-call.sns.PublishBatch", self._published_batch),
+        ]
+
+    @staticmethod
+    def _remember(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context["localaws_sns_params"] = dict(params)
+
+    def _record(self, params: dict[str, Any], entry: dict[str, Any]) -> None:
+        if not self.sim.enabled:
+            return
+        notification = Notification(
+            topic_arn=str(params.get("TopicArn") or params.get("TargetArn") or ""),
+            message=str(entry.get("Message") or ""),
+            subject=entry.get("Subject"),
+            attributes=_attribute_values(entry.get("MessageAttributes")),
+            execution_arn=self.sim.execution_at_work(),
+            at=self.sim.clock.now(),
+        )
+        with self._lock:
+            self.notifications.append(notification)
+
+    def _published(self, http_response: Any, context: dict[str, Any], **_: Any) -> None:
+        if http_response is not None and http_response.status_code < 300:
+            params = context.get("localaws_sns_params") or {}
+            self._record(params, params)
+
+    def _published_batch(
+        self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any
+    ) -> None:
+        if http_response is None or http_response.status_code >= 300:
+            return
+        params = context.get("localaws_sns_params") or {}
+        accepted = {item.get("Id") for item in parsed.get("Successful") or []}
+        for entry in params.get("PublishBatchRequestEntries") or []:
+            if entry.get("Id") in accepted:
+                self._record(params, entry)
 
 
 class LocalAws:
@@ -84,6 +173,7 @@ class LocalAws:
         self._clients: dict[str, Any] = {}
         self._patcher: patches.Patcher | None = None
         self._layer_clock = False
+        self._notifications = _NotificationRecorder(sim)
 
     def __enter__(self) -> LocalAws:
         stack = self._stack
@@ -107,6 +197,7 @@ class LocalAws:
                 )
             stack.enter_context(invoke.output_switchboard(self.echo))
             stack.enter_context(hooks.installed(self.sim))
+            stack.enter_context(hooks.registered(self._notifications.handlers()))
             stack.enter_context(constraints.installed(self.sim))
             stack.enter_context(
                 mock_aws(
@@ -161,6 +252,11 @@ class LocalAws:
             patches.layer_clock.install(self._patcher, self.sim)
             self._layer_clock = True
         return stack
+
+    @property
+    def notifications(self) -> list[Notification]:
+        """Every message SNS accepted in this rehearsal so far, in order."""
+        return list(self._notifications.notifications)
 
     def inventory(self) -> list[Resource]:
         """Every per-run resource that exists now (``inventory.existing_resources``), listed

@@ -25,10 +25,16 @@ import yaml
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
+from batchscratch.modes import MODES
 from tools import cfn
 from tools.localaws.simulation import FunctionCode
 
 CODE_BUCKET = "localaws-code"
+RELEASE_STATE_MACHINE = "ReleaseStateMachine"
+"""The logical id of the stack's release state machine in template.yaml (one per stack; it
+releases one run: its failure path, and runs that could not run it themselves)."""
+STATE_MACHINE = "AWS::StepFunctions::StateMachine"
+TOPIC = "AWS::SNS::Topic"
 
 
 class DeployError(RuntimeError):
@@ -45,6 +51,22 @@ class Artifacts:
     """Layer logical id -> its content directory."""
     state_machines: dict[str, Path] = field(default_factory=dict)
     """State machine logical id -> its ASL file."""
+    definition_uris: dict[str, str] = field(default_factory=dict)
+    """State machine logical id -> its ``DefinitionUri`` as template.yaml writes it."""
+
+
+def run_state_machine_id(mode: str, definition_uris: dict[str, str]) -> str | None:
+    """The logical id of ``mode``'s run state machine among ``definition_uris`` (logical id ->
+    ``DefinitionUri``): the one whose definition is the mode's ASL file
+    (``batchscratch.modes.Mode.definition_uri``, which tests/template checks against
+    template.yaml); ``None`` when no state machine has it or ``mode`` is not a mode."""
+    known = MODES.get(mode)
+    if known is None:
+        return None
+    return next(
+        (logical for logical, uri in definition_uris.items() if uri == known.definition_uri),
+        None,
+    )
 
 
 @dataclass
@@ -68,14 +90,39 @@ class Stack:
         }
 
     @property
+    def state_machine_arns(self) -> dict[str, str]:
+        """Every state machine the stack deploys: logical id -> ARN."""
+        return self.physical_ids(STATE_MACHINE)
+
+    @property
     def state_machine_arn(self) -> str:
-        machines = self.physical_ids("AWS::StepFunctions::StateMachine")
-        if len(machines) != 1:
+        """The ARN of the mode's run state machine (the one a user starts per batch run),
+        whatever other state machines the stack deploys beside it.
+
+        Raises:
+            DeployError: the stack deploys no state machine with the mode's definition.
+        """
+        machines = self.state_machine_arns
+        logical = run_state_machine_id(self.mode, self.artifacts.definition_uris)
+        if logical is None or logical not in machines:
+            wanted = MODES[self.mode].definition_uri if self.mode in MODES else "none"
             raise DeployError(
-                f"mode {self.mode} deploys {len(machines)} state machines "
-                f"({', '.join(machines) or 'none'}); the rehearsal needs exactly one"
+                f"mode {self.mode} deploys no state machine defined by {wanted} "
+                f"(state machines: {', '.join(machines) or 'none'})"
             )
-        return next(iter(machines.values()))
+        return machines[logical]
+
+    @property
+    def release_state_machine_arn(self) -> str | None:
+        """The ARN of the stack's release state machine (``RELEASE_STATE_MACHINE``); ``None``
+        when the stack deploys none."""
+        return self.state_machine_arns.get(RELEASE_STATE_MACHINE)
+
+    @property
+    def topic_arns(self) -> list[str]:
+        """The ARNs of the SNS topics the stack deploys (``Ref`` of an ``AWS::SNS::Topic``
+        is its ARN: CloudFormation User Guide, AWS::SNS::Topic, Return values)."""
+        return list(self.physical_ids(TOPIC).values())
 
     @property
     def secret_arns(self) -> list[str]:
@@ -121,6 +168,7 @@ def prepare_template(root: Path, template_path: Path) -> tuple[dict[str, Any], A
                         f"{logical_id}: DefinitionUri {definition_uri} does not exist"
                     )
                 artifacts.state_machines[logical_id] = path
+                artifacts.definition_uris[logical_id] = definition_uri
                 properties.pop("DefinitionUri")
                 properties["Definition"] = _load_structured(path)
     return template, artifacts
@@ -275,6 +323,30 @@ def state_machine_files(root: Path, template_path: Path, mode: str) -> dict[str,
             for logical_id, path in artifacts.state_machines.items()
             if evaluator.applies(resources[logical_id])
         }
+
+
+def run_state_machine_file(root: Path, template_path: Path, mode: str) -> Path:
+    """The ASL file of ``mode``'s run state machine (``run_state_machine_id``), read without
+    deploying.
+
+    Raises:
+        DeployError: the template deploys no state machine with the mode's definition for
+            ``mode``, or cannot be evaluated.
+    """
+    template, artifacts = prepare_template(root, template_path)
+    resources = template.get("Resources") or {}
+    logical = run_state_machine_id(mode, artifacts.definition_uris)
+    with _evaluating("conditions"):
+        deployed = logical is not None and _evaluator(template, {"Mode": mode}).applies(
+            resources[logical]
+        )
+    if logical is None or not deployed:
+        raise DeployError(
+            f"mode {mode} deploys no state machine defined by its ASL file "
+            f"({', '.join(artifacts.definition_uris.values()) or 'no DefinitionUri'} in "
+            f"{template_path.name})"
+        )
+    return artifacts.state_machines[logical]
 
 
 def function_ids(root: Path, template_path: Path, mode: str) -> set[str]:
