@@ -33,6 +33,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.responses import get_backend as get_sfn_backend
 from moto.stepfunctions.utils import cfn_to_api_tags
 
+from batchscratch.modes import MODES
 from tools.localaws.behaviour import StepFunctions
 from tools.localaws.patches.core import Patcher, Target, active_simulation
 from tools.localaws.simulation import Simulation
@@ -124,6 +125,13 @@ def apply_timeouts(definition: str, settings: StepFunctions) -> str:
     return json.dumps(document)
 
 
+def is_run_state_machine(name: str) -> bool:
+    """True for a mode's run state machine (its name starts with the mode's prefix,
+    ``batchscratch.modes``): a scenario's ``aws.stepFunctions`` timeouts are about the run, not
+    about the stack's other state machines (the release workflow)."""
+    return any(name.startswith(mode.state_machine_prefix) for mode in MODES.values())
+
+
 def patch_cfn_state_machine(patcher: Patcher) -> None:
     """Gap 2: a CloudFormation state machine lands in a backend the interpreter cannot start,
     and its ``DefinitionSubstitutions`` are not applied.
@@ -150,11 +158,12 @@ def patch_cfn_state_machine(patcher: Patcher) -> None:
             definition, properties.get("DefinitionSubstitutions") or {}
         )
         sim = active_simulation()
-        if sim is not None:
+        name = properties.get("StateMachineName", resource_name)
+        if sim is not None and is_run_state_machine(name):
             definition = apply_timeouts(definition, sim.behaviour.stepFunctions)
         backend = get_sfn_backend(account_id, region_name)
         return backend.create_state_machine(
-            properties.get("StateMachineName", resource_name),
+            name,
             definition,
             properties.get("RoleArn", ""),
             tags=cfn_to_api_tags(properties.get("Tags", [])),
