@@ -64,6 +64,7 @@ ONLY_EBS_RESOURCES = {
     "ReleaseVolumeFunction",
     "ReleaseVolumeLogGroup",
     "VolumeReleasePolicy",
+    "RetainVolumesPolicy",
     "BatchInstanceVolumePolicy",
     "OnlyEbsStateMachine",
     "OnlyEbsStateMachineLogGroup",
@@ -80,6 +81,7 @@ LUSTRE_RESOURCES = {
     "ReleaseFileSystemFunction",
     "ReleaseFileSystemLogGroup",
     "FileSystemReleasePolicy",
+    "RetainFileSystemsPolicy",
     "LustreIngressPort988",
     "LustreIngressPorts1018To1023",
 }

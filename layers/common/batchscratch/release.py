@@ -55,6 +55,9 @@ JOB_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCC
 
 _FINISHED = ("SUCCEEDED", "FAILED")
 
+REPORTED_KEYS = ("dataRepositoryPath",)
+"""Keys a configuration that no longer validates still lends the release (for its report)."""
+
 
 def release_config(mode: str, config: dict[str, Any]) -> CommonConfig:
     """Return the run's configuration (``$.config``) as its mode's model.
@@ -72,7 +75,9 @@ def release_config(mode: str, config: dict[str, Any]) -> CommonConfig:
             "The run's configuration does not validate; releasing with the defaults",
             extra={"errors": error.errors(include_url=False, include_input=False)},
         )
-        return model.model_construct(jobDefinitionContainerImage="unknown")
+        # The bucket path only names where results are in RetainRun's report.
+        known = {key: config[key] for key in REPORTED_KEYS if isinstance(config.get(key), str)}
+        return model.model_construct(jobDefinitionContainerImage="unknown", **known)
 
 
 def _job_outcome(job: dict[str, Any]) -> JobOutcome:
@@ -271,8 +276,9 @@ def _tag(entry: str, resource: str, reason: str) -> None:
 def _results(run: Run, config: CommonConfig, kept: list[str]) -> list[str]:
     """Where the run's results are, for the report."""
     where = [entry for entry in kept if entry.startswith(("ec2:volume", "fsx:file-system"))]
-    if isinstance(config, LustreConfig):
-        where.append(f"{config.dataRepositoryPath} (what the exports got to S3)")
+    bucket_path = getattr(config, "dataRepositoryPath", None)
+    if isinstance(config, LustreConfig) and bucket_path:
+        where.append(f"{bucket_path} (what the exports got to S3)")
     return where or ["nothing of the run's storage is left"]
 
 
