@@ -117,6 +117,19 @@ def test_it_waits_for_compute_then_at_the_storage_s_interval(aborted_run, lambda
     assert state["release"]["compute"]["done"] is True
 
 
+def test_the_release_s_passes_fit_the_execution_history(aborted_run, lambda_context):
+    """Poll intervals of 0 would make a pass a second: 21,600 passes in the default
+    cleanupTimeoutSeconds, past the 25,000 events an execution holds."""
+    event = release_event()
+    event["config"]["waitForComputeSeconds"] = 0
+
+    first = release_run.lambda_handler(event, lambda_context)
+
+    limit = event["config"]["cleanupTimeoutSeconds"]
+    assert first["waitSeconds"] == -(-limit // release_module.MAX_PASSES)
+    assert limit / first["waitSeconds"] * 10 < 25_000
+
+
 def test_aws_errors_end_a_pass_not_the_release(aborted_run, run, lambda_context, monkeypatch):
     cleanup = release_module.cleanup_compute
     failures = iter([True, True])

@@ -59,8 +59,6 @@ RELEASE_RUN = Step("ReleaseRun")
 """One pass of the release workflow (statemachine/release.asl.json)."""
 RETAIN_RUN = Step("RetainRun")
 """The release workflow's last step when it gives up: tag what is left, notify."""
-START_RELEASE = Step("StartRelease")
-"""Not a state: the function that starts the release workflow from EventBridge."""
 RELEASE_STEPS = (RELEASE_RUN, RETAIN_RUN)
 """The Lambda steps of the release workflow, in the order a release takes them."""
 

@@ -55,6 +55,13 @@ JOB_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCC
 
 _FINISHED = ("SUCCEEDED", "FAILED")
 
+MAX_PASSES = 2000
+"""Passes a release may make within ``cleanupTimeoutSeconds``. A Standard execution holds at
+most 25,000 history events and fails without its Catch past them (Step Functions Developer
+Guide, "Step Functions service quotas"); a pass costs about 10 (the Lambda task's 5, the
+Choice's 2, the Wait's 3), so 2,000 passes leave room for RetainRun. The release waits at
+least ``cleanupTimeoutSeconds / MAX_PASSES`` between passes, whatever the poll intervals."""
+
 REPORTED_KEYS = ("dataRepositoryPath",)
 """Keys a configuration that no longer validates still lends the release (for its report)."""
 
@@ -206,9 +213,10 @@ def release_pass(
     interval = (
         getattr(config, kind.release_seconds) if compute_done else config.waitForComputeSeconds
     )
+    shortest = -(-config.cleanupTimeoutSeconds // MAX_PASSES)  # ceiling division
     return RunRelease(
         done=done,
-        waitSeconds=int(interval),
+        waitSeconds=max(int(interval), shortest),
         jobOutcome=outcome,
         compute=compute,
         storage=storage,
