@@ -230,6 +230,13 @@ TABLE: dict[str, tuple[tuple[str, ...], ...]] = {
         ),
     ),
     "AWS::S3::Bucket": (("BucketName", "s3:CreateBucket", "Bucket"),),
+    "AWS::CloudWatch::Alarm": (
+        ("AlarmDescription", "cloudwatch:PutMetricAlarm", "AlarmDescription"),
+        ("MetricName", "cloudwatch:PutMetricAlarm", "MetricName"),
+    ),
+    # DisplayName is one of the topic's attributes (SNS API Reference, SetTopicAttributes).
+    "AWS::SNS::Topic": (("DisplayName", "sns:SetTopicAttributes", "AttributeValue"),),
+    "AWS::KMS::Key": (("Description", "kms:CreateKey", "Description"),),
 }
 """Every template property that becomes a member of an API request CloudFormation sends,
 by resource type: the property, the API operation (its API Reference page documents the

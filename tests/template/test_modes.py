@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from batchscratch.modes import EBS_VOLUME, LUSTRE_FILE_SYSTEM, MODES, Mode
+from batchscratch.modes import EBS_VOLUME, LUSTRE_FILE_SYSTEM, MODES, RELEASE_STEPS
 from tests.template import conftest
 from tests.template.cfn import REPO, resources_of_type
 
@@ -81,16 +81,21 @@ def test_every_storage_kind_has_its_condition() -> None:
 def test_each_state_machine_of_the_template_is_one_mode_s(sam_template: dict[str, Any]) -> None:
     state_machines = resources_of_type(sam_template, "AWS::Serverless::StateMachine")
     files = sorted(body["Properties"]["DefinitionUri"] for body in state_machines.values())
-    assert files == sorted(mode.definition_uri for mode in MODES.values())
+    release = "statemachine/release.asl.json"  # the release workflow, one per stack
+    assert files == sorted([*(mode.definition_uri for mode in MODES.values()), release])
 
 
 @pytest.mark.parametrize("name", sorted(MODES))
 def test_each_mode_deploys_one_state_machine_named_with_its_prefix(
     render: Callable[..., dict[str, Any]], name: str
 ) -> None:
-    (body,) = resources_of_type(render(Mode=name), "AWS::StepFunctions::StateMachine").values()
-    prefix = body["Properties"]["StateMachineName"]["Fn::Sub"][0]
-    assert prefix == MODES[name].state_machine_prefix + "-${StackKey}"
+    machines = resources_of_type(render(Mode=name), "AWS::StepFunctions::StateMachine")
+    prefixes = sorted(
+        body["Properties"]["StateMachineName"]["Fn::Sub"][0] for body in machines.values()
+    )
+    assert prefixes == sorted(
+        ["BatchScratchRelease-${StackKey}", MODES[name].state_machine_prefix + "-${StackKey}"]
+    )
 
 
 def test_the_template_tests_mode_lists_are_the_registry_s() -> None:
@@ -116,26 +121,18 @@ def test_a_mode_s_scenarios_rehearse_that_mode(name: str) -> None:
         assert yaml.safe_load(path.read_text())["mode"] == name, path.name
 
 
-def _step_of(mode: Mode, state: str) -> str:
-    """The step a Lambda state runs: the state's own name, but for two documented exceptions.
-
-    The failure path names states for their role there: ``<Step>AfterFailure`` runs
-    ``<Step>`` again (``CleanUpComputeAfterFailure``), and ``ApplyFailurePolicy`` runs the
-    mode's release step, which applies ``onFailure`` when the state holds ``$.error``.
-    """
-    if state == "ApplyFailurePolicy":
-        return mode.storage.release.name
-    return state.removesuffix("AfterFailure")
-
-
-@pytest.mark.parametrize("name", sorted(MODES))
+@pytest.mark.parametrize("name", [*sorted(MODES), "release"])
 def test_every_lambda_state_is_named_like_its_function_and_handler_folder(
     sam_template: dict[str, Any], name: str
 ) -> None:
-    mode = MODES[name]
-    steps = {step.name: step for step in mode.steps}
+    if name == "release":
+        steps = {step.name: step for step in RELEASE_STEPS}
+        uri = "statemachine/release.asl.json"
+    else:
+        steps = {step.name: step for step in MODES[name].steps}
+        uri = MODES[name].definition_uri
     functions = resources_of_type(sam_template, "AWS::Serverless::Function")
-    states = json.loads((REPO / mode.definition_uri).read_text())["States"]
+    states = json.loads((REPO / uri).read_text())["States"]
     lambda_states = {
         state: body
         for state, body in states.items()
@@ -143,7 +140,7 @@ def test_every_lambda_state_is_named_like_its_function_and_handler_folder(
     }
     assert lambda_states
     for state, body in lambda_states.items():
-        step = steps[_step_of(mode, state)]
+        step = steps[state]
         placeholder = re.fullmatch(r"\$\{(\w+)Arn\}", body["Parameters"]["FunctionName"])
         assert placeholder, state
         assert placeholder.group(1) == step.function, state

@@ -52,7 +52,9 @@ FUNCTIONS: dict[str, tuple[str, set[str]]] = {
     "CheckComputeFunction": ("check_compute", set()),
     "CleanUpComputeFunction": ("clean_up_compute", set()),
     "ReleaseVolumeFunction": ("release_volume", set()),
-    "ReaperFunction": ("reaper", {"CONFIG_SECRET_ID"}),
+    "ReleaseRunFunction": ("release_run", set()),
+    "RetainRunFunction": ("retain_run", {"TOPIC_ARN"}),
+    "StartReleaseFunction": ("start_release", {"CONFIG_SECRET_ID", "RELEASE_STATE_MACHINE_ARN"}),
 }
 ONLY_EBS_RESOURCES = {
     "CreateVolumeFunction",
@@ -62,6 +64,7 @@ ONLY_EBS_RESOURCES = {
     "ReleaseVolumeFunction",
     "ReleaseVolumeLogGroup",
     "VolumeReleasePolicy",
+    "RetainVolumesPolicy",
     "BatchInstanceVolumePolicy",
     "OnlyEbsStateMachine",
     "OnlyEbsStateMachineLogGroup",
@@ -78,6 +81,7 @@ LUSTRE_RESOURCES = {
     "ReleaseFileSystemFunction",
     "ReleaseFileSystemLogGroup",
     "FileSystemReleasePolicy",
+    "RetainFileSystemsPolicy",
     "LustreIngressPort988",
     "LustreIngressPorts1018To1023",
 }
@@ -145,7 +149,8 @@ def test_function_runtime_and_settings(
     assert properties["Handler"] == "app.lambda_handler"
     assert properties["TracingConfig"] == {"Mode": "Active"}
     assert properties["MemorySize"] == 256
-    assert properties["Timeout"] == (900 if name == "ReaperFunction" else 60)
+    # No function needs more than one minute: the release paces itself with Wait states.
+    assert properties["Timeout"] == 60
     (layer,) = properties["Layers"]
     assert layer["Ref"].startswith("CommonLayer")
     assert resources[layer["Ref"]]["Type"] == "AWS::Lambda::LayerVersion"

@@ -152,26 +152,54 @@ SHARED_FUNCTIONS = (
     "CheckComputeFunction",
     "CleanUpComputeFunction",
 )
-REAPER_CALLS = {
-    "states:DescribeExecution",
-    "secretsmanager:GetSecretValue",
-    *FUNCTION_CALLS["CleanUpComputeFunction"],
-}
-MODE_FUNCTION_CALLS: dict[str, dict[str, set[str]]] = {
-    "OnlyEBS": {
-        **FUNCTION_CALLS,
-        "ReaperFunction": REAPER_CALLS | FUNCTION_CALLS["ReleaseVolumeFunction"],
+RELEASE_CALLS = {
+    # Its first pass reads the job's outcome from the run's queue (ListJobs, and
+    # DescribeJobDefinitions when the queue is gone); then the cleanup and the storage.
+    "ReleaseRunFunction": set(FUNCTION_CALLS["CleanUpComputeFunction"]),
+    "RetainRunFunction": {
+        "batch:DescribeJobQueues",
+        "batch:DescribeComputeEnvironments",
+        "batch:TagResource",
+        "ec2:DescribeLaunchTemplates",
+        "ec2:CreateTags",
+        "sns:Publish",
+        "kms:GenerateDataKey",
+        "kms:Decrypt",
     },
+    "StartReleaseFunction": {
+        "secretsmanager:GetSecretValue",
+        "states:StartExecution",
+        "states:DescribeExecution",
+        "states:GetExecutionHistory",
+        "tag:GetResources",
+    },
+}
+EBS_RELEASE_CALLS = {
+    "ReleaseRunFunction": FUNCTION_CALLS["ReleaseVolumeFunction"],
+    "RetainRunFunction": {"ec2:DescribeVolumes", "ec2:CreateTags"},
+}
+LUSTRE_RELEASE_CALLS = {
+    "ReleaseRunFunction": LUSTRE_FUNCTION_CALLS["ReleaseFileSystemFunction"],
+    "RetainRunFunction": {"fsx:DescribeFileSystems", "fsx:TagResource"},
+}
+
+
+def _release(storage_calls: dict[str, set[str]]) -> dict[str, set[str]]:
+    return {name: calls | storage_calls.get(name, set()) for name, calls in RELEASE_CALLS.items()}
+
+
+MODE_FUNCTION_CALLS: dict[str, dict[str, set[str]]] = {
+    "OnlyEBS": {**FUNCTION_CALLS, **_release(EBS_RELEASE_CALLS)},
     "TaskExport": {
         **{name: FUNCTION_CALLS[name] for name in SHARED_FUNCTIONS},
         **LUSTRE_FUNCTION_CALLS,
-        "ReaperFunction": REAPER_CALLS | LUSTRE_FUNCTION_CALLS["ReleaseFileSystemFunction"],
+        **_release(LUSTRE_RELEASE_CALLS),
     },
     "AutoExport": {
         **{name: FUNCTION_CALLS[name] for name in SHARED_FUNCTIONS},
         **LUSTRE_FUNCTION_CALLS,
         **AUTO_EXPORT_FUNCTION_CALLS,
-        "ReaperFunction": REAPER_CALLS | LUSTRE_FUNCTION_CALLS["ReleaseFileSystemFunction"],
+        **_release(LUSTRE_RELEASE_CALLS),
     },
 }
 FSX_ARN = "arn:${AWS::Partition}:fsx:${AWS::Region}:${AWS::AccountId}:"

@@ -1,4 +1,5 @@
-"""The state machines, the configuration secrets, the reaper and the names users look for."""
+"""The state machines, the configuration secrets, the release workflow and the names users
+look for."""
 
 import json
 import re
@@ -81,7 +82,11 @@ OUTPUTS = {
     "BatchVpcId",
     "BatchPrivateSubnetIds",
     "BatchSecurityGroupId",
+    "ReleaseStateMachineArn",
+    "ReleaseTopicArn",
 }
+RELEASE = "ReleaseStateMachine"
+RELEASE_STEPS = ("ReleaseRunFunction", "RetainRunFunction")
 # What the secret's references resolve to in the tests (a bucket name CloudFormation could make).
 REFERENCES = {**PSEUDO_PARAMETERS, "DataBucket": "batch-scratch-test-databucket-1a2b3c4d5e6f"}
 
@@ -97,7 +102,9 @@ def rendered(render: Callable[..., dict[str, Any]], mode: str) -> dict[str, Any]
 
 
 def _state_machine(rendered: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    ((name, body),) = resources_of_type(rendered, "AWS::StepFunctions::StateMachine").items()
+    """The run state machine (the other one is the release workflow's)."""
+    machines = resources_of_type(rendered, "AWS::StepFunctions::StateMachine").items()
+    ((name, body),) = [(name, body) for name, body in machines if name != RELEASE]
     return name, body["Properties"]
 
 
@@ -156,7 +163,10 @@ def test_substitutions_and_asl_placeholders_match(rendered: dict[str, Any], mode
     substitutions = properties["DefinitionSubstitutions"]
     placeholders = set(re.findall(r"\$\{([^}]+)\}", (REPO / MODES[mode]["asl"]).read_text()))
     assert set(substitutions) == placeholders
-    assert set(substitutions) == {f"{name}Arn" for name in MODES[mode]["steps"]}
+    steps = {f"{name}Arn" for name in MODES[mode]["steps"]}
+    assert set(substitutions) == steps | {f"{RELEASE}Arn"}
+    # The failure path starts the release workflow.
+    assert substitutions.pop(f"{RELEASE}Arn") == {"Ref": RELEASE}
     for key, value in substitutions.items():
         function = key.removesuffix("Arn")
         assert value == {"Fn::GetAtt": [function, "Arn"]}
@@ -194,6 +204,9 @@ def test_the_state_machine_may_invoke_its_steps_and_run_the_job(
         assert allows(statements, action), action
     managed = rendered["Resources"][role]["Properties"]["ManagedPolicyArns"]
     assert any(str(arn).endswith(":policy/AWSXrayWriteOnlyAccess") for arn in managed), name
+    # Its failure path starts the release workflow, and only that state machine.
+    (start,) = allows(statements, "states:StartExecution")
+    assert "ReleaseStateMachine" in json.dumps(start["Resource"])
 
 
 def test_the_secret_holds_the_mode_s_defaults(rendered: dict[str, Any], mode: str) -> None:
@@ -216,7 +229,7 @@ def test_the_secret_defaults_pass_the_configuration_loader(
 
 def test_every_state_machine_file_is_deployed_by_one_mode() -> None:
     files = {path.relative_to(REPO).as_posix() for path in REPO.glob("statemachine/*.asl.json")}
-    deployed = [expected["asl"] for expected in MODES.values()]
+    deployed = [expected["asl"] for expected in MODES.values()] + ["statemachine/release.asl.json"]
     assert sorted(deployed) == sorted(files)
 
 
@@ -272,41 +285,117 @@ def test_a_repository_name_given_replaces_the_mode_s(
     assert properties["RepositoryName"] == {"Ref": "EcrRepositoryName"}
 
 
-def test_the_reaper_hears_every_unsuccessful_end_of_this_state_machine(
+def _targets_of(rendered: dict[str, Any], function: str) -> list[dict[str, Any]]:
+    return [
+        body["Properties"]
+        for body in resources_of_type(rendered, "AWS::Events::Rule").values()
+        if {"Fn::GetAtt": [function, "Arn"]}
+        in [target["Arn"] for target in body["Properties"]["Targets"]]
+    ]
+
+
+def test_start_release_hears_every_unsuccessful_end_and_the_sweep_schedule(
     rendered: dict[str, Any],
 ) -> None:
     state_machine, _ = _state_machine(rendered)
-    rules = [
-        body["Properties"]
-        for body in resources_of_type(rendered, "AWS::Events::Rule").values()
-        if {"Fn::GetAtt": ["ReaperFunction", "Arn"]}
-        in [target["Arn"] for target in body["Properties"]["Targets"]]
+    rules = _targets_of(rendered, "StartReleaseFunction")
+    patterns = [rule["EventPattern"] for rule in rules if "EventPattern" in rule]
+    assert patterns == [
+        {
+            "source": ["aws.states"],
+            "detail-type": ["Step Functions Execution Status Change"],
+            "detail": {
+                "status": ["ABORTED", "TIMED_OUT", "FAILED"],
+                "stateMachineArn": [{"Ref": state_machine}],
+            },
+        }
     ]
-    assert len(rules) == 1
-    assert rules[0]["EventPattern"] == {
-        "source": ["aws.states"],
-        "detail-type": ["Step Functions Execution Status Change"],
-        "detail": {
-            "status": ["ABORTED", "TIMED_OUT", "FAILED"],
-            "stateMachineArn": [{"Ref": state_machine}],
-        },
-    }
+    schedules = [rule["ScheduleExpression"] for rule in rules if "ScheduleExpression" in rule]
+    assert schedules == [{"Ref": "SweepSchedule"}]
     (invoke_config,) = resources_of_type(rendered, "AWS::Lambda::EventInvokeConfig").values()
-    assert invoke_config["Properties"]["FunctionName"] == {"Ref": "ReaperFunction"}
+    assert invoke_config["Properties"]["FunctionName"] == {"Ref": "StartReleaseFunction"}
     assert invoke_config["Properties"]["MaximumRetryAttempts"] == 2
 
 
-def test_the_reaper_may_describe_this_state_machine_s_executions(
+def test_the_sweep_runs_daily_unless_told_otherwise(sam_template: dict[str, Any]) -> None:
+    assert sam_template["Parameters"]["SweepSchedule"]["Default"] == "rate(1 day)"
+
+
+def test_start_release_reads_only_this_state_machine_s_executions(
     rendered: dict[str, Any], mode: str
 ) -> None:
-    role = rendered["Resources"]["ReaperFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
-    (describe,) = allows(role_statements(rendered, role), "states:DescribeExecution")
+    role = rendered["Resources"]["StartReleaseFunction"]["Properties"]["Role"]["Fn::GetAtt"][0]
+    statements = role_statements(rendered, role)
     state_machine, _ = _state_machine(rendered)
-    text, variables = describe["Resource"]["Fn::Sub"]
+    (history,) = allows(statements, "states:GetExecutionHistory")
+    text, variables = history["Resource"]["Fn::Sub"]
     assert text == (
         "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:${Name}:*"
     )
     assert variables == {"Name": {"Fn::GetAtt": [state_machine, "Name"]}}
+    described = {
+        json.dumps(s["Resource"], sort_keys=True)
+        for s in allows(statements, "states:DescribeExecution")
+    }
+    assert len(described) == 2  # its runs' executions and the releases'
+    (start,) = allows(statements, "states:StartExecution")
+    assert "ReleaseStateMachine" in json.dumps(start["Resource"])
+
+
+def test_the_release_workflow_is_named_observable_and_runs_its_two_steps(
+    rendered: dict[str, Any],
+) -> None:
+    properties = rendered["Resources"][RELEASE]["Properties"]
+    stack_uuid = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+    assert properties["StateMachineName"] == {
+        "Fn::Sub": [
+            "BatchScratchRelease-${StackKey}",
+            {"StackKey": {"Fn::Select": [0, {"Fn::Split": ["-", stack_uuid]}]}},
+        ]
+    }
+    assert properties["StateMachineType"] == "STANDARD"
+    assert properties["LoggingConfiguration"]["Level"] == "ALL"
+    substitutions = properties["DefinitionSubstitutions"]
+    placeholders = set(
+        re.findall(r"\$\{([^}]+)\}", (REPO / "statemachine/release.asl.json").read_text())
+    )
+    assert set(substitutions) == placeholders == {f"{name}Arn" for name in RELEASE_STEPS}
+    role = properties["RoleArn"]["Fn::GetAtt"][0]
+    invoked = json.dumps(
+        [s["Resource"] for s in allows(role_statements(rendered, role), "lambda:InvokeFunction")]
+    )
+    for function in RELEASE_STEPS:
+        assert f'"Ref": "{function}"' in invoked, function
+
+
+def test_a_failed_release_raises_the_alarm_and_notifies_the_topic(rendered: dict[str, Any]) -> None:
+    (alarm,) = resources_of_type(rendered, "AWS::CloudWatch::Alarm").values()
+    properties = alarm["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert properties["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": RELEASE}}]
+    assert properties["AlarmActions"] == [{"Ref": "ReleaseTopic"}]
+    assert properties["Threshold"] == 1
+    # CloudWatch alarms cannot use the AWS managed key aws/sns: the topic has its own key,
+    # whose policy admits the alarm service.
+    topic = rendered["Resources"]["ReleaseTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "ReleaseTopicKey"}
+    key = rendered["Resources"]["ReleaseTopicKey"]["Properties"]
+    assert key["EnableKeyRotation"] is True
+    principals = [s["Principal"] for s in key["KeyPolicy"]["Statement"]]
+    assert {"Service": "cloudwatch.amazonaws.com"} in principals
+    retain = rendered["Resources"]["RetainRunFunction"]["Properties"]
+    assert retain["Environment"]["Variables"]["TOPIC_ARN"] == {"Ref": "ReleaseTopic"}
+
+
+def test_an_email_address_is_subscribed_only_when_given(
+    render: Callable[..., dict[str, Any]],
+) -> None:
+    assert resources_of_type(render(), "AWS::SNS::Subscription") == {}
+    (subscription,) = resources_of_type(
+        render(NotificationEmail="hpc@example.com"), "AWS::SNS::Subscription"
+    ).values()
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == {"Ref": "NotificationEmail"}
 
 
 def test_outputs_name_what_users_need(rendered: dict[str, Any]) -> None:
@@ -319,6 +408,8 @@ def test_outputs_name_what_users_need(rendered: dict[str, Any]) -> None:
     assert outputs["BatchSecurityGroupId"]["Value"] == {
         "Fn::GetAtt": ["BatchSecurityGroup", "GroupId"]
     }
+    assert outputs["ReleaseStateMachineArn"]["Value"] == {"Ref": RELEASE}
+    assert outputs["ReleaseTopicArn"]["Value"] == {"Ref": "ReleaseTopic"}
     for name, output in outputs.items():
         assert output.get("Description"), name
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from batchscratch.modes import MODES, Mode
-from tools.asl import STATEMACHINE_DIR, build, check, definition_of, write
+from batchscratch.modes import MODES, RELEASE_STEPS, Mode
+from tools.asl import STATEMACHINE_DIR, build, check, definition_of, release, write
 from tools.asl.__main__ import main
 from tools.asl.outputs import STEP_OUTPUTS, output_of
 from tools.asl.slots import slots_of
@@ -37,10 +37,11 @@ def test_the_committed_state_machines_are_what_the_builder_writes() -> None:
     assert sorted(build()) == sorted(path.name for path in STATEMACHINE_DIR.glob("*.asl.json"))
 
 
-def test_the_builder_writes_one_file_per_mode_and_checks_what_it_wrote(tmp_path: Path) -> None:
+def test_the_builder_writes_one_file_per_mode_and_the_release_s(tmp_path: Path) -> None:
     written = write(tmp_path)
 
-    assert sorted(path.name for path in written) == sorted(m.asl_file for m in MODES.values())
+    expected = [*(m.asl_file for m in MODES.values()), "release.asl.json"]
+    assert sorted(path.name for path in written) == sorted(expected)
     assert check(tmp_path) == []
     assert write(tmp_path) == []  # nothing changed the second time
 
@@ -89,7 +90,7 @@ def test_a_missing_file_and_a_file_no_mode_deploys_fail_the_check(copy: Path) ->
 
     assert len(problems) == 2
     assert "lustre_auto_export.asl.json: missing" in problems[0]
-    assert "auto_export.asl.json: no mode of batchscratch.modes deploys it" in problems[1]
+    assert "auto_export.asl.json: tools/asl builds no such state machine" in problems[1]
 
 
 def test_the_check_writes_nothing(copy: Path) -> None:
@@ -117,9 +118,20 @@ def test_every_lambda_task_is_the_standard_task(name: str) -> None:
         assert state["ResultSelector"] == {f"{f}.$": f"$.Payload.{f}" for f in output.fields}
 
 
-def test_every_step_of_every_mode_has_an_output() -> None:
+def test_every_step_of_every_mode_and_of_the_release_has_an_output() -> None:
     steps = {step.name for mode in MODES.values() for step in mode.steps}
-    assert steps == set(STEP_OUTPUTS)
+    assert steps | {step.name for step in RELEASE_STEPS} == set(STEP_OUTPUTS)
+
+
+def test_the_release_s_lambda_tasks_are_the_standard_task() -> None:
+    states = release.definition()["States"]
+    for step in RELEASE_STEPS:
+        task = states[step.name]
+        assert task["Resource"] == LAMBDA_INVOKE
+        assert task["Retry"] == list(STANDARD_RETRY)
+        assert task["ResultSelector"] == {
+            f"{field}.$": f"$.Payload.{field}" for field in output_of(step.name).fields
+        }
 
 
 def test_a_mode_without_slots_is_named() -> None:

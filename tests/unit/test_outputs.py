@@ -17,18 +17,21 @@ from botocore.stub import Stubber
 
 from batchscratch import aws as layer_aws
 from batchscratch.handler import declared_models
-from batchscratch.modes import MODES
-from batchscratch.outputs import ReapResult, StepOutput
-from batchscratch.reap import ExecutionEnded
-from batchscratch.state import ExecutionStart, RunState
+from batchscratch.modes import MODES, RELEASE_STEPS
+from batchscratch.outputs import StartedRelease, StepOutput
+from batchscratch.release_start import ReleaseTrigger
+from batchscratch.state import ExecutionStart, ReleaseState, RunState
 from tests.conftest import REPO, load_event
 from tests.unit.test_config import SECRET
 from tests.unit.test_file_system import FS_ID, association, file_system, task
 from tools.asl.outputs import STEP_OUTPUTS, output_of
 
 FOLDERS = sorted(path.parent.name for path in (REPO / "functions").glob("*/app.py"))
-STEP_OF_FOLDER = {step.folder: step.name for mode in MODES.values() for step in mode.steps}
-NOT_A_STEP = {"reaper": (ExecutionEnded, ReapResult)}
+STEP_OF_FOLDER = {
+    step.folder: step.name
+    for step in (*(step for mode in MODES.values() for step in mode.steps), *RELEASE_STEPS)
+}
+NOT_A_STEP = {"start_release": (ReleaseTrigger, StartedRelease)}
 """Handlers no state machine invokes, with their event and output models."""
 
 
@@ -56,7 +59,11 @@ def test_each_handler_declares_the_models_the_state_machines_use(folder):
         return
     step = STEP_OF_FOLDER[folder]
     assert output is STEP_OUTPUTS[step]
-    assert event is (ExecutionStart if step == "LoadConfig" else RunState)
+    expected = {
+        "LoadConfig": ExecutionStart,
+        **dict.fromkeys(("ReleaseRun", "RetainRun"), ReleaseState),
+    }
+    assert event is expected.get(step, RunState)
     assert output_of(step).fields == tuple(output.model_fields)
     assert output_of(step).path == output.result_path()
 
@@ -116,10 +123,32 @@ def fsx_answers(stub, name):
         stub.add_response(method, answer)
 
 
+def start_release(monkeypatch, context):
+    """StartRelease for its sample event, the aborted run's history read through Stubber."""
+    machine = boto3.client("stepfunctions").create_state_machine(
+        name="BatchScratchRelease-test",
+        definition=json.dumps({"StartAt": "End", "States": {"End": {"Type": "Succeed"}}}),
+        roleArn="arn:aws:iam::123456789012:role/release",
+    )["stateMachineArn"]
+    monkeypatch.setenv("RELEASE_STATE_MACHINE_ARN", machine)
+    sfn = layer_aws.client("stepfunctions")
+    with Stubber(sfn) as stub:
+        stub.add_response("get_execution_history", {"events": []})
+        stub.add_response(
+            "start_execution", {"executionArn": f"{machine}:run-0001", "startDate": 0}
+        )
+        return handler_of("start_release")(load_event("start_release"), context)
+
+
 def call(folder, monkeypatch, context):
     """Return what ``folder``'s handler returns for its sample event."""
-    if folder in ("load_config", "reaper"):
+    if folder in ("load_config", "start_release"):
         secret(monkeypatch)
+    if folder == "start_release":
+        return start_release(monkeypatch, context)
+    if folder == "retain_run":
+        topic = boto3.client("sns").create_topic(Name="release")["TopicArn"]
+        monkeypatch.setenv("TOPIC_ARN", topic)
     if folder == "check_volume":
         return handler_of(folder)(with_volume(context, "check_volume"), context)
     if folder == "prepare_compute":

@@ -70,7 +70,7 @@ def test_file_system_policy(overlay, error, job_succeeded, policy):
 
     assert chosen == policy
     if (overlay, job_succeeded) == ({"onFailure": "delete"}, True):
-        assert reason == "onFailure=delete after X, but the job succeeded: export first"
+        assert reason == "onFailure=delete after X, but the job may have succeeded: export first"
 
 
 @pytest.mark.parametrize("policy", ["delete", "snapshot", "retain"])
@@ -121,6 +121,14 @@ def test_reasons_to_keep_a_file_system(lifecycle, association, policy, expected)
     assert reason_to_keep_file_system(None, lifecycle, association, policy, "r") == expected
 
 
+def test_a_job_that_may_have_succeeded_keeps_a_file_system_nothing_can_export():
+    assert reason_to_keep_file_system(None, "AVAILABLE", None, "export", "r", True) == (
+        "r: no data repository association to export to"
+    )
+    # Without a job, a file system without an association never held results.
+    assert reason_to_keep_file_system(None, "AVAILABLE", None, "export", "r", False) is None
+
+
 def test_a_retained_file_system_is_never_touched():
     assert reason_to_keep_file_system("export failed", "FAILED", None, "delete", "r") == (
         "export failed"
@@ -161,8 +169,15 @@ def test_an_export_that_left_files_behind_keeps_the_file_system():
     ("association", "tasks", "needed"),
     [
         ("AVAILABLE", [], True),
-        ("AVAILABLE", [task(purpose="export")], True),
+        # The run's own post-job export that got every file to S3 covers the file system.
+        ("AVAILABLE", [task(purpose="export")], False),
         ("AVAILABLE", [task(purpose="failure-export")], False),
+        # ... but not one that is still running, left files behind, or is not the run's.
+        ("AVAILABLE", [task("EXECUTING", purpose="export")], True),
+        ("AVAILABLE", [task("CANCELED", purpose="export")], True),
+        ("AVAILABLE", [task(failed=2, purpose="export")], True),
+        ("AVAILABLE", [task(purpose=None)], True),
+        ("AVAILABLE", [task(purpose="export", export=False)], True),
         ("CREATING", [], False),  # no job can have written there
         (None, [], False),
     ],

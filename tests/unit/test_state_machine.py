@@ -14,7 +14,8 @@ from batchscratch.modes import MODES
 from tests.conftest import REPO
 
 MACHINES = {name: REPO / mode.definition_uri for name, mode in MODES.items()}
-SERVICE_PREFIXES = ("States.", "Lambda.", "Batch.", "Sandbox.")
+RELEASE = REPO / "statemachine" / "release.asl.json"
+SERVICE_PREFIXES = ("States.", "Lambda.", "Batch.", "Sandbox.", "StepFunctions.")
 STANDARD_LAMBDA_RETRY = {
     "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
@@ -50,8 +51,14 @@ def reachable(definition: dict[str, Any]) -> set[str]:
 
 
 def raised_names() -> set[str]:
-    """Names of the exceptions raised anywhere in the layer or the handlers."""
-    names: set[str] = set()
+    """Names of the exceptions raised anywhere in the layer or the handlers, or by a Fail
+    state of a state machine."""
+    names: set[str] = {
+        state["Error"]
+        for path in REPO.glob("statemachine/*.asl.json")
+        for state in load(path)["States"].values()
+        if state["Type"] == "Fail" and "Error" in state
+    }
     for path in [*REPO.glob("layers/common/batchscratch/**/*.py"), *REPO.glob("functions/*/*.py")]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call):
@@ -186,8 +193,6 @@ def test_states_of_a_shared_step_are_identical_in_every_machine():
         "IsComputeReady",
         "IsComputeCleanedUp",
         "Summarize",
-        "ApplyFailurePolicy",
-        "WaitForFailurePolicy",
     }
     for name in sorted(shared):
         assert all(states[name] == definitions[0][name] for states in definitions), name
@@ -218,3 +223,55 @@ def test_lustre_deletes_only_after_the_export_was_checked():
     assert states["IsExportDone"]["Choices"] == [
         {"Variable": "$.exportStatus.done", "BooleanEquals": True, "Next": "ReleaseFileSystem"}
     ]
+
+
+def test_the_release_loops_until_done_and_reports_what_it_gives_up_on():
+    definition = load(RELEASE)
+    states = definition["States"]
+    raised = raised_names()
+
+    assert reachable(definition) == set(states)
+    assert states["WaitForRelease"] == {
+        "Type": "Wait",
+        "SecondsPath": "$.release.waitSeconds",
+        "Next": "ReleaseRun",
+    }
+    assert [c["Next"] for c in states["IsRunReleased"]["Choices"]] == ["RunReleased"]
+    assert states["IsRunReleased"]["Default"] == "WaitForRelease"
+    # Every error of a pass (CleanupTimeout after cleanupTimeoutSeconds) goes to RetainRun.
+    assert states["ReleaseRun"]["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.releaseError", "Next": "RetainRun"}
+    ]
+    assert states["RetainRun"]["Next"] == "FailRelease"
+    fails = {name: s for name, s in states.items() if s["Type"] == "Fail"}
+    assert {s["Error"] for s in fails.values()} == {"ReleaseIncomplete"}
+    for name, state in states.items():
+        for rule in [*state.get("Retry", []), *state.get("Catch", [])]:
+            for error in rule["ErrorEquals"]:
+                assert error.startswith(SERVICE_PREFIXES) or error in raised, (name, error)
+
+
+def test_every_run_s_failure_path_starts_the_release_named_after_the_run(machine):
+    _, definition = machine
+    start = definition["States"][failure_path_start(definition)]
+
+    assert start["Resource"] == "arn:aws:states:::states:startExecution"
+    assert start["Parameters"]["StateMachineArn"] == "${ReleaseStateMachineArn}"
+    assert start["Parameters"]["Name.$"] == "$.run.runId"
+    assert start["Parameters"]["Input"] == {
+        "run.$": "$.run",
+        "config.$": "$.config",
+        "error.$": "$.error",
+        "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+    }
+    # A release that exists already counts as started; the run fails with its own error.
+    assert {c["Next"] for c in start["Catch"]} == {"FailRun"}
+    assert start["Catch"][0]["ErrorEquals"] == ["StepFunctions.ExecutionAlreadyExists"]
+    assert start["Next"] == "FailRun"
+
+
+def failure_path_start(definition: dict[str, Any]) -> str:
+    name: str = definition["States"][
+        "CreateVolume" if "CreateVolume" in definition["States"] else "CreateFileSystem"
+    ]["Catch"][0]["Next"]
+    return name

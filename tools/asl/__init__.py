@@ -1,4 +1,5 @@
-"""The state machine builder: ``statemachine/<file>.asl.json`` for every mode, from one spine.
+"""The state machine builder: ``statemachine/<file>.asl.json`` for every mode, from one spine,
+and the release workflow's ``statemachine/release.asl.json``.
 
 ``python -m tools.asl`` (``make asl``) writes the files; ``python -m tools.asl --check``
 (part of ``make lint``) fails when a committed file differs from what the builder writes, so
@@ -9,6 +10,8 @@ reviewers read them.
   task, the poll loop, the failure path), and their order.
 - tools/asl/slots.py: what differs per storage kind, post-job stage and mode.
 - tools/asl/outputs.py: each Lambda step's result path and output fields.
+- tools/asl/release.py: the release workflow (one per stack), which every mode's failure
+  path starts.
 
 The modes themselves, their storage kinds and stages are the registry's
 (``batchscratch.modes``).
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from batchscratch.modes import MODES, Mode
+from tools.asl import release
 from tools.asl.slots import slots_of
 from tools.asl.spine import definition
 
@@ -39,13 +43,20 @@ def definition_of(mode: Mode) -> dict[str, Any]:
 
 
 def render(mode: Mode) -> str:
-    """The text of ``mode``'s file: the definition as JSON, two-space indents, final newline."""
-    return json.dumps(definition_of(mode), indent=2, ensure_ascii=False) + "\n"
+    """The text of ``mode``'s file (``text``)."""
+    return text(definition_of(mode))
+
+
+def text(definition: dict[str, Any]) -> str:
+    """A definition as its file's text: JSON, two-space indents, final newline."""
+    return json.dumps(definition, indent=2, ensure_ascii=False) + "\n"
 
 
 def build() -> dict[str, str]:
-    """``{file name: text}`` of every mode's state machine."""
-    return {mode.asl_file: render(mode) for mode in MODES.values()}
+    """``{file name: text}`` of every mode's state machine and of the release workflow's."""
+    files = {mode.asl_file: render(mode) for mode in MODES.values()}
+    files[release.FILE] = text(release.definition())
+    return files
 
 
 def write(directory: Path = STATEMACHINE_DIR) -> list[Path]:
@@ -84,5 +95,5 @@ def check(directory: Path = STATEMACHINE_DIR) -> list[str]:
             )
     for path in sorted(directory.glob(PATTERN)):
         if path.name not in expected:
-            problems.append(f"{shown(path)}: no mode of batchscratch.modes deploys it")
+            problems.append(f"{shown(path)}: tools/asl builds no such state machine")
     return problems

@@ -23,6 +23,8 @@ from batchscratch.outputs import (
     FileSystemStatus,
     LoadedConfig,
     ReleaseStatus,
+    RetainedRun,
+    RunRelease,
     StepOutput,
     VolumeRef,
     VolumeStatus,
@@ -52,6 +54,8 @@ STEP_OUTPUTS: dict[str, type[StepOutput]] = {
     "CheckExport": ExportStatus,
     "ReleaseVolume": ReleaseStatus,
     "ReleaseFileSystem": ReleaseStatus,
+    "ReleaseRun": RunRelease,
+    "RetainRun": RetainedRun,
 }
 """The output model of each Lambda step, by the step's name (``batchscratch.modes.Step``)."""
 

@@ -31,16 +31,15 @@ class StorageSlots:
     """The spine's storage slots for one storage kind.
 
     ``noun`` names the polling states: ``Is<noun>Ready``, ``WaitFor<noun>``,
-    ``Is<noun>Released``, ``WaitFor<noun>Release``. ``create_seconds`` and
-    ``release_seconds`` are the configuration keys of their poll intervals (the failure
-    policy's loop uses the release interval too). ``summary``: fields of the create step's
+    ``Is<noun>Released``, ``WaitFor<noun>Release``. ``create_seconds`` is the configuration
+    key of the creation's poll interval (the release's is the registry's
+    ``StorageKind.release_seconds``). ``summary``: fields of the create step's
     output the summary repeats. ``array_jobs``: the storage can be shared by an array job's
     children (IsArrayJob, RunArrayJob).
     """
 
     noun: str
     create_seconds: str
-    release_seconds: str
     summary: tuple[str, ...]
     array_jobs: bool
     comments: Mapping[str, str] = field(default_factory=dict)
@@ -81,7 +80,6 @@ STORAGE: dict[str, StorageSlots] = {
     EBS_VOLUME.id: StorageSlots(
         noun="Volume",
         create_seconds="waitForEbsCreationSeconds",
-        release_seconds="waitAfterDetachSeconds",
         summary=("volumeId", "availabilityZone"),
         array_jobs=False,
         comments={
@@ -89,13 +87,11 @@ STORAGE: dict[str, StorageSlots] = {
             "path finds it by tag even if this step fails late.",
             "PrepareCompute": "This run's own launch template (mounts the volume), compute "
             "environment in the volume's zone, and job definition.",
-            "ApplyFailurePolicy": "onFailure: snapshot (default) then delete, retain, or delete.",
         },
     ),
     LUSTRE_FILE_SYSTEM.id: StorageSlots(
         noun="FileSystem",
         create_seconds="waitForLustreCreationSeconds",
-        release_seconds="waitForDataRepositoryTaskSeconds",
         summary=("fileSystemId", "availabilityZone"),
         array_jobs=True,
         comments={
@@ -108,9 +104,6 @@ STORAGE: dict[str, StorageSlots] = {
             "environment in its zone, and job definition.",
             "RunArrayJob": "arraySize children share the file system; each sees "
             "AWS_BATCH_JOB_ARRAY_INDEX. No Retry, as for RunJob.",
-            "ApplyFailurePolicy": "onFailure: export (default; delete only if that export "
-            "succeeds), retain, or delete. A file system kept after a failed export is never "
-            "touched.",
         },
     ),
 }

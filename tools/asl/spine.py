@@ -3,8 +3,8 @@
 A run loads its configuration, creates its storage and polls it until ready, prepares its own
 compute and polls it, runs the job, cleans up the compute, goes through the mode's post-job
 stages, releases the storage, and ends with a summary. Every state after LoadConfig catches
-into the failure path: clean up the compute, apply the ``onFailure`` policy with the mode's
-release step, and fail with the original error.
+into the failure path: start the run's release (the release workflow, tools/asl/release.py),
+and fail with the original error.
 
 ``definition(mode, slots)`` lays that out for one mode; what differs between modes comes in
 through ``slots`` (tools/asl/slots.py).
@@ -28,7 +28,10 @@ States = dict[str, State]
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 SUBMIT_JOB_SYNC = "arn:aws:states:::batch:submitJob.sync"
 
-FAILURE_PATH = "CleanUpComputeAfterFailure"
+START_EXECUTION = "arn:aws:states:::states:startExecution"
+"""Step Functions' own integration, request-response: start the execution and go on."""
+
+FAILURE_PATH = "StartRelease"
 """The failure path's first state: every state after LoadConfig catches into it."""
 
 STANDARD_RETRY: tuple[State, ...] = (
@@ -252,32 +255,61 @@ def summarize(mode: Mode, slots: Slots) -> State:
     return {"Type": "Pass", "Parameters": parameters, "End": True}
 
 
-def failure_path(mode: Mode, slots: Slots) -> States:
-    """Clean up the compute, apply ``onFailure`` with the release step, fail with the error.
+START_RELEASE_RETRY: tuple[State, ...] = (
+    {
+        "ErrorEquals": [
+            "StepFunctions.ExecutionLimitExceeded",
+            "StepFunctions.ThrottlingException",
+        ],
+        "IntervalSeconds": 10,
+        "MaxAttempts": 8,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 300,
+        "JitterStrategy": "FULL",
+    },
+)
+"""StartRelease's Retry: too many running executions, or throttling (Step Functions API
+Reference, StartExecution errors; an integration's errors are named ``StepFunctions.<code>``)."""
 
-    Errors here are recorded beside ``$.error`` (``cleanupError``, ``releaseError``), so the
-    run always ends with the error that sent it here.
+
+def failure_path(mode: Mode, slots: Slots) -> States:
+    """Start the run's release (the release workflow, named after the run id), then fail
+    with the original error.
+
+    The release does what the failure path did (clean up the compute, apply ``onFailure``),
+    in its own execution, so neither a time budget nor this execution's end can cut it short.
+    ``ExecutionAlreadyExists`` (a release of this run exists) counts as started; any other
+    error is recorded beside ``$.error`` (``releaseError``) and the run still fails with its
+    own error: the EventBridge rule on the execution's FAILED status starts the release then.
     """
-    release = mode.storage.release.name
+    del mode, slots  # the same in every mode
     return {
-        **poll(
-            CLEAN_UP_COMPUTE.name,
-            task_name=FAILURE_PATH,
-            until={"done": "ApplyFailurePolicy"},
-            choice_name="IsComputeCleanedUpAfterFailure",
-            wait_name="WaitForComputeCleanupAfterFailure",
-            seconds_key="waitForComputeSeconds",
-            catches=("ApplyFailurePolicy", "$.cleanupError"),
-        ),
-        **poll(
-            release,
-            task_name="ApplyFailurePolicy",
-            until={"done": "FailRun"},
-            choice_name="IsFailurePolicyApplied",
-            wait_name="WaitForFailurePolicy",
-            seconds_key=slots.storage.release_seconds,
-            catches=("FailRun", "$.releaseError"),
-        ),
+        FAILURE_PATH: {
+            "Type": "Task",
+            "Resource": START_EXECUTION,
+            "Parameters": {
+                "StateMachineArn": "${ReleaseStateMachineArn}",
+                "Name.$": "$.run.runId",
+                "Input": {
+                    "run.$": "$.run",
+                    "config.$": "$.config",
+                    "error.$": "$.error",
+                    "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id",
+                },
+            },
+            "ResultSelector": {"executionArn.$": "$.ExecutionArn"},
+            "ResultPath": "$.releaseExecution",
+            "Retry": [dict(rule) for rule in START_RELEASE_RETRY],
+            "Catch": [
+                {
+                    "ErrorEquals": ["StepFunctions.ExecutionAlreadyExists"],
+                    "ResultPath": None,
+                    "Next": "FailRun",
+                },
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.releaseError", "Next": "FailRun"},
+            ],
+            "Next": "FailRun",
+        },
         "FailRun": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
     }
 
@@ -287,8 +319,9 @@ SPINE_COMMENTS = {
     "exists yet.",
     "RunJob": "No Retry here: resubmitting could run two jobs on one volume. Batch retries Spot "
     "reclaims (retryStrategy).",
-    FAILURE_PATH: "Failure path: every state after LoadConfig lands here with $.error; the "
-    "original error ends the run.",
+    FAILURE_PATH: "Failure path: every state after LoadConfig lands here with $.error. The "
+    "release workflow (named after the run id) cleans up and applies onFailure; the original "
+    "error ends the run.",
 }
 
 
@@ -335,7 +368,7 @@ def definition(mode: Mode, slots: Slots) -> dict[str, Any]:
             until={"done": "Summarize"},
             choice_name=f"Is{storage.noun}Released",
             wait_name=f"WaitFor{storage.noun}Release",
-            seconds_key=storage.release_seconds,
+            seconds_key=mode.storage.release_seconds,
         ),
         {"Summarize": summarize(mode, slots)},
         failure_path(mode, slots),

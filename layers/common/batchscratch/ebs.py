@@ -166,7 +166,7 @@ def release_volumes(
 
     The policy is ``batchscratch.policy.choose_volume_policy`` of ``config`` and
     ``error_name``. Each call does what the current state allows and returns; it is
-    idempotent, so the success path, the failure path and the reaper share it.
+    idempotent, so the success path and the release workflow share it.
 
     - ``delete``: detach, then delete the volume.
     - ``snapshot``: detach, snapshot (tagged ``retained-reason``), wait until the snapshot is
@@ -180,8 +180,7 @@ def release_volumes(
         run: whose volumes.
         config: ``deleteEbs``, ``onFailure``, and the limit for the whole release
             (``cleanupTimeoutSeconds``).
-        error_name: what sent the run to its failure path (``$.error.Error``, or the
-            reaper's ``execution <status>``); None on success.
+        error_name: what sent the run to its release (``$.error.Error``); None on success.
         previous: this step's earlier result (carries ``waitingSince``), or None.
         job_succeeded: ignored (``policy.choose_volume_policy``).
 

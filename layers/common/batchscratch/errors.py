@@ -49,7 +49,8 @@ class ComputeTimeout(BatchScratchError):
 class CleanupTimeout(BatchScratchError):
     """Compute cleanup or storage release did not finish within ``cleanupTimeoutSeconds``.
 
-    Whatever is left keeps its run tags, so the reaper (or a person) can find it.
+    Whatever is left keeps its run tags; the release workflow's RetainRun step tags it
+    ``retained-reason`` and reports it.
     """
 
 
@@ -65,8 +66,7 @@ class ExportTimeout(BatchScratchError):
     """The export did not finish within ``exportTimeoutSeconds``; the file system is retained."""
 
 
-class ReapIncomplete(BatchScratchError):
-    """The reaper ran out of time before every run resource was released.
-
-    Raising makes Lambda's asynchronous invocation retry the reaper.
-    """
+class ReleaseIncomplete(BatchScratchError):
+    """The release workflow gave up (``cleanupTimeoutSeconds`` passed, or a step failed for
+    good): what is left of the run is tagged ``retained-reason`` and reported to the stack's
+    SNS topic (RetainRun); the release execution fails with this name."""

@@ -441,16 +441,20 @@ def release_file_systems(
     not get every file to S3, is kept whatever the policy; one whose creation FAILED holds
     no data and is deleted; a MISCONFIGURED one cannot be exported, so ``export`` keeps it;
     one without an AVAILABLE association never had a job (compute starts after the
-    association), so ``export`` deletes it.
+    association), so ``export`` deletes it, unless ``job_succeeded`` says a job ran. A
+    finished export of the run that SUCCEEDED with 0 failed files (the run's own post-job
+    export counts) covers the file system: no second export runs
+    (``policy.needs_failure_export``).
 
     Args:
         run: whose file systems.
         config: ``deleteLustre``, ``onFailure``, and the limit for the whole release
             (``cleanupTimeoutSeconds``).
-        error_name: what sent the run to its failure path (``$.error.Error``, or the
-            reaper's ``execution <status>``); None on success.
+        error_name: what sent the run to its release (``$.error.Error``); None on success.
         previous: this step's earlier result (carries ``waitingSince``), or None.
-        job_succeeded: the job ended SUCCEEDED before the failure.
+        job_succeeded: the job ended SUCCEEDED, or (the release workflow) its outcome is
+            unknown: ``delete`` exports first, and a file system without an association to
+            export to is kept.
 
     Returns:
         ``done`` once nothing is pending, the policy applied, ``retained`` and ``deleted``
@@ -471,7 +475,12 @@ def release_file_systems(
         association = _association(system_id) if exporting else None
         association_lifecycle = association["Lifecycle"] if association else None
         keep = reason_to_keep_file_system(
-            tags.get(TAG_RETAINED), system["Lifecycle"], association_lifecycle, policy, reason
+            tags.get(TAG_RETAINED),
+            system["Lifecycle"],
+            association_lifecycle,
+            policy,
+            reason,
+            job_succeeded,
         )
         if keep is not None:
             progress.keep(entry, tags, keep, mark)

@@ -115,9 +115,9 @@ def step_handler(
     Args:
         log_message: the message of the log line that records the output's fields.
         correlation_id_path: JMESPath of the correlation id in the event (default
-            ``run.runId``; LoadConfig's is ``executionName``, the reaper's ``detail.name``).
+            ``run.runId``; LoadConfig's is ``executionName``, StartRelease's ``detail.name``).
         retry_transient: translate transient AWS errors into ``AwsTransientError``; False for
-            a function no state machine invokes (the reaper, which Lambda's asynchronous
+            a function no state machine invokes (StartRelease, which Lambda's asynchronous
             invocation retries whatever the error's name).
 
     The decorated handler returns the output model's fields as a dict (JSON-serialisable), and

@@ -55,6 +55,12 @@ LOAD_CONFIG = Step("LoadConfig")
 PREPARE_COMPUTE = Step("PrepareCompute")
 CHECK_COMPUTE = Step("CheckCompute")
 CLEAN_UP_COMPUTE = Step("CleanUpCompute")
+RELEASE_RUN = Step("ReleaseRun")
+"""One pass of the release workflow (statemachine/release.asl.json)."""
+RETAIN_RUN = Step("RetainRun")
+"""The release workflow's last step when it gives up: tag what is left, notify."""
+RELEASE_STEPS = (RELEASE_RUN, RETAIN_RUN)
+"""The Lambda steps of the release workflow, in the order a release takes them."""
 
 
 Failure = str | None
@@ -99,14 +105,18 @@ class StorageInterface(Protocol):
 
 @dataclass(frozen=True)
 class StorageKind:
-    """What a mode's scratch storage is: the steps that create, check and release it, and
-    the implementation that does the work (``StorageInterface``)."""
+    """What a mode's scratch storage is: the steps that create, check and release it, the
+    implementation that does the work (``StorageInterface``), and ``release_seconds``: the
+    configuration key of the poll interval (seconds) between two passes of its release, read
+    by the release workflow (``batchscratch.release``) and by the state machine builder's
+    release loop (tools/asl)."""
 
     id: str
     create: Step
     check: Step
     release: Step
     implementation: StorageInterface
+    release_seconds: str
 
 
 EBS_VOLUME = StorageKind(
@@ -115,6 +125,7 @@ EBS_VOLUME = StorageKind(
     check=Step("CheckVolume"),
     release=Step("ReleaseVolume"),
     implementation=ebs.VOLUME,
+    release_seconds="waitAfterDetachSeconds",
 )
 LUSTRE_FILE_SYSTEM = StorageKind(
     id="lustre-file-system",
@@ -122,6 +133,7 @@ LUSTRE_FILE_SYSTEM = StorageKind(
     check=Step("CheckFileSystem"),
     release=Step("ReleaseFileSystem"),
     implementation=fsx.FILE_SYSTEM,
+    release_seconds="waitForDataRepositoryTaskSeconds",
 )
 
 

@@ -11,7 +11,7 @@ plain dict Lambda sends back). Every model refuses unknown keys: what a later st
 the state is exactly what an earlier step returned.
 """
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -23,7 +23,7 @@ class StepOutput(BaseModel):
     """Base of every step's output: frozen, unknown keys refused.
 
     ``state_key``: the key of the state the result is stored under; ``""`` when the result
-    becomes the whole state (LoadConfig) or no state machine stores it (the reaper).
+    becomes the whole state (LoadConfig) or no state machine stores it (StartRelease).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -215,7 +215,8 @@ class ExportStatus(StepOutput):
 
 
 class ReleaseStatus(StepOutput):
-    """ReleaseVolume / ReleaseFileSystem (and ApplyFailurePolicy), ``$.release``.
+    """ReleaseVolume / ReleaseFileSystem, ``$.release`` (and the release workflow's
+    ``$.release.storage``).
 
     ``done`` once nothing is pending; ``policy``: what was applied; ``retained`` and
     ``deleted``: ``"kind:id"`` entries, e.g. ``"ec2:volume:vol-…"``,
@@ -231,11 +232,75 @@ class ReleaseStatus(StepOutput):
     waitingSince: str
 
 
-class ReapResult(StepOutput):
-    """The reaper's result (no state machine reads it; Lambda's asynchronous invocation
-    records it): the ended execution, its status, and the last cleanup and release results."""
+JobStatus = Literal["SUCCEEDED", "FAILED", "NONE", "UNKNOWN"]
+"""The job's outcome as the release reads it from Batch (``batchscratch.release``)."""
 
-    executionArn: str
-    status: str
-    compute: CleanupStatus
-    storage: ReleaseStatus
+
+class JobOutcome(BaseModel):
+    """What became of the run's Batch job, read from the run's own job queue.
+
+    ``status``: SUCCEEDED or FAILED (the job's own status; a job still active when the
+    release began counts as FAILED, since the release terminates it); NONE: no job was ever
+    submitted (no compute was made, or its queue holds no job); UNKNOWN: the queue is gone but
+    compute was made, so a job may have succeeded. ``jobId`` and ``statusReason`` are Batch's,
+    None when there is no job.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: JobStatus
+    jobId: str | None = None
+    statusReason: str | None = None
+
+    @property
+    def may_have_succeeded(self) -> bool:
+        """True when the job's results may exist only on the storage: SUCCEEDED or UNKNOWN."""
+        return self.status in ("SUCCEEDED", "UNKNOWN")
+
+
+class RunRelease(StepOutput):
+    """ReleaseRun, ``$.release`` of the release workflow: one pass of a run's release.
+
+    ``done`` once the compute is gone and the storage released; ``waitSeconds``: how long the
+    workflow waits before the next pass (``waitForComputeSeconds`` while compute remains, then
+    the storage kind's release interval, ``StorageKind.release_seconds``; at least
+    ``cleanupTimeoutSeconds / release.MAX_PASSES``, to fit the execution history);
+    ``jobOutcome``: read
+    on the first pass that reached Batch, None until then; ``compute`` and ``storage``: the
+    last results of the cleanup and of the storage release (None until they ran);
+    ``waitingSince``: when the release began (ISO 8601); ``lastError``: the AWS error that
+    ended the last pass early, or None.
+    """
+
+    state_key: ClassVar[str] = "release"
+
+    done: bool
+    waitSeconds: int
+    jobOutcome: JobOutcome | None
+    compute: CleanupStatus | None
+    storage: ReleaseStatus | None
+    waitingSince: str
+    lastError: str | None
+
+
+class RetainedRun(StepOutput):
+    """RetainRun, ``$.retained``: what the release gave up on and kept.
+
+    ``kept``: ``"kind:id"`` entries now tagged ``retained-reason``; ``messageId``: the SNS
+    message that reported them; ``cause``: the text the release execution fails with (the
+    error that ended the release, what is kept, where the results are).
+    """
+
+    state_key: ClassVar[str] = "retained"
+
+    kept: list[str]
+    messageId: str
+    cause: str
+
+
+class StartedRelease(StepOutput):
+    """StartRelease (no state machine reads it): the release executions it started, and the
+    runs it left alone with why (``{"run id": "reason"}``)."""
+
+    started: list[str]
+    skipped: dict[str, str]

@@ -1,12 +1,15 @@
 """The end-of-run policy: what happens to the run's storage, decided without calling AWS.
 
-The release steps (ReleaseVolume, ReleaseFileSystem; ApplyFailurePolicy on the failure path)
-and the reaper read the facts from AWS (``ebs.py``, ``fsx.py``) and ask these rules what to
+The release steps (ReleaseVolume, ReleaseFileSystem) and the release workflow (ReleaseRun,
+``release.py``) read the facts from AWS (``ebs.py``, ``fsx.py``) and ask these rules what to
 do with them, as ``metrics.py`` reads the metric and ``drain.py`` decides. The rules:
 
 - The policy: ``deleteEbs`` / ``deleteLustre`` false keeps the storage whatever happened;
   success deletes it; a failure applies ``onFailure``, except that for a file system
-  ``delete`` becomes ``export`` once the job SUCCEEDED (its results exist only there).
+  ``delete`` becomes ``export`` when the job SUCCEEDED or its outcome is unknown (its
+  results may exist only there).
+- No second export: a finished export of the run that SUCCEEDED with 0 failed files (the
+  run's own post-job export, or the release's) covers the file system.
 - A resource that already carries ``retained-reason`` is never touched; ``retain`` tags and
   keeps; storage whose creation failed never held data and is deleted under every policy.
 - A failed snapshot keeps the volume.
@@ -47,8 +50,8 @@ def choose_volume_policy(
 
     Args:
         config: the run's OnlyEBS configuration (``deleteEbs``, ``onFailure``).
-        error_name: the error that sent the run to its failure path (or the reaper's
-            ``execution <status>``); None on success.
+        error_name: the error that sent the run to its release (``$.error.Error``, e.g.
+            ``ExecutionAborted``); None on success.
         job_succeeded: ignored: the job copies its own results to S3, so a volume's policy
             does not depend on the job's outcome (the parameter keeps the storage kinds'
             common signature, ``modes.StorageInterface``).
@@ -73,12 +76,13 @@ def choose_file_system_policy(
         config: the run's Lustre configuration (``deleteLustre``, ``onFailure``).
         error_name: as for ``choose_volume_policy``; None on success, when the export has
             already been verified.
-        job_succeeded: the job ended SUCCEEDED (``$.job.status``) before the failure.
+        job_succeeded: the job ended SUCCEEDED, or (in the release workflow) its outcome is
+            unknown (``outputs.JobOutcome.may_have_succeeded``).
 
     Returns:
         ``deleteLustre`` false: ``retain``. Success: ``delete``. Failure: ``onFailure``
         (default ``export``: export what is there, delete only if that succeeds), except
-        that ``delete`` becomes ``export`` once the job SUCCEEDED: a failure after the job
+        that ``delete`` becomes ``export`` when ``job_succeeded``: a failure after the job
         must not discard its results.
     """
     if not config.deleteLustre:
@@ -86,8 +90,11 @@ def choose_file_system_policy(
     if error_name is None:
         return "delete", "run succeeded and its export verified"
     if job_succeeded and config.onFailure == "delete":
-        # The job's results exist only here: a later step's failure must not discard them.
-        return "export", f"onFailure=delete after {error_name}, but the job succeeded: export first"
+        # The job's results may exist only here: a later failure must not discard them.
+        return (
+            "export",
+            f"onFailure=delete after {error_name}, but the job may have succeeded: export first",
+        )
     return config.onFailure, f"onFailure={config.onFailure} after {error_name}"
 
 
@@ -149,6 +156,7 @@ def reason_to_keep_file_system(
     association_lifecycle: str | None,
     policy: FileSystemPolicy,
     reason: str,
+    job_succeeded: bool = False,
 ) -> str | None:
     """Return why the file system must be kept before any task is looked at, or None.
 
@@ -158,11 +166,13 @@ def reason_to_keep_file_system(
         association_lifecycle: its association's lifecycle, or None (none, or not read
             because the policy does not export).
         policy: the chosen policy; reason: why it was chosen.
+        job_succeeded: the job SUCCEEDED or its outcome is unknown.
 
     Returns:
         The existing tag; else None for a file system whose creation FAILED; ``reason`` under
         ``retain``; under ``export``, ``reason`` with why a broken file system or association
-        cannot be exported; otherwise None.
+        cannot be exported, or (``job_succeeded``) why one without an association cannot;
+        otherwise None.
     """
     if retained_reason is not None:
         return retained_reason
@@ -171,10 +181,21 @@ def reason_to_keep_file_system(
     if policy == "retain":
         return reason
     if policy == "export":
-        if lifecycle in FSX_BROKEN:
-            return f"{reason}: {lifecycle}, cannot export"
-        if association_lifecycle in FSX_BROKEN:
-            return f"{reason}: association {association_lifecycle}"
+        return _reason_not_to_export(lifecycle, association_lifecycle, reason, job_succeeded)
+    return None
+
+
+def _reason_not_to_export(
+    lifecycle: str, association_lifecycle: str | None, reason: str, job_succeeded: bool
+) -> str | None:
+    """Why a file system under ``export`` cannot be exported (so it is kept), or None."""
+    if lifecycle in FSX_BROKEN:
+        return f"{reason}: {lifecycle}, cannot export"
+    if association_lifecycle in FSX_BROKEN:
+        return f"{reason}: association {association_lifecycle}"
+    if job_succeeded and association_lifecycle is None:
+        # A job ran (compute starts after the association), but nothing can export it now.
+        return f"{reason}: no data repository association to export to"
     return None
 
 
@@ -224,15 +245,35 @@ def export_left_files_behind(tasks: Iterable[DataRepositoryTask]) -> str | None:
     return None
 
 
+EXPORT_PURPOSES = ("export", FAILURE_EXPORT)
+"""Purposes of the run's own export tasks: the post-job export (StartExport) and the
+release's. Both start only after the job has ended: StartExport follows RunJob, and the
+release exports only once its compute cleanup (which terminates any job) is done."""
+
+
+def covered_by_export(tasks: Iterable[DataRepositoryTask]) -> bool:
+    """Return True when a finished export of the run (``EXPORT_PURPOSES``) SUCCEEDED with 0
+    failed files: everything the job wrote reached S3, so no second export is needed."""
+    return any(
+        task.export
+        and task.purpose in EXPORT_PURPOSES
+        and not task.running
+        and export_outcome(task)[0]
+        for task in tasks
+    )
+
+
 def needs_failure_export(
     association_lifecycle: str | None, tasks: Iterable[DataRepositoryTask]
 ) -> bool:
     """Return True while the ``export`` policy still has to export before deleting.
 
-    Not when the failure export already ran (and, the caller having checked, succeeded),
-    and not when the file system never had an AVAILABLE association (None or CREATING):
-    compute starts only after it, so no job wrote there.
+    Not when an export of the run already covers the file system (``covered_by_export``), nor
+    when the release's own export already ran (the caller keeps the file system when that
+    export left files behind), and not when the file system never had an AVAILABLE
+    association (None or CREATING): compute starts only after it, so no job wrote there.
     """
-    if any(task.purpose == FAILURE_EXPORT for task in tasks):
+    tasks = list(tasks)
+    if covered_by_export(tasks) or any(task.purpose == FAILURE_EXPORT for task in tasks):
         return False
     return association_lifecycle is not None and association_lifecycle != "CREATING"

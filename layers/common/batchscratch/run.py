@@ -1,7 +1,7 @@
 """Identity of one workflow run: its tags, resource names and idempotency tokens.
 
 A run is one Step Functions execution. Everything a run creates carries ``run_tags()``, so
-the failure path, the reaper and a person with the console can all find it by the execution
+the release workflow, its sweep and a person with the console can all find it by the execution
 ARN. Names and tokens derive only from the execution ARN, so a retried Lambda invocation
 finds (or re-creates idempotently) the same resource instead of creating a second one.
 """
@@ -22,7 +22,8 @@ TAG_RUN_ID = "batch-scratch:run-id"
 TAG_MODE = "batch-scratch:mode"
 TAG_RETAINED = "batch-scratch:retained-reason"
 """Set on a resource kept on purpose (policy ``retain``, a snapshot, data not yet exported).
-Cleanup and the reaper never delete a resource that carries it."""
+Cleanup and the release workflow never delete a resource that carries it; the sweep leaves
+it alone."""
 
 _BATCH_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]")
 

@@ -179,3 +179,12 @@ class RunState(LoadedConfig):
         else:
             value = (self.model_extra or {}).get(key)
         return value if isinstance(value, dict) else None
+
+
+class ReleaseState(RunState):
+    """``$`` of the release workflow (statemachine/release.asl.json): its input ``run``,
+    ``config`` and ``error`` (why the run is released), the last pass (``release``), and
+    ``releaseError``: what ended the release, recorded by its Catch for RetainRun."""
+
+    error: StepError
+    releaseError: StepError | None = None
