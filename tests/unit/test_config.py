@@ -28,6 +28,15 @@ SECRET = {
 }
 
 
+STACK_SETTINGS = {
+    "DATA_BUCKET_NAME": "batch-scratch-data",
+    "INSTANCE_TYPES": "optimal",
+    "MAX_VCPUS": "256",
+    "MAX_LUSTRE_STORAGE_CAPACITY": "100800",
+}
+"""LoadConfig's stack settings, as template.yaml sets them with the parameters' defaults."""
+
+
 @pytest.fixture
 def secret(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     """The OnlyEBS secret with the original project's defaults (strings where it wrote them)."""
@@ -38,6 +47,7 @@ def secret(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
         "CONFIG_SECRET_ID": arn,
         "MODE": "OnlyEBS",
         "STACK_NAME": "batch-scratch-onlyebs",
+        **STACK_SETTINGS,
     }.items():
         monkeypatch.setenv(name, value)
     return arn
@@ -118,6 +128,8 @@ def test_secret_that_is_not_json_is_refused(aws, monkeypatch, lambda_context):
     monkeypatch.setenv("CONFIG_SECRET_ID", arn)
     monkeypatch.setenv("MODE", "OnlyEBS")
     monkeypatch.setenv("STACK_NAME", "s")
+    for name, value in STACK_SETTINGS.items():
+        monkeypatch.setenv(name, value)
 
     with pytest.raises(InvalidConfiguration, match="is not valid JSON"):
         app.lambda_handler(load_event("load_config"), lambda_context)
