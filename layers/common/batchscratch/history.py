@@ -51,7 +51,7 @@ LOOP_STATES = ("Wait", "Task", "Choice")
 EVENTS_PER_PASS = sum(EVENTS_PER_STATE[kind] for kind in LOOP_STATES)
 """A pass's events: 9 (its Lambda task 5, the Choice 2, the Wait 2)."""
 
-FIXED_EVENTS: Mapping[str, int] = {"run": 300, "release": 100}
+FIXED_EVENTS: Mapping[str, int] = {"run": 200, "release": 100}
 """An upper bound of the events of every state outside the loops, each passed once, plus the
 execution's own start and end (tests/unit/test_history.py counts them in statemachine/)."""
 
