@@ -8,7 +8,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from botocore.stub import Stubber
 
-from batchscratch.config import build_config
+from batchscratch.config import CONFIG_MODELS, build_config
 from batchscratch.errors import AwsTransientError, InvalidConfiguration
 from functions.load_config import app
 from tests.conftest import load_event
@@ -388,3 +388,27 @@ def test_poll_intervals_that_could_overflow_the_history_are_refused(secret, lamb
     message = str(refused.value)
     assert "history events, more than the 25,000 an execution holds" in message
     assert "cleanupTimeoutSeconds = 10800 / waitAfterDetachSeconds = 0" in message
+
+
+ENUMERATED = {"lustrePerUnitStorageThroughput"}
+"""Numbers whose allowed values are a list (LUSTRE_PER_UNIT_THROUGHPUT), not a range."""
+
+
+@pytest.mark.parametrize("mode", ["OnlyEBS", "TaskExport", "AutoExport"])
+def test_every_number_has_an_upper_bound(mode):
+    model = CONFIG_MODELS[mode]
+    unbounded = [
+        key
+        for key, field in model.model_fields.items()
+        if field.annotation in (int, int | None)
+        and key not in ENUMERATED
+        and not any(getattr(rule, "le", None) is not None for rule in field.metadata)
+    ]
+
+    assert unbounded == []
+    with pytest.raises(InvalidConfiguration, match="lustrePerUnitStorageThroughput = 10000"):
+        build_config(
+            "TaskExport",
+            LUSTRE_SECRET,
+            {"lustreDeploymentType": "PERSISTENT_2", "lustrePerUnitStorageThroughput": 10000},
+        )
