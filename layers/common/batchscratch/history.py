@@ -11,9 +11,12 @@ Each loop is a Wait of the configured interval, the check Task and a Choice
 in ``EVENTS_PER_STATE`` (Step Functions Developer Guide, "Execution history events": a Lambda
 Task is TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited; a Choice
 and a Wait each their StateEntered and StateExited). A loop checks once at once and then
-once per interval until its timeout: at most ``timeout // max(interval, 1) + 1`` passes (an
-interval of 0 still takes at least a second a pass, the Lambda call included). The rest of
-a state machine is a bounded number of states, at most ``FIXED_EVENTS`` events.
+once per interval until its timeout: at most ``timeout // max(interval, 1) + 1`` passes. An
+interval of 0 is counted as 1 s: a pass then lasts as long as its Lambda call and
+transitions, often less than a second, so for 0 the figure is a lower estimate (a
+configuration it refuses surely overflows; one it accepts with a 0 interval may still come
+close). The rest of a state machine is a bounded number of states, at most ``FIXED_EVENTS``
+events.
 
 The budget is per state machine: the run's own (``run``), and the stack's release state
 machine (``release``), whose one loop is bounded as a whole by ``cleanupTimeoutSeconds`` and
