@@ -194,7 +194,9 @@ def test_execution_that_never_ends_is_stopped_and_fails_the_scenario(
     monkeypatch.setenv("REHEARSAL_TIMEOUT_SECONDS", "1")
     summary = rehearse(
         name="never-ready",
-        input={"waitForEbsCreationSeconds": 0},
+        # A shorter storage limit: polling every 0 s for 1800 s would not fit the execution
+        # history, and LoadConfig would refuse the run (batchscratch.history).
+        input={"waitForEbsCreationSeconds": 0, "storageTimeoutSeconds": 600},
         aws={"storage": {"readyAfterPolls": 1_000}},
     )
     assert summary.status == "ABORTED"

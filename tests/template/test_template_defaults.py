@@ -22,7 +22,7 @@ STACK_KNOWN = {
     "jobDefinitionContainerImage": (
         "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${EcrRepository}:latest"
     ),
-    "dataRepositoryPath": "s3://${DataBucket}/",
+    "dataRepositoryPath": "s3://${DataBucket}/scratch/",
 }
 """Keys whose value only the stack knows, as the template writes them."""
 

@@ -25,7 +25,10 @@ COMPUTE_SETTINGS = {
     "BATCH_SERVICE_ROLE_ARN": "BatchServiceRoleArn",
 }
 FUNCTIONS: dict[str, tuple[str, set[str]]] = {
-    "LoadConfigFunction": ("load_config", {"CONFIG_SECRET_ID"}),
+    "LoadConfigFunction": (
+        "load_config",
+        {"CONFIG_SECRET_ID", "DATA_BUCKET_NAME", "INSTANCE_TYPES", "MAX_VCPUS"},
+    ),
     "CreateVolumeFunction": ("create_volume", {"PRIVATE_SUBNET_IDS"}),
     "CheckVolumeFunction": ("check_volume", set()),
     "CreateFileSystemFunction": (
@@ -56,6 +59,8 @@ FUNCTIONS: dict[str, tuple[str, set[str]]] = {
     "RetainRunFunction": ("retain_run", {"TOPIC_ARN"}),
     "StartReleaseFunction": ("start_release", {"CONFIG_SECRET_ID", "RELEASE_STATE_MACHINE_ARN"}),
 }
+LUSTRE_ENVIRONMENT = {"LoadConfigFunction": {"MAX_LUSTRE_STORAGE_CAPACITY"}}
+"""Variables a function has in the Lustre modes only."""
 ONLY_EBS_RESOURCES = {
     "CreateVolumeFunction",
     "CreateVolumeLogGroup",
@@ -161,6 +166,8 @@ def test_function_environment_is_the_documented_one(
     render: Callable[..., dict[str, Any]], mode: str, name: str
 ) -> None:
     _, extra = FUNCTIONS[name]
+    if mode != "OnlyEBS":
+        extra = extra | LUSTRE_ENVIRONMENT.get(name, set())
     variables = render(Mode=mode)["Resources"][name]["Properties"]["Environment"]["Variables"]
     assert set(variables) == set(COMMON_ENVIRONMENT) | extra
     assert {key: variables[key] for key in COMMON_ENVIRONMENT} == COMMON_ENVIRONMENT

@@ -54,7 +54,11 @@ AWS_MANAGED_POLICIES = {
     "service-role/AmazonEC2ContainerServiceforEC2Role",
 }
 FUNCTION_CALLS = {
-    "LoadConfigFunction": {"secretsmanager:GetSecretValue"},
+    "LoadConfigFunction": {
+        "secretsmanager:GetSecretValue",
+        "ec2:DescribeInstanceTypes",
+        "s3:ListBucket",
+    },
     "CreateVolumeFunction": {"ec2:DescribeSubnets", "ec2:CreateVolume", "ec2:CreateTags"},
     "CheckVolumeFunction": {"ec2:DescribeVolumes"},
     "PrepareComputeFunction": {

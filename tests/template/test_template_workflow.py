@@ -238,7 +238,8 @@ def test_lustre_modes_link_the_data_bucket(
     render: Callable[..., dict[str, Any]], mode_name: str
 ) -> None:
     secret = json.loads(_secret_text(render(Mode=mode_name), mode_name))
-    assert secret["dataRepositoryPath"] == f"s3://{REFERENCES['DataBucket']}/"
+    # A prefix, not the bucket's root: LoadConfig refuses the root (batchscratch.placement).
+    assert secret["dataRepositoryPath"] == f"s3://{REFERENCES['DataBucket']}/scratch/"
     # Data repository associations need Lustre 2.12 or newer and exclude SCRATCH_1.
     assert secret["lustreFileSystemTypeVersion"] == "2.15"
     assert secret["lustreDeploymentType"] != "SCRATCH_1"

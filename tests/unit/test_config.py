@@ -5,9 +5,11 @@ import re
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
+from botocore.stub import Stubber
 
-from batchscratch.config import build_config
-from batchscratch.errors import InvalidConfiguration
+from batchscratch.config import CONFIG_MODELS, build_config
+from batchscratch.errors import AwsTransientError, InvalidConfiguration
 from functions.load_config import app
 from tests.conftest import load_event
 
@@ -28,6 +30,15 @@ SECRET = {
 }
 
 
+STACK_SETTINGS = {
+    "DATA_BUCKET_NAME": "batch-scratch-data",
+    "INSTANCE_TYPES": "optimal",
+    "MAX_VCPUS": "256",
+    "MAX_LUSTRE_STORAGE_CAPACITY": "100800",
+}
+"""LoadConfig's stack settings, as template.yaml sets them with the parameters' defaults."""
+
+
 @pytest.fixture
 def secret(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
     """The OnlyEBS secret with the original project's defaults (strings where it wrote them)."""
@@ -38,6 +49,7 @@ def secret(aws: None, monkeypatch: pytest.MonkeyPatch) -> str:
         "CONFIG_SECRET_ID": arn,
         "MODE": "OnlyEBS",
         "STACK_NAME": "batch-scratch-onlyebs",
+        **STACK_SETTINGS,
     }.items():
         monkeypatch.setenv(name, value)
     return arn
@@ -118,6 +130,8 @@ def test_secret_that_is_not_json_is_refused(aws, monkeypatch, lambda_context):
     monkeypatch.setenv("CONFIG_SECRET_ID", arn)
     monkeypatch.setenv("MODE", "OnlyEBS")
     monkeypatch.setenv("STACK_NAME", "s")
+    for name, value in STACK_SETTINGS.items():
+        monkeypatch.setenv(name, value)
 
     with pytest.raises(InvalidConfiguration, match="is not valid JSON"):
         app.lambda_handler(load_event("load_config"), lambda_context)
@@ -249,3 +263,152 @@ def test_persistent_types_default_to_their_lowest_throughput():
 
     assert (p1.per_unit_throughput(), p2.per_unit_throughput()) == (50, 125)
     assert scratch.per_unit_throughput() is None
+
+
+@pytest.mark.parametrize("value", [True, False, "true", "false"])
+def test_booleans_accept_json_booleans_and_their_strings(value):
+    config = build_config("OnlyEBS", SECRET, {"deleteEbs": value})
+
+    assert config.deleteEbs is (value in (True, "true"))
+
+
+@pytest.mark.parametrize("value", [0, 1, "n", "no", "yes", "on", "True", "FALSE", "1", None])
+def test_booleans_refuse_anything_else(value):
+    with pytest.raises(InvalidConfiguration) as refused:
+        build_config("OnlyEBS", SECRET, {"deleteEbs": value})
+
+    assert f"deleteEbs = {json.dumps(value)}" in str(refused.value)
+    assert 'must be true or false (JSON booleans, or the strings "true" and "false")' in str(
+        refused.value
+    )
+
+
+@pytest.mark.parametrize("value", [0, "n"])
+def test_the_export_check_cannot_be_turned_off_by_a_typo(value):
+    with pytest.raises(InvalidConfiguration, match="verifyExportBeforeDelete = "):
+        build_config("AutoExport", LUSTRE_SECRET, {"verifyExportBeforeDelete": value})
+
+
+def test_job_start_timeout_defaults_to_an_hour():
+    assert build_config("OnlyEBS", SECRET, {}).jobStartTimeoutSeconds == 3600
+
+
+@pytest.mark.parametrize(
+    ("overlay", "expected"),
+    [
+        ({"jobStartTimeoutSeconds": 59}, "jobStartTimeoutSeconds = 59"),
+        ({"jobStartTimeoutSeconds": 86401}, "jobStartTimeoutSeconds = 86401"),
+        ({"storageTimeoutSeconds": 31536001}, "storageTimeoutSeconds = 31536001"),
+        ({"computeTimeoutSeconds": 31536001}, "computeTimeoutSeconds = 31536001"),
+        ({"cleanupTimeoutSeconds": 31536001}, "cleanupTimeoutSeconds = 31536001"),
+        ({"jobAttemptTimeoutSeconds": 31536001}, "jobAttemptTimeoutSeconds = 31536001"),
+        ({"waitForJobCompletionSeconds": 3601}, "waitForJobCompletionSeconds = 3601"),
+        ({"jobDefinitionMemory": 33554433}, "jobDefinitionMemory = 33554433"),
+        ({"jobDefinitionVcpus": 4097}, "jobDefinitionVcpus = 4097"),
+        ({"jobCommand": [""]}, 'jobCommand = [""] (from the execution input): items must be'),
+        ({"jobCommand": ["sh", "-c", ""]}, "item(s) [2] are empty"),
+        ({"jobCommand": []}, "jobCommand = []"),
+        ({"jobCommand": ["x" * 16384]}, "at most 16384 fit in a job definition"),
+        ({"jobDefinitionContainerImage": "not an image"}, "not an image reference"),
+        ({"jobDefinitionContainerImage": "Ubuntu:22.04"}, 'jobDefinitionContainerImage = "Ubuntu'),
+        ({"jobDefinitionContainerImage": "repo:"}, "not an image reference"),
+        ({"jobDefinitionContainerImage": "repo@sha256:abc"}, "not an image reference"),
+        ({"jobDefinitionContainerImage": "a/" * 128 + "b"}, "at most 255 characters"),
+    ],
+)
+def test_values_above_what_aws_accepts_are_refused(overlay, expected):
+    with pytest.raises(InvalidConfiguration) as refused:
+        build_config("OnlyEBS", SECRET, overlay)
+
+    assert expected in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        "ubuntu",
+        "amazon/amazon-ecs-agent:latest",
+        "public.ecr.aws/docker/library/python:3.13-slim",
+        "123456789012.dkr.ecr.us-east-1.amazonaws.com/batch-job-with-ebs:latest",
+        "localhost:5000/team/job_image__v2",
+        "quay.io/org/job@sha256:" + "a" * 64,
+        "registry.example.com:443/job:v1.2@sha256:" + "0123456789abcdef" * 4,
+    ],
+)
+def test_image_references_in_the_docker_grammar_are_accepted(image):
+    config = build_config("OnlyEBS", SECRET, {"jobDefinitionContainerImage": image})
+
+    assert config.jobDefinitionContainerImage == image
+
+
+def test_a_capacity_no_file_system_can_have_is_refused_before_it_is_created():
+    with pytest.raises(InvalidConfiguration) as refused:
+        build_config("TaskExport", LUSTRE_SECRET, {"lustreStorageCapacity": 2.4e18})
+
+    assert "lustreStorageCapacity = 2.4e+18" in str(refused.value)
+    assert "less than or equal to 2147483647" in str(refused.value)
+
+
+def test_a_throttled_secret_read_is_retried_by_the_state_machine(secret, lambda_context):
+    # Powertools' get_secret uses the provider registered for "secrets": give it a client
+    # that answers GetSecretValue as AWS does when it throttles (after the SDK's retries).
+    sm = boto3.client("secretsmanager")
+    providers = parameters.base.DEFAULT_PROVIDERS
+    with Stubber(sm) as stub:
+        stub.add_client_error(
+            "get_secret_value", service_error_code="ThrottlingException", http_status_code=400
+        )
+        saved = providers.get("secrets")
+        providers["secrets"] = parameters.SecretsProvider(boto3_client=sm)
+        try:
+            with pytest.raises(AwsTransientError, match=r"reading secret .*ThrottlingException"):
+                app.lambda_handler(load_event("load_config"), lambda_context)
+        finally:
+            if saved is None:
+                providers.pop("secrets", None)
+            else:
+                providers["secrets"] = saved
+
+
+def test_a_secret_that_cannot_be_read_keeps_its_error(aws, monkeypatch, lambda_context):
+    monkeypatch.setenv("CONFIG_SECRET_ID", "no-such-secret")
+    monkeypatch.setenv("MODE", "OnlyEBS")
+    monkeypatch.setenv("STACK_NAME", "s")
+
+    with pytest.raises(parameters.exceptions.GetParameterError, match="ResourceNotFound"):
+        app.lambda_handler(load_event("load_config"), lambda_context)
+
+
+def test_poll_intervals_that_could_overflow_the_history_are_refused(secret, lambda_context):
+    event = load_event("load_config") | {"input": {"waitAfterDetachSeconds": 0}}
+
+    with pytest.raises(InvalidConfiguration) as refused:
+        app.lambda_handler(event, lambda_context)
+
+    message = str(refused.value)
+    assert "history events, more than the 25,000 an execution holds" in message
+    assert "cleanupTimeoutSeconds = 10800 / waitAfterDetachSeconds = 0" in message
+
+
+ENUMERATED = {"lustrePerUnitStorageThroughput"}
+"""Numbers whose allowed values are a list (LUSTRE_PER_UNIT_THROUGHPUT), not a range."""
+
+
+@pytest.mark.parametrize("mode", ["OnlyEBS", "TaskExport", "AutoExport"])
+def test_every_number_has_an_upper_bound(mode):
+    model = CONFIG_MODELS[mode]
+    unbounded = [
+        key
+        for key, field in model.model_fields.items()
+        if field.annotation in (int, int | None)
+        and key not in ENUMERATED
+        and not any(getattr(rule, "le", None) is not None for rule in field.metadata)
+    ]
+
+    assert unbounded == []
+    with pytest.raises(InvalidConfiguration, match="lustrePerUnitStorageThroughput = 10000"):
+        build_config(
+            "TaskExport",
+            LUSTRE_SECRET,
+            {"lustreDeploymentType": "PERSISTENT_2", "lustrePerUnitStorageThroughput": 10000},
+        )

@@ -6,26 +6,104 @@ validate). Values may be JSON numbers and booleans or the strings the original w
 ``InvalidConfiguration`` naming the key, the value, where it came from and the rule, before
 anything billable is created.
 
-gp3 limits follow the EC2 API Reference, CreateVolume (Size 1-65,536 GiB; Iops 3,000-80,000;
-Throughput 125-2,000 MiB/s) and the EBS User Guide, "General Purpose SSD volumes" (at most
-500 IOPS per GiB and 0.25 MiB/s per provisioned IOPS). Batch limits follow the AWS Batch API
-Reference, RetryStrategy (1-10 attempts) and JobTimeout (at least 60 seconds).
+Every number has an upper bound an account can meet, so that a typo such as 2.4e18 is refused
+here rather than by AWS after billing began:
+
+- gp3 limits follow the EC2 API Reference, CreateVolume (Size 1-65,536 GiB; Iops 3,000-80,000;
+  Throughput 125-2,000 MiB/s) and the EBS User Guide, "General Purpose SSD volumes" (at most
+  500 IOPS per GiB and 0.25 MiB/s per provisioned IOPS).
+- Batch limits follow the AWS Batch API Reference, RetryStrategy (1-10 attempts), JobTimeout
+  (at least 60 seconds), ResourceRequirement (at least 1 vCPU and 4 MiB), ContainerProperties
+  ``image`` (up to 255 characters), the Batch User Guide's service quotas (job definitions up to
+  24 KiB, array jobs up to 10,000 children) and its "Compute resource memory management" (the
+  largest job memory is checked against the instance types at LoadConfig: ``placement``).
+- Waits and timeouts: a Standard execution lasts at most one year (Step Functions Developer
+  Guide, "Step Functions service quotas": maximum execution time 1 year), so no timeout may
+  exceed ``ONE_YEAR_SECONDS``; how often a loop may poll within its timeout is checked against
+  the 25,000-event history at LoadConfig (``history``).
+- FSx ``StorageCapacity`` is at most 2,147,483,647 GiB (botocore's fsx model, shape
+  ``StorageCapacity``); the stack's own maximum (the account's quota) is checked at LoadConfig.
+
+Limits that depend on the stack (its ``MaxvCpus``, instance types, data bucket, FSx quota) are
+checked by ``batchscratch.placement`` when LoadConfig runs, not by these models: every step
+re-validates the run's configuration with them, where those settings are not at hand.
 """
 
 import json
 import re
 from collections.abc import Iterator, Mapping
 from functools import cached_property
-from typing import Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from aws_lambda_powertools.utilities import parameters
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from batchscratch.errors import InvalidConfiguration
+from batchscratch.aws import is_transient
+from batchscratch.errors import AwsTransientError, InvalidConfiguration
+from batchscratch.history import PollLoop
 
 RUN_ENVIRONMENT = ("S3_BUCKET_NAME", "SCRATCH_DIR", "BATCH_SCRATCH_RUN_ID")
 """Variables every job gets from the run; jobEnvironment may not replace them."""
 ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+ONE_YEAR_SECONDS = 31_536_000
+"""A Standard execution's maximum duration (Step Functions service quotas: 1 year)."""
+MAX_INTERVAL_SECONDS = 3600
+"""The documented range of every poll interval (``waitFor…Seconds``) is 0-3600 seconds."""
+MAX_JOB_DEFINITION_TEXT = 16384
+"""Characters ``jobCommand`` and ``jobEnvironment`` may take together (JSON): a job definition
+is at most 24 KiB (Batch User Guide, "AWS Batch service quotas"), and the rest of the run's
+job definition (image, resources, retry strategy, mounts) needs the remaining 8 KiB."""
+MAX_IMAGE_LENGTH = 255
+"""ContainerProperties ``image`` "can be 255 characters long" (botocore's batch model)."""
+MAX_LUSTRE_STORAGE_CAPACITY = 2_147_483_647
+"""FSx CreateFileSystem ``StorageCapacity`` maximum (botocore's fsx model), GiB."""
+
+
+def _strict_boolean(value: Any) -> Any:
+    """Accept only JSON true/false and the strings "true"/"false" (what the original secrets
+    wrote). Pydantic alone would also read 0, 1, "n", "yes", "on" ... as booleans, so a typo
+    such as ``"verifyExportBeforeDelete": 0`` would silently turn off a data-safety check."""
+    if isinstance(value, bool):
+        return value
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    raise ValueError('must be true or false (JSON booleans, or the strings "true" and "false")')
+
+
+StrictBoolean = Annotated[bool, BeforeValidator(_strict_boolean)]
+"""A boolean key: true/false or "true"/"false", nothing else."""
+
+# The Docker/OCI image reference grammar, as distribution/reference (reference.go) writes it:
+#   reference := name [ ":" tag ] [ "@" digest ]
+#   name      := [domain '/'] remote-name
+#   domain    := host [':' port-number]
+#   tag       := /[\w][\w.-]{0,127}/
+#   digest    := algorithm ":" encoded
+#   algorithm := [A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*
+#   encoded   := [0-9a-fA-F]{32,}
+# (the bracketed IPv6 host form is left out: an ECR or Docker Hub image never uses it).
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+_TAG = r"[\w][\w.-]{0,127}"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+IMAGE_REFERENCE = re.compile(
+    rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?"
+)
+"""An image reference: ``[registry[:port]/]path[:tag][@digest]`` (distribution/reference)."""
+
 
 GP3_MAX_IOPS_PER_GIB = 500
 GP3_MIB_PER_SECOND_PER_IOPS = 0.25
@@ -42,20 +120,44 @@ class CommonConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    jobDefinitionContainerImage: str = Field(min_length=1, max_length=1024)
+    jobDefinitionContainerImage: str = Field(min_length=1, max_length=MAX_IMAGE_LENGTH)
     jobDefinitionRetryAttempts: int = Field(5, ge=1, le=10)
     jobDefinitionVcpus: int = Field(32, ge=1, le=4096)
-    jobDefinitionMemory: int = Field(30000, ge=4, description="MiB")
+    # At most 32 TiB, the memory of the largest EC2 instances (EC2 User Guide, "Amazon EC2
+    # High Memory instances": u7in-32tb.224xlarge); the stack's instance types refine it.
+    jobDefinitionMemory: int = Field(30000, ge=4, le=33_554_432, description="MiB")
     jobCommand: list[str] | None = Field(None, min_length=1)
     jobEnvironment: dict[str, str] = Field(default_factory=dict)
-    jobAttemptTimeoutSeconds: int | None = Field(None, ge=60)
-    waitForJobCompletionSeconds: int = Field(
-        300, ge=0, description="Accepted for old secrets; submitJob.sync needs no polling."
+    jobAttemptTimeoutSeconds: int | None = Field(None, ge=60, le=ONE_YEAR_SECONDS)
+    jobStartTimeoutSeconds: int = Field(
+        3600,
+        ge=60,
+        le=86400,
+        description="A job not started (its first attempt STARTING or RUNNING) within this "
+        "many seconds of its submission is cancelled, and the run fails JobStartTimeout.",
     )
-    waitForComputeSeconds: int = Field(30, ge=0, le=3600)
-    storageTimeoutSeconds: int = Field(1800, ge=60)
-    computeTimeoutSeconds: int = Field(1800, ge=60)
-    cleanupTimeoutSeconds: int = Field(21600, ge=60)
+    waitForJobCompletionSeconds: int = Field(
+        300,
+        ge=0,
+        le=MAX_INTERVAL_SECONDS,
+        description="Accepted for old secrets; submitJob.sync needs no polling.",
+    )
+    waitForComputeSeconds: int = Field(30, ge=0, le=MAX_INTERVAL_SECONDS)
+    storageTimeoutSeconds: int = Field(1800, ge=60, le=ONE_YEAR_SECONDS)
+    computeTimeoutSeconds: int = Field(1800, ge=60, le=ONE_YEAR_SECONDS)
+    # 3 h, not 6: with OnlyEBS's waitAfterDetachSeconds of 10 (the original secrets' value),
+    # 6 h of release polling alone would take about 19,500 of the 25,000 events an
+    # execution holds (batchscratch.history).
+    cleanupTimeoutSeconds: int = Field(10800, ge=60, le=ONE_YEAR_SECONDS)
+
+    POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
+        PollLoop("run", "CheckCompute", "computeTimeoutSeconds", ("waitForComputeSeconds",)),
+        PollLoop("run", "CheckJobStart", "jobStartTimeoutSeconds", ("waitForComputeSeconds",)),
+        PollLoop("run", "CleanUpCompute", "cleanupTimeoutSeconds", ("waitForComputeSeconds",)),
+    )
+    """The poll loops of the mode's state machines, each as the step it polls, the key that
+    bounds it and the key of its Wait (``batchscratch.history`` budgets them; a test checks
+    every Wait of statemachine/ against this list). Each mode's model adds its own."""
 
     @model_validator(mode="before")
     @classmethod
@@ -67,16 +169,44 @@ class CommonConfig(BaseModel):
                 if (
                     isinstance(value, bool)
                     and field is not None
-                    and field.annotation
-                    in (
-                        int,
-                        int | None,
-                    )
+                    and field.annotation in (int, int | None)
                 ):
                     raise ValueError(
                         f"{key} = {json.dumps(value)}: must be a number, not a boolean"
                     )
         return data
+
+    @field_validator("jobDefinitionContainerImage")
+    @classmethod
+    def _image_reference(cls, value: str) -> str:
+        if not IMAGE_REFERENCE.fullmatch(value):
+            raise ValueError(
+                "not an image reference: expected [registry[:port]/]path[:tag][@digest] "
+                "(lower-case path components; the Docker/OCI reference grammar), e.g. "
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/batch-job-with-ebs:latest"
+            )
+        return value
+
+    @field_validator("jobCommand")
+    @classmethod
+    def _command_items(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        empty = [index for index, item in enumerate(value) if not item]
+        if empty:
+            raise ValueError(f"items must be non-empty strings; item(s) {empty} are empty")
+        return value
+
+    @model_validator(mode="after")
+    def _job_definition_fits(self) -> "CommonConfig":
+        size = len(json.dumps(self.jobCommand or [])) + len(json.dumps(self.jobEnvironment))
+        if size > MAX_JOB_DEFINITION_TEXT:
+            raise ValueError(
+                f"jobCommand and jobEnvironment take {size} characters together (JSON); at "
+                f"most {MAX_JOB_DEFINITION_TEXT} fit in a job definition (24 KiB, AWS Batch "
+                "service quotas)"
+            )
+        return self
 
     @field_validator("jobEnvironment")
     @classmethod
@@ -96,13 +226,25 @@ class CommonConfig(BaseModel):
 class OnlyEbsConfig(CommonConfig):
     """OnlyEBS mode: one encrypted gp3 volume, one node."""
 
-    deleteEbs: bool = True
+    deleteEbs: StrictBoolean = True
     ebsSizeGb: int = Field(500, ge=1, le=65536, description="GiB")
     ebsIOPS: int = Field(5000, ge=3000, le=80000)
     ebsThroughput: int = Field(500, ge=125, le=2000, description="MiB/s")
     waitForEbsCreationSeconds: int = Field(30, ge=0, le=3600)
     waitAfterDetachSeconds: int = Field(10, ge=0, le=3600)
     onFailure: Literal["snapshot", "retain", "delete"] = "snapshot"
+
+    POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
+        *CommonConfig.POLL_LOOPS,
+        PollLoop("run", "CheckVolume", "storageTimeoutSeconds", ("waitForEbsCreationSeconds",)),
+        PollLoop("run", "ReleaseVolume", "cleanupTimeoutSeconds", ("waitAfterDetachSeconds",)),
+        PollLoop(
+            "release",
+            "ReleaseRun",
+            "cleanupTimeoutSeconds",
+            ("waitForComputeSeconds", "waitAfterDetachSeconds"),
+        ),
+    )
 
     @model_validator(mode="after")
     def _gp3_ratios(self) -> "OnlyEbsConfig":
@@ -138,9 +280,9 @@ class LustreConfig(CommonConfig):
     runs a single job).
     """
 
-    deleteLustre: bool = True
+    deleteLustre: StrictBoolean = True
     lustreFileSystemTypeVersion: Literal["2.12", "2.15"] = "2.15"
-    lustreStorageCapacity: int = Field(2400, description="GiB")
+    lustreStorageCapacity: int = Field(2400, le=MAX_LUSTRE_STORAGE_CAPACITY, description="GiB")
     lustreImportedFileChunkSize: int = Field(1024, ge=1, le=512000, description="MiB")
     lustreDeploymentType: str = "SCRATCH_2"
     lustrePerUnitStorageThroughput: int | None = Field(None, description="MB/s/TiB")
@@ -148,8 +290,30 @@ class LustreConfig(CommonConfig):
     arraySize: int = Field(1, ge=1, le=10000)
     waitForLustreCreationSeconds: int = Field(30, ge=0, le=3600)
     waitForDataRepositoryTaskSeconds: int = Field(300, ge=0, le=3600)
-    exportTimeoutSeconds: int = Field(21600, ge=60)
+    exportTimeoutSeconds: int = Field(21600, ge=60, le=ONE_YEAR_SECONDS)
     onFailure: Literal["export", "retain", "delete"] = "export"
+
+    POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
+        *CommonConfig.POLL_LOOPS,
+        PollLoop(
+            "run", "CheckFileSystem", "storageTimeoutSeconds", ("waitForLustreCreationSeconds",)
+        ),
+        PollLoop(
+            "run", "CheckExport", "exportTimeoutSeconds", ("waitForDataRepositoryTaskSeconds",)
+        ),
+        PollLoop(
+            "run",
+            "ReleaseFileSystem",
+            "cleanupTimeoutSeconds",
+            ("waitForDataRepositoryTaskSeconds",),
+        ),
+        PollLoop(
+            "release",
+            "ReleaseRun",
+            "cleanupTimeoutSeconds",
+            ("waitForComputeSeconds", "waitForDataRepositoryTaskSeconds"),
+        ),
+    )
 
     @field_validator("lustreFileSystemTypeVersion", mode="before")
     @classmethod
@@ -218,8 +382,16 @@ class AutoExportConfig(LustreConfig):
     waitForCheckMetricsSeconds: int = Field(60, ge=10, le=3600)
     lambdaPeriodSeconds: int = Field(60, ge=60, le=3600, multiple_of=60)
     lambdaTimeDiffMinutes: int = Field(15, ge=1, le=1440)
-    drainTimeoutSeconds: int = Field(7200, ge=60)
-    verifyExportBeforeDelete: bool = True
+    drainTimeoutSeconds: int = Field(7200, ge=60, le=ONE_YEAR_SECONDS)
+    verifyExportBeforeDelete: StrictBoolean = True
+
+    POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
+        *LustreConfig.POLL_LOOPS,
+        PollLoop("run", "CheckDrain", "drainTimeoutSeconds", ("waitForCheckMetricsSeconds",)),
+        PollLoop(
+            "run", "DisableAutoExport", "exportTimeoutSeconds", ("waitForCheckMetricsSeconds",)
+        ),
+    )
 
     @model_validator(mode="after")
     def _window_holds_two_periods(self) -> "AutoExportConfig":
@@ -337,7 +509,10 @@ def load_config(mode: str, secret_id: str, overlay: dict[str, Any]) -> CommonCon
 
     Raises:
         InvalidConfiguration: the secret is not a JSON object, or ``build_config`` refuses.
-        botocore.exceptions.ClientError: the secret cannot be read (permissions, not found).
+        AwsTransientError: GetSecretValue was throttled or failed (HTTP 429/5xx, or the network)
+            after the SDK's retries; LoadConfig's Retry runs the step again.
+        aws_lambda_powertools.utilities.parameters.exceptions.GetParameterError: the secret
+            cannot be read for any other reason (permissions, not found).
     """
     try:
         # Read afresh for every run: a warm function must not run with a secret edited
@@ -347,4 +522,14 @@ def load_config(mode: str, secret_id: str, overlay: dict[str, Any]) -> CommonCon
         raise InvalidConfiguration(
             f"Invalid run configuration: secret {secret_id} is not valid JSON ({error})"
         ) from None
+    except parameters.exceptions.GetParameterError as error:
+        # Powertools (BaseProvider.get) raises GetParameterError from inside its ``except``
+        # around the provider's call, so the AWS error is its __context__. The one rule for
+        # transient AWS errors (aws.is_transient) decides; anything else keeps its name.
+        cause = error.__cause__ or error.__context__
+        if isinstance(cause, ClientError | BotoCoreError) and is_transient(cause):
+            raise AwsTransientError(
+                f"reading secret {secret_id}: {type(cause).__name__}: {cause}"
+            ) from error
+        raise
     return build_config(mode, secret, overlay)

@@ -18,6 +18,7 @@ from batchscratch.config import (
     OnlyEbsConfig,
     load_config,
 )
+from batchscratch.history import check_history_budget
 from batchscratch.outputs import (
     ExportRef,
     FileSystemRef,
@@ -26,6 +27,7 @@ from batchscratch.outputs import (
     StepOutput,
     VolumeRef,
 )
+from batchscratch.placement import StackLimits, check_stack
 from batchscratch.run import Run, check_run_id
 
 
@@ -54,12 +56,18 @@ def load_run(start: ExecutionStart, mode: str, stack_name: str, secret_id: str) 
     Returns:
         The run (the execution's ARN, its name as the run id, the mode, the stack and the
         start time) and the secret overlaid with the execution input, validated, every key
-        present (``config.load_config``).
+        present (``config.load_config``), once it is known to fit the execution history
+        (``history.check_history_budget``) and the stack (``placement.check_stack``, with the
+        stack's settings from the environment: ``placement.StackLimits``).
 
     Raises:
-        InvalidConfiguration: the configuration is refused (``config.build_config``), or the
-            execution name cannot be a run id (``run.check_run_id``).
-        botocore.exceptions.ClientError: the secret cannot be read.
+        InvalidConfiguration: the configuration is refused (``config.build_config``, the
+            history budget, the stack's limits), or the execution name cannot be a run id
+            (``run.check_run_id``).
+        AwsTransientError: reading the secret was throttled or failed (429/5xx).
+        botocore.exceptions.ClientError: DescribeInstanceTypes or HeadBucket failed.
+        aws_lambda_powertools.utilities.parameters.exceptions.GetParameterError: the secret
+            cannot be read (permissions, not found).
     """
     check_run_id(start.executionName)
     run = Run(
@@ -71,6 +79,8 @@ def load_run(start: ExecutionStart, mode: str, stack_name: str, secret_id: str) 
     )
     overlay = {} if start.input is None else start.input
     config = load_config(run.mode, secret_id, overlay)
+    check_history_budget(type(config).POLL_LOOPS, config.model_dump())
+    check_stack(config, StackLimits.from_environment())
     return LoadedConfig(run=run, config=config.model_dump())
 
 
