@@ -56,6 +56,7 @@ class CommonConfig(BaseModel):
     storageTimeoutSeconds: int = Field(1800, ge=60)
     computeTimeoutSeconds: int = Field(1800, ge=60)
     cleanupTimeoutSeconds: int = Field(21600, ge=60)
+    jobStartTimeoutSeconds: int = Field(3600, ge=60, le=86400)
 
     @model_validator(mode="before")
     @classmethod
