@@ -218,8 +218,8 @@ def test_the_job_runs_beside_its_watchdog(machine):
     assert parallel["OutputPath"] == "$[0]"
     assert watchdog["StartAt"] == "WaitForJobStart"
     assert watchdog["States"]["CheckJobStart"]["Next"] == "IsJobStarted"
-    # A job that ends FAILED is kept in its branch, so that only the watchdog's verdict, a
-    # transient Batch error (re-raised for FindRunJob) or the run's timeout fails the Parallel;
+    # A job that ends FAILED (or times out) is kept in its branch, so that only the watchdog's
+    # verdict or a transient Batch error (re-raised for FindRunJob) fails the Parallel;
     # IsJobFailed then takes the failed job to the failure path.
     transient = parallel["Catch"][0]
     assert transient["Next"] == "FindRunJob"

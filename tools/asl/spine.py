@@ -193,10 +193,10 @@ def run_job(next_state: str, *, array_jobs: bool) -> States:
     The Parallel's output is the job branch's (``$.job`` as before). A FAILED job (any error
     of the job task but a transient Batch error) is caught inside its branch (``$.error``),
     so that the Parallel fails only with the watchdog's ``JobStartTimeout`` (whichever branch
-    ends first), a transient Batch error (re-raised by RaiseBatchError for the Parallel's
-    Catch into FindRunJob) or ``States.Timeout`` (the run's time is up: the job task's
-    ``TimeoutSecondsPath`` is the run's time left, ``$.computeStatus``); IsJobFailed then
-    sends a failed job to the failure path with its own error.
+    ends first) or a transient Batch error (re-raised by RaiseBatchError for the Parallel's
+    Catch into FindRunJob); IsJobFailed then sends a failed job to the failure path with its
+    own error, ``States.Timeout`` included (the run's time is up: the job task's
+    ``TimeoutSecondsPath`` is the run's time left, ``$.computeStatus``).
     """
     parameters = {
         "JobName.$": "$.compute.jobName",
