@@ -187,7 +187,7 @@ def test_no_job_after_a_throttled_submit_asks_for_a_growing_resubmission(batch):
     for _ in range(3):
         result = find_run_job(state().run, config(), previous, "Batch.TooManyRequestsException")
         previous = result.model_dump()
-        waits.append((result.found, result.resubmissions, result.retrySeconds))
+        waits.append((result.found, result.resubmissions, result.waitSeconds))
 
     assert waits == [(False, 1, 10), (False, 2, 20), (False, 3, 40)]
 
@@ -209,12 +209,25 @@ def test_a_found_job_is_followed_to_its_end(batch):
     ended = find_run_job(state().run, config(), following.model_dump(), None)
 
     assert (following.found, following.ended, following.resubmissions) == (True, False, 0)
+    assert following.waitSeconds == 30  # waitForComputeSeconds, then growing
     assert (ended.ended, ended.status, ended.attempts, ended.jobId) == (
         True,
         "SUCCEEDED",
         2,
         JOB_ID,
     )
+
+
+def test_a_job_of_days_is_looked_at_less_and_less_often(batch):
+    event = load_event("find_run_job")
+    waits = []
+    previous = None
+    for _ in range(7):
+        answer(batch, job_detail(event, "RUNNING", started=True))
+        previous = find_run_job(state().run, config(), previous, None).model_dump()
+        waits.append(previous["waitSeconds"])
+
+    assert waits == [30, 60, 120, 240, 480, 900, 900]
 
 
 def test_a_found_job_that_failed_fails_the_run(batch):

@@ -172,15 +172,17 @@ def test_failure_path_ends_with_the_original_error(machine):
 
 def test_no_wait_loop_is_unbounded(machine):
     """Every loop passes through a Lambda check, which raises once its time limit passes;
-    the wait before a resubmission follows FindRunJob, which raises after the last one."""
+    the waits after FindRunJob are its own verdict (see there)."""
     mode, definition = machine
     fields = CONFIG_MODELS[mode].model_fields
     states = nested(definition)
     for name, state in states.items():
         if state["Type"] != "Wait":
             continue
-        if name == "WaitBeforeResubmit":
-            assert state["SecondsPath"] == "$.runJob.retrySeconds"
+        if name in ("WaitBeforeResubmit", "WaitForRunJob"):
+            # FindRunJob's own verdict: it raises after the last resubmission, and applies the
+            # job's start deadline and the run's deadline to a job it follows.
+            assert state["SecondsPath"] == "$.runJob.waitSeconds"
             into = [n for n, s in states.items() if name in targets(s)]
             assert into == ["IsRunJobFound"]
             continue

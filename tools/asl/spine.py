@@ -289,10 +289,14 @@ def run_job(next_state: str, *, array_jobs: bool) -> States:
             [("$.runJob.ended", "KeepRunJob"), ("$.runJob.found", "WaitForRunJob")],
             "WaitBeforeResubmit",
         ),
-        "WaitForRunJob": wait("waitForComputeSeconds", FIND_RUN_JOB.name),
+        "WaitForRunJob": {
+            "Type": "Wait",
+            "SecondsPath": "$.runJob.waitSeconds",
+            "Next": FIND_RUN_JOB.name,
+        },
         "WaitBeforeResubmit": {
             "Type": "Wait",
-            "SecondsPath": "$.runJob.retrySeconds",
+            "SecondsPath": "$.runJob.waitSeconds",
             "Next": RUN_JOB,
         },
         "KeepRunJob": {
@@ -470,7 +474,7 @@ def _commented(states: States, comments: Mapping[str, str]) -> States:
 
 def _check_waits(mode: Mode, states: States) -> None:
     """Refuse a Wait on a configuration key the mode's model does not have (a Wait may
-    also read a step's own result, e.g. ``$.runJob.retrySeconds``)."""
+    also read a step's own result, e.g. ``$.runJob.waitSeconds``)."""
     fields = mode.config_model.model_fields
     for name, state in all_states(states):
         path = str(state.get("SecondsPath", ""))

@@ -42,6 +42,10 @@ MAX_RESUBMISSIONS = 5
 RESUBMIT_FIRST_SECONDS = 10
 RESUBMIT_MAX_SECONDS = 300
 """The wait before resubmission *n* (1-based): 10 s, doubling, at most 300 s."""
+FOLLOW_MAX_SECONDS = 900
+"""The longest wait between two looks at a job followed after a transient error: each look
+adds about 9 events to the execution's history, which holds at most 25,000 (Step Functions
+Developer Guide, "Step Functions service quotas"), and a job may run for days."""
 
 NO_REASON = (
     "Batch gave no status reason (instances that keep terminating before they join the "
@@ -176,6 +180,14 @@ def resubmit_wait_seconds(resubmission: int) -> int:
     return int(min(RESUBMIT_MAX_SECONDS, RESUBMIT_FIRST_SECONDS * 2 ** (resubmission - 1)))
 
 
+def follow_wait_seconds(config: CommonConfig, previous: dict[str, Any] | None) -> int:
+    """Seconds to wait before the next look at a job followed: ``waitForComputeSeconds`` (at
+    least 1) at first, then twice the previous wait, at most ``FOLLOW_MAX_SECONDS``."""
+    first = max(1, config.waitForComputeSeconds)
+    before = int((previous or {}).get("waitSeconds") or 0) if (previous or {}).get("found") else 0
+    return min(FOLLOW_MAX_SECONDS, max(first, 2 * before))
+
+
 def find_run_job(
     run: Run, config: CommonConfig, previous: dict[str, Any] | None, failure: str | None
 ) -> RunJobSearch:
@@ -215,7 +227,7 @@ def find_run_job(
             status=None,
             attempts=0,
             resubmissions=done + 1,
-            retrySeconds=resubmit_wait_seconds(done + 1),
+            waitSeconds=resubmit_wait_seconds(done + 1),
             waitingSince=since,
         )
     if job.status == "FAILED":
@@ -241,6 +253,6 @@ def find_run_job(
         status=job.status,
         attempts=job.attempts,
         resubmissions=done,
-        retrySeconds=0,
+        waitSeconds=0 if job.ended else follow_wait_seconds(config, previous),
         waitingSince=since,
     )

@@ -169,8 +169,10 @@ class RunJobSearch(StepOutput):
 
     ``found``: the queue holds a job of the run (then ``jobId``, ``status``, ``attempts``, the
     attempts that ended, describe it); ``ended``: it SUCCEEDED (a FAILED one raises);
-    ``resubmissions``: how many times the run found no job and submitted again, with
-    ``retrySeconds`` to wait before the next submission.
+    ``resubmissions``: how many times the run found no job and submitted again;
+    ``waitSeconds``: the wait before the next look at a job followed (growing from
+    ``waitForComputeSeconds`` to 900 s, so a job of days stays within the execution's
+    history) or before the next submission (10 s, doubling).
     """
 
     state_key: ClassVar[str] = "runJob"
@@ -181,7 +183,7 @@ class RunJobSearch(StepOutput):
     status: str | None
     attempts: int
     resubmissions: int
-    retrySeconds: int
+    waitSeconds: int
     waitingSince: str
 
 
