@@ -178,10 +178,14 @@ BATCH_TRANSIENT_ERRORS = (
 )
 """What Step Functions reports when a ``batch:submitJob.sync`` call to Batch is throttled or
 fails on Batch's side: ``<service>.<exception name>`` (Step Functions Developer Guide,
-"Handling errors in Step Functions workflows", errors of service integrations; Batch's
-throttling answer is ``TooManyRequestsException``, HTTP 429, its server fault
-``ServerException``, botocore's ``batch`` model). Caught into FindRunJob: resubmitting is
-safe only after looking for the job in the run's own queue."""
+"Handling errors in Step Functions workflows", errors of service integrations). Batch's
+throttling answer is ``TooManyRequestsException`` (HTTP 429) and its server fault
+``ServerException`` (botocore's ``batch`` model); moto's interpreter names them
+``Batch.TooManyRequestsException`` and ``Batch.ServerException``. Step Functions names an
+exception its SDK does not model after the SDK's base class, as ``Lambda.AWSLambdaException``
+shows for Lambda: ``Batch.AWSBatchException`` for a throttled Batch call is that reading, not
+a documented name, so it is caught too. Caught into FindRunJob: resubmitting is safe only
+after looking for the job in the run's own queue, which FindRunJob does first."""
 
 
 def run_job(next_state: str, *, array_jobs: bool) -> States:
