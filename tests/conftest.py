@@ -24,6 +24,8 @@ for _name, _value in {
     "POWERTOOLS_SERVICE_NAME": "batch-scratch",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "POWERTOOLS_LOG_LEVEL": "WARNING",
+    # The template's default RunTimeoutSeconds (7 days), as every function gets it.
+    "RUN_TIMEOUT_SECONDS": "604800",
 }.items():
     os.environ[_name] = _value
 

@@ -64,6 +64,7 @@ class Summary:
     transitions: int
     jobAttempts: int
     jobStatus: str
+    jobs: int
     created: dict[str, int]
     leaked: list[str]
     retained: list[str]
@@ -136,6 +137,8 @@ def check_expectations(scenario: Scenario, summary: Summary) -> list[str]:
             differ(key, wanted_entries, getattr(summary, key))
     if expect.jobStatus is not None and summary.jobStatus != expect.jobStatus:
         differ("jobStatus", expect.jobStatus, summary.jobStatus)
+    if expect.jobs is not None and summary.jobs != expect.jobs:
+        differ("jobs", expect.jobs, summary.jobs)
     if expect.exportTasks is not None and summary.exportTasks != expect.exportTasks:
         differ("exportTasks", expect.exportTasks, summary.exportTasks)
     if "release" in given and summary.release != expect.release:
@@ -929,6 +932,7 @@ def _run(
                 transitions=history.transitions,
                 jobAttempts=_job_attempts(jobs),
                 jobStatus=_job_status(jobs),
+                jobs=len(jobs),
                 created=created,
                 leaked=leaked,
                 retained=retained,

@@ -81,6 +81,8 @@ class Expect(Strict):
     ) = None
     """The run's Batch job at the end (its parent for an array job), one of Batch's
     ``JobStatus`` values; NONE: no job was submitted."""
+    jobs: int | None = Field(None, ge=0)
+    """How many jobs the run submitted (an array job's children not counted)."""
     created: dict[str, int] | None = None
     """Exact counts per resource kind; kinds not listed must not have been created."""
     leaked: list[str] | None = None

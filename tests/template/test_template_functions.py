@@ -12,6 +12,7 @@ from tests.template.cfn import REPO, as_list, policy_statements, references, res
 COMMON_ENVIRONMENT = {
     "STACK_NAME": {"Ref": "AWS::StackName"},
     "MODE": {"Ref": "Mode"},
+    "RUN_TIMEOUT_SECONDS": {"Ref": "RunTimeoutSeconds"},
     "POWERTOOLS_SERVICE_NAME": "batch-scratch",
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
@@ -53,6 +54,8 @@ FUNCTIONS: dict[str, tuple[str, set[str]]] = {
         },
     ),
     "CheckComputeFunction": ("check_compute", set()),
+    "CheckJobStartFunction": ("check_job_start", set()),
+    "FindRunJobFunction": ("find_run_job", set()),
     "CleanUpComputeFunction": ("clean_up_compute", set()),
     "ReleaseVolumeFunction": ("release_volume", set()),
     "ReleaseRunFunction": ("release_run", set()),

@@ -48,7 +48,7 @@ def test_the_builder_writes_one_file_per_mode_and_the_release_s(tmp_path: Path) 
 
 def test_a_hand_edit_fails_the_check(copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
     def reword(data: dict[str, Any]) -> None:
-        data["States"]["RunJob"]["Comment"] = "Edited by hand."
+        data["States"]["RunJobWithDeadline"]["Comment"] = "Edited by hand."
 
     edit(copy / "only_ebs.asl.json", reword)
 

@@ -24,6 +24,7 @@ from batchscratch.state import ExecutionStart, ReleaseState, RunState
 from tests.conftest import REPO, load_event
 from tests.unit.test_config import SECRET
 from tests.unit.test_file_system import FS_ID, association, file_system, task
+from tests.unit.test_job import job_summary, running_job
 from tools.asl.outputs import STEP_OUTPUTS, output_of
 
 FOLDERS = sorted(path.parent.name for path in (REPO / "functions").glob("*/app.py"))
@@ -156,6 +157,14 @@ def call(folder, monkeypatch, context):
     if folder == "check_compute":
         return handler_of(folder)(with_compute(context), context)
     event = load_event(folder)
+    if folder in ("check_job_start", "find_run_job"):
+        with Stubber(layer_aws.client("batch")) as stub:
+            job = running_job(event)
+            stub.add_response("list_jobs", {"jobSummaryList": [job_summary(job)]})
+            stub.add_response("describe_jobs", {"jobs": [job]})
+            result = handler_of(folder)(event, context)
+            stub.assert_no_pending_responses()
+        return result
     if folder.endswith(("file_system", "export")):
         with Stubber(layer_aws.client("fsx")) as stub:
             fsx_answers(stub, folder)

@@ -12,6 +12,7 @@ from batchscratch import errors
 from batchscratch.config import CONFIG_MODELS
 from batchscratch.modes import MODES
 from tests.conftest import REPO
+from tools.asl.spine import FAILURE_PATH
 
 MACHINES = {name: REPO / mode.definition_uri for name, mode in MODES.items()}
 RELEASE = REPO / "statemachine" / "release.asl.json"
@@ -36,6 +37,25 @@ def targets(state: dict[str, Any]) -> list[str]:
     found = [state[key] for key in ("Next", "Default") if key in state]
     found += [rule["Next"] for rule in state.get("Choices", [])]
     found += [catcher["Next"] for catcher in state.get("Catch", [])]
+    return found
+
+
+def nested(definition: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every state by name, those of Parallel branches included (names are unique)."""
+    found: dict[str, dict[str, Any]] = {}
+    for name, state in definition["States"].items():
+        found[name] = state
+        for branch in state.get("Branches", []):
+            found |= nested(branch)
+    return found
+
+
+def branches(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """The definition and every Parallel branch in it: each a state machine of its own."""
+    found = [definition]
+    for state in definition["States"].values():
+        for branch in state.get("Branches", []):
+            found += branches(branch)
     return found
 
 
@@ -82,17 +102,17 @@ def machine(request) -> tuple[str, dict[str, Any]]:
 
 def test_every_target_exists_and_every_state_is_reachable(machine):
     _, definition = machine
-    states = definition["States"]
-
-    for name, state in states.items():
-        for target in targets(state):
-            assert target in states, f"{name} goes to missing state {target}"
-    assert reachable(definition) == set(states)
+    for machine_or_branch in branches(definition):
+        states = machine_or_branch["States"]
+        for name, state in states.items():
+            for target in targets(state):
+                assert target in states, f"{name} goes to missing state {target}"
+        assert reachable(machine_or_branch) == set(states)
 
 
 def test_every_path_ends(machine):
     _, definition = machine
-    for name, state in definition["States"].items():
+    for name, state in nested(definition).items():
         ends = state.get("End") or state["Type"] in ("Succeed", "Fail")
         assert ends or targets(state), f"{name} neither ends nor continues"
 
@@ -100,7 +120,7 @@ def test_every_path_ends(machine):
 def test_error_names_exist_and_are_raised(machine):
     _, definition = machine
     raised = raised_names()
-    for name, state in definition["States"].items():
+    for name, state in nested(definition).items():
         for rule in [*state.get("Retry", []), *state.get("Catch", [])]:
             for error in rule["ErrorEquals"]:
                 if error.startswith(SERVICE_PREFIXES):
@@ -122,7 +142,7 @@ def test_every_named_error_is_raised_somewhere():
 
 def test_every_lambda_task_retries_transient_lambda_errors(machine):
     _, definition = machine
-    for name, state in definition["States"].items():
+    for name, state in nested(definition).items():
         if state.get("Resource") == "arn:aws:states:::lambda:invoke":
             retried = {e for rule in state.get("Retry", []) for e in rule["ErrorEquals"]}
             assert retried >= STANDARD_LAMBDA_RETRY | {"AwsTransientError"}, name
@@ -133,7 +153,7 @@ def test_every_lambda_task_retries_transient_lambda_errors(machine):
 
 def failure_path(definition: dict[str, Any]) -> set[str]:
     """States reachable from the first failure-path state."""
-    start = definition["States"]["RunJob"]["Catch"][0]["Next"]
+    start = definition["States"]["RunJobWithDeadline"]["Catch"][-1]["Next"]
     return reachable({"StartAt": start, "States": definition["States"]})
 
 
@@ -162,25 +182,79 @@ def test_failure_path_ends_with_the_original_error(machine):
 
 
 def test_no_wait_loop_is_unbounded(machine):
-    """Every loop passes through a Lambda check, which raises once its time limit passes."""
+    """Every loop passes through a Lambda check, which raises once its time limit passes;
+    the waits after FindRunJob are its own verdict (see there)."""
     mode, definition = machine
     fields = CONFIG_MODELS[mode].model_fields
-    for name, state in definition["States"].items():
-        if state["Type"] == "Wait":
-            key = re.fullmatch(r"\$\.config\.(\w+)", state["SecondsPath"])
-            assert key and key.group(1) in fields, f"{name} waits on an unknown key"
-            check = definition["States"][state["Next"]]
-            assert check["Resource"] == "arn:aws:states:::lambda:invoke", name
-
-
-def test_job_runs_with_submit_job_sync_and_is_never_resubmitted(machine):
-    _, definition = machine
-    for name in ("RunJob", "RunArrayJob"):
-        run_job = definition["States"].get(name)
-        if run_job is None:
+    states = nested(definition)
+    for name, state in states.items():
+        if state["Type"] != "Wait":
             continue
-        assert run_job["Resource"] == "arn:aws:states:::batch:submitJob.sync"
-        assert "Retry" not in run_job
+        if name in ("WaitBeforeResubmit", "WaitForRunJob"):
+            # FindRunJob's own verdict: it raises after the last resubmission, and applies the
+            # job's start deadline and the run's deadline to a job it follows.
+            assert state["SecondsPath"] == "$.runJob.waitSeconds"
+            into = [n for n, s in states.items() if name in targets(s)]
+            assert into == ["IsRunJobFound"]
+            continue
+        key = re.fullmatch(r"\$\.config\.(\w+)", state["SecondsPath"])
+        assert key and key.group(1) in fields, f"{name} waits on an unknown key"
+        check = states[state["Next"]]
+        assert check["Resource"] == "arn:aws:states:::lambda:invoke", name
+
+
+def test_job_runs_with_submit_job_sync_and_is_resubmitted_only_when_none_exists(machine):
+    mode, definition = machine
+    states = nested(definition)
+    jobs = [
+        n for n, s in states.items() if s.get("Resource") == "arn:aws:states:::batch:submitJob.sync"
+    ]
+    assert jobs == (["RunJob", "RunArrayJob"] if mode != "OnlyEBS" else ["RunJob"])
+    for name in jobs:
+        assert "Retry" not in states[name]
+        assert states[name]["TimeoutSecondsPath"] == "$.computeStatus.jobTimeoutSeconds"
+    # Back into the job only from FindRunJob's verdict "no job in the run's queue".
+    into = sorted(n for n, s in states.items() if "RunJobWithDeadline" in targets(s))
+    assert into == ["IsComputeReady", "WaitBeforeResubmit"]
+    assert states["IsRunJobFound"]["Default"] == "WaitBeforeResubmit"
+    assert [c["Variable"] for c in states["IsRunJobFound"]["Choices"]] == [
+        "$.runJob.ended",
+        "$.runJob.found",
+    ]
+
+
+def test_the_job_runs_beside_its_watchdog(machine):
+    _, definition = machine
+    parallel = definition["States"]["RunJobWithDeadline"]
+    assert parallel["Type"] == "Parallel"
+    job, watchdog = parallel["Branches"]
+    assert parallel["OutputPath"] == "$[0]"
+    assert watchdog["StartAt"] == "WaitForJobStart"
+    assert watchdog["States"]["CheckJobStart"]["Next"] == "IsJobStarted"
+    # A job that ends FAILED (or times out) is kept in its branch, so that only the watchdog's
+    # verdict or a transient Batch error (re-raised for FindRunJob) fails the Parallel;
+    # IsJobFailed then takes the failed job to the failure path.
+    transient = parallel["Catch"][0]
+    assert transient["Next"] == "FindRunJob"
+    for name, state in job["States"].items():
+        if "Catch" in state:
+            assert state["Catch"] == [
+                {
+                    "ErrorEquals": transient["ErrorEquals"],
+                    "ResultPath": "$.runJobError",
+                    "Next": "RaiseBatchError",
+                },
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "JobEnded"},
+            ], name
+    assert job["States"]["RaiseBatchError"] == {
+        "Type": "Fail",
+        "ErrorPath": "$.runJobError.Error",
+        "CausePath": "$.runJobError.Cause",
+    }
+    assert "Catch" not in watchdog["States"]["CheckJobStart"]
+    assert definition["States"]["IsJobFailed"]["Choices"] == [
+        {"Variable": "$.error", "IsPresent": True, "Next": FAILURE_PATH}
+    ]
 
 
 def test_states_of_a_shared_step_are_identical_in_every_machine():
@@ -192,6 +266,7 @@ def test_states_of_a_shared_step_are_identical_in_every_machine():
         "PrepareCompute",
         "IsComputeReady",
         "IsComputeCleanedUp",
+        "RunJobWithDeadline",
         "Summarize",
     }
     for name in sorted(shared):

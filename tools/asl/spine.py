@@ -16,7 +16,15 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from batchscratch.errors import AwsTransientError
-from batchscratch.modes import CHECK_COMPUTE, CLEAN_UP_COMPUTE, LOAD_CONFIG, PREPARE_COMPUTE, Mode
+from batchscratch.modes import (
+    CHECK_COMPUTE,
+    CHECK_JOB_START,
+    CLEAN_UP_COMPUTE,
+    FIND_RUN_JOB,
+    LOAD_CONFIG,
+    PREPARE_COMPUTE,
+    Mode,
+)
 from tools.asl.outputs import output_of
 
 if TYPE_CHECKING:
@@ -110,27 +118,31 @@ def lambda_task(
     next_state: str,
     *,
     payload: Any = None,
-    catches: tuple[str, str] = (FAILURE_PATH, "$.error"),
+    catches: tuple[str, str] | None = (FAILURE_PATH, "$.error"),
 ) -> State:
     """The standard Lambda task: invoke the step's function with the state (or ``payload``),
     keep the fields of its output at its result path, retry transient errors, and catch the
-    rest into ``catches`` (target state, error's result path)."""
+    rest into ``catches`` (target state, error's result path). ``catches`` None: no Catch,
+    for a task inside a Parallel branch, whose errors fail the Parallel (its Catch decides:
+    a branch's Catch may only name states of that branch)."""
     output = output_of(step)
     parameters: State = {"FunctionName": f"${{{step}FunctionArn}}"}
     if payload is None:
         parameters["Payload.$"] = "$"
     else:
         parameters["Payload"] = payload
-    return {
+    task: State = {
         "Type": "Task",
         "Resource": LAMBDA_INVOKE,
         "Parameters": parameters,
         "ResultSelector": {f"{field}.$": f"$.Payload.{field}" for field in output.fields},
         "ResultPath": output.path,
         "Retry": [dict(rule) for rule in STANDARD_RETRY],
-        "Catch": catch(*catches),
-        "Next": next_state,
     }
+    if catches is not None:
+        task["Catch"] = catch(*catches)
+    task["Next"] = next_state
+    return task
 
 
 def choice(rules: Iterable[tuple[str, str]], default: str) -> State:
@@ -159,7 +171,7 @@ def poll(
     wait_name: str,
     seconds_key: str,
     task_name: str | None = None,
-    catches: tuple[str, str] = (FAILURE_PATH, "$.error"),
+    catches: tuple[str, str] | None = (FAILURE_PATH, "$.error"),
 ) -> States:
     """The poll loop: the step's task, a Choice on its boolean output fields, and a Wait of the
     configured interval back to the task.
@@ -198,8 +210,40 @@ def load_config(next_state: str) -> States:
     }
 
 
+RUN_JOB = "RunJobWithDeadline"
+"""The Parallel state that runs the job beside its watchdog."""
+
+BATCH_TRANSIENT_ERRORS = (
+    "Batch.TooManyRequestsException",
+    "Batch.ServerException",
+    "Batch.AWSBatchException",
+)
+"""What Step Functions reports when a ``batch:submitJob.sync`` call to Batch is throttled or
+fails on Batch's side: ``<service>.<exception name>`` (Step Functions Developer Guide,
+"Handling errors in Step Functions workflows", errors of service integrations). Batch's
+throttling answer is ``TooManyRequestsException`` (HTTP 429) and its server fault
+``ServerException`` (botocore's ``batch`` model); moto's interpreter names them
+``Batch.TooManyRequestsException`` and ``Batch.ServerException``. Step Functions names an
+exception its SDK does not model after the SDK's base class, as ``Lambda.AWSLambdaException``
+shows for Lambda: ``Batch.AWSBatchException`` for a throttled Batch call is that reading, not
+a documented name, so it is caught too. Caught into FindRunJob: resubmitting is safe only
+after looking for the job in the run's own queue, which FindRunJob does first."""
+
+
 def run_job(next_state: str, *, array_jobs: bool) -> States:
-    """RunJob (and, where the storage can be shared, RunArrayJob behind IsArrayJob)."""
+    """RunJobWithDeadline: a Parallel state whose first branch runs the job (RunJob, and
+    where the storage can be shared RunArrayJob behind IsArrayJob) and whose second is the
+    watchdog (WaitForJobStart, CheckJobStart until the job has started or ended); then
+    FindRunJob's loop for a transient Batch error.
+
+    The Parallel's output is the job branch's (``$.job`` as before). A FAILED job (any error
+    of the job task but a transient Batch error) is caught inside its branch (``$.error``),
+    so that the Parallel fails only with the watchdog's ``JobStartTimeout`` (whichever branch
+    ends first) or a transient Batch error (re-raised by RaiseBatchError for the Parallel's
+    Catch into FindRunJob); IsJobFailed then sends a failed job to the failure path with its
+    own error, ``States.Timeout`` included (the run's time is up: the job task's
+    ``TimeoutSecondsPath`` is the run's time left, ``$.computeStatus``).
+    """
     parameters = {
         "JobName.$": "$.compute.jobName",
         "JobQueue.$": "$.computeStatus.jobQueueArn",
@@ -211,28 +255,106 @@ def run_job(next_state: str, *, array_jobs: bool) -> States:
             "Type": "Task",
             "Resource": SUBMIT_JOB_SYNC,
             "Parameters": {**parameters, **extra},
+            "TimeoutSecondsPath": "$.computeStatus.jobTimeoutSeconds",
             "ResultSelector": {
                 "jobId.$": "$.JobId",
                 "status.$": "$.Status",
                 "attempts.$": "States.ArrayLength($.Attempts)",
             },
             "ResultPath": "$.job",
-            "Catch": catch(FAILURE_PATH, "$.error"),
-            "Next": next_state,
+            "Catch": [
+                {
+                    "ErrorEquals": list(BATCH_TRANSIENT_ERRORS),
+                    "ResultPath": "$.runJobError",
+                    "Next": "RaiseBatchError",
+                },
+                {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "JobEnded"},
+            ],
+            "End": True,
         }
 
-    if not array_jobs:
-        return {"RunJob": submit({})}
+    job_states: States = {"RunJob": submit({})}
+    if array_jobs:
+        job_states = {
+            "IsArrayJob": {
+                "Type": "Choice",
+                "Choices": [
+                    {
+                        "Variable": "$.config.arraySize",
+                        "NumericGreaterThan": 1,
+                        "Next": "RunArrayJob",
+                    }
+                ],
+                "Default": "RunJob",
+            },
+            "RunJob": submit({}),
+            "RunArrayJob": submit({"ArrayProperties": {"Size.$": "$.config.arraySize"}}),
+        }
+    job_states["RaiseBatchError"] = {
+        "Type": "Fail",
+        "ErrorPath": "$.runJobError.Error",
+        "CausePath": "$.runJobError.Cause",
+    }
+    job_states["JobEnded"] = {"Type": "Pass", "End": True}
+    watchdog: States = {
+        **poll(
+            CHECK_JOB_START.name,
+            until={"done": "JobStartWatched"},
+            choice_name="IsJobStarted",
+            wait_name="WaitForJobStart",
+            seconds_key="waitForComputeSeconds",
+            catches=None,
+        ),
+        "JobStartWatched": {"Type": "Succeed"},
+    }
     return {
-        "IsArrayJob": {
-            "Type": "Choice",
-            "Choices": [
-                {"Variable": "$.config.arraySize", "NumericGreaterThan": 1, "Next": "RunArrayJob"}
+        RUN_JOB: {
+            "Type": "Parallel",
+            "Branches": [
+                {"StartAt": next(iter(job_states)), "States": job_states},
+                {"StartAt": "WaitForJobStart", "States": watchdog},
             ],
-            "Default": "RunJob",
+            "OutputPath": "$[0]",
+            "Catch": [
+                {
+                    "ErrorEquals": list(BATCH_TRANSIENT_ERRORS),
+                    "ResultPath": "$.runJobError",
+                    "Next": FIND_RUN_JOB.name,
+                },
+                *catch(FAILURE_PATH, "$.error"),
+            ],
+            "Next": "IsJobFailed",
         },
-        "RunJob": submit({}),
-        "RunArrayJob": submit({"ArrayProperties": {"Size.$": "$.config.arraySize"}}),
+        "IsJobFailed": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.error", "IsPresent": True, "Next": FAILURE_PATH}],
+            "Default": next_state,
+        },
+        FIND_RUN_JOB.name: lambda_task(FIND_RUN_JOB.name, "IsRunJobFound"),
+        "IsRunJobFound": choice(
+            [("$.runJob.ended", "KeepRunJob"), ("$.runJob.found", "WaitForRunJob")],
+            "WaitBeforeResubmit",
+        ),
+        "WaitForRunJob": {
+            "Type": "Wait",
+            "SecondsPath": "$.runJob.waitSeconds",
+            "Next": FIND_RUN_JOB.name,
+        },
+        "WaitBeforeResubmit": {
+            "Type": "Wait",
+            "SecondsPath": "$.runJob.waitSeconds",
+            "Next": RUN_JOB,
+        },
+        "KeepRunJob": {
+            "Type": "Pass",
+            "Parameters": {
+                "jobId.$": "$.runJob.jobId",
+                "status.$": "$.runJob.status",
+                "attempts.$": "$.runJob.attempts",
+            },
+            "ResultPath": "$.job",
+            "Next": next_state,
+        },
     }
 
 
@@ -317,8 +439,16 @@ def failure_path(mode: Mode, slots: Slots) -> States:
 SPINE_COMMENTS = {
     LOAD_CONFIG.name: "Secret overlaid with the execution input, validated; nothing billable "
     "exists yet.",
+    RUN_JOB: "The job beside its watchdog: a job not started within jobStartTimeoutSeconds is "
+    "terminated (JobStartTimeout). A throttled SubmitJob or poll goes to FindRunJob.",
     "RunJob": "No Retry here: resubmitting could run two jobs on one volume. Batch retries Spot "
-    "reclaims (retryStrategy).",
+    "reclaims (retryStrategy); the job gets the run's time left (RunTimeoutSeconds).",
+    "JobEnded": "A failed job ends its branch with $.error (IsJobFailed takes it to the failure "
+    "path), so the watchdog's verdict on a job it terminated always wins.",
+    "CheckJobStart": "Terminates the job once it has not started within jobStartTimeoutSeconds "
+    "of its submission, naming Batch's status reason.",
+    FIND_RUN_JOB.name: "The run's queue is its own: follow the job it holds, or resubmit (at "
+    "most 5 times) only when it holds none. A run never has two jobs.",
     FAILURE_PATH: "Failure path: every state after LoadConfig lands here with $.error. The "
     "release workflow (named after the run id) cleans up and applies onFailure; the original "
     "error ends the run.",
@@ -331,7 +461,6 @@ def definition(mode: Mode, slots: Slots) -> dict[str, Any]:
     create, check, release = mode.storage.create, mode.storage.check, mode.storage.release
     stages = slots.stages
     entries = [stage.entry for stage in stages] + [release.name]
-    run_entry = "IsArrayJob" if storage.array_jobs else "RunJob"
 
     fragments = [
         load_config(create.name),
@@ -346,7 +475,7 @@ def definition(mode: Mode, slots: Slots) -> dict[str, Any]:
         {PREPARE_COMPUTE.name: lambda_task(PREPARE_COMPUTE.name, CHECK_COMPUTE.name)},
         poll(
             CHECK_COMPUTE.name,
-            until={"ready": run_entry},
+            until={"ready": RUN_JOB},
             choice_name="IsComputeReady",
             wait_name="WaitForCompute",
             seconds_key="waitForComputeSeconds",
@@ -384,21 +513,47 @@ def definition(mode: Mode, slots: Slots) -> dict[str, Any]:
     for stage in stages:
         comments |= stage.comments
     comments |= slots.mode.comments
-    unknown = sorted(set(comments) - set(states))
+    unknown = sorted(set(comments) - {name for name, _ in all_states(states)})
     if unknown:
         raise ValueError(f"{mode.name}: comments for states it does not have: {unknown}")
-    states = {
-        name: {"Comment": comments[name], **state} if name in comments else state
-        for name, state in states.items()
-    }
+    states = _commented(states, comments)
     _check_waits(mode, states)
     return {"Comment": slots.mode.comment, "StartAt": LOAD_CONFIG.name, "States": states}
 
 
-def _check_waits(mode: Mode, states: States) -> None:
-    """Refuse a Wait on a key the mode's configuration model does not have."""
-    fields = mode.config_model.model_fields
+def all_states(states: States) -> list[tuple[str, State]]:
+    """Every ``(name, state)`` of ``states``, those of Parallel branches included."""
+    found: list[tuple[str, State]] = []
     for name, state in states.items():
-        key = str(state.get("SecondsPath", "")).removeprefix("$.config.")
-        if state["Type"] == "Wait" and key not in fields:
+        found.append((name, state))
+        for branch in state.get("Branches", []):
+            found.extend(all_states(branch["States"]))
+    return found
+
+
+def _commented(states: States, comments: Mapping[str, str]) -> States:
+    """``states`` with each named state's comment first, in branches too."""
+    result: States = {}
+    for name, original in states.items():
+        state = original
+        if "Branches" in original:
+            state = {
+                **original,
+                "Branches": [
+                    {**branch, "States": _commented(branch["States"], comments)}
+                    for branch in original["Branches"]
+                ],
+            }
+        result[name] = {"Comment": comments[name], **state} if name in comments else state
+    return result
+
+
+def _check_waits(mode: Mode, states: States) -> None:
+    """Refuse a Wait on a configuration key the mode's model does not have (a Wait may
+    also read a step's own result, e.g. ``$.runJob.waitSeconds``)."""
+    fields = mode.config_model.model_fields
+    for name, state in all_states(states):
+        path = str(state.get("SecondsPath", ""))
+        key = path.removeprefix("$.config.")
+        if state["Type"] == "Wait" and path.startswith("$.config.") and key not in fields:
             raise ValueError(f"{mode.name}: {name} waits on {key}, not a key of the configuration")

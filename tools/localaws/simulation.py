@@ -402,6 +402,8 @@ class Simulation:
     """The execution the Lambda invocation in progress works for."""
     executions: set[str] = field(default_factory=set)
     """Every execution ARN seen at work (``execution_of_tag`` decodes their tags)."""
+    branches: dict[str, int] = field(default_factory=dict)
+    """Parallel branches running now, by execution ARN (``patches.stepfunctions``)."""
     _call_counts: dict[tuple[str, str | None], int] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
     _thread: threading.local = field(default_factory=threading.local)
@@ -548,6 +550,18 @@ class Simulation:
         interpreter runs each execution in a thread of its own)."""
         self._thread.execution = execution_arn
         self._know(execution_arn)
+
+    def branch_running(self, execution_arn: str, change: int) -> None:
+        """Count a Parallel branch of ``execution_arn`` starting (``change`` 1) or ending (-1)."""
+        with self._lock:
+            self.branches[execution_arn] = self.branches.get(execution_arn, 0) + change
+
+    def beside_other_branches(self) -> bool:
+        """True when the calling thread's execution runs more than one Parallel branch now:
+        what it waits for is not the only thing that moves (a watchdog branch polls)."""
+        execution = self.execution_at_work()
+        with self._lock:
+            return execution is not None and self.branches.get(execution, 0) > 1
 
     def execution_at_work(self) -> str | None:
         """The execution the calling thread works for: the one whose states it runs (its

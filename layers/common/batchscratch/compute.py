@@ -25,7 +25,7 @@ from batchscratch.marker import SAMPLE_JOB_REFUSAL_EXIT_CODE
 from batchscratch.mounts import StorageMount
 from batchscratch.outputs import CleanupStatus, ComputeRef, ComputeStatus
 from batchscratch.polling import enforce_deadline, waiting_since
-from batchscratch.run import Run, now_iso
+from batchscratch.run import Run, now_iso, run_seconds_left
 
 SPOT_RECLAIM_REASON = "Host EC2*"
 """``statusReason`` of an attempt whose instance went away (Spot reclaim), as a Batch glob."""
@@ -132,6 +132,36 @@ def retry_strategy(attempts: int) -> dict[str, Any]:
             {"onReason": "*", "action": "EXIT"},
         ],
     }
+
+
+RUNNABLE_LIMIT_REASONS = (
+    "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+    "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+    "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+)
+"""The ``statusReason`` values of a RUNNABLE job that a job queue's ``jobStateTimeLimitActions``
+act on (AWS Batch User Guide, "Automatic remediation with jobStateTimeLimitActions"; other
+reasons, and instances that keep failing, which show none, need the run's own watchdog)."""
+QUEUE_LIMIT_MARGIN_SECONDS = 300
+QUEUE_LIMIT_RANGE_SECONDS = (600, 86400)
+"""``maxTimeSeconds`` of a job state time limit action: 600-86,400 s (AWS Batch API Reference,
+JobStateTimeLimitAction)."""
+
+
+def job_state_time_limit_actions(config: CommonConfig) -> list[dict[str, Any]]:
+    """Return the run's job queue's ``jobStateTimeLimitActions``: CANCEL a job RUNNABLE for a
+    supported reason ``jobStartTimeoutSeconds`` + 300 s after it became so (clamped to
+    600-86,400 s), a backstop behind the watchdog for a run that no longer watches.
+
+    CANCEL is the only action for queues of ECS compute environments (the User Guide page
+    above). Returns one action per ``RUNNABLE_LIMIT_REASONS`` entry, in CreateJobQueue's shape.
+    """
+    low, high = QUEUE_LIMIT_RANGE_SECONDS
+    seconds = min(high, max(low, config.jobStartTimeoutSeconds + QUEUE_LIMIT_MARGIN_SECONDS))
+    return [
+        {"reason": reason, "state": "RUNNABLE", "maxTimeSeconds": seconds, "action": "CANCEL"}
+        for reason in RUNNABLE_LIMIT_REASONS
+    ]
 
 
 def _launch_template(run: Run, name: str, user_data: str) -> str:
@@ -335,6 +365,7 @@ def check_compute(run: Run, config: CommonConfig, previous: dict[str, Any] | Non
                 computeEnvironmentOrder=[
                     {"order": 1, "computeEnvironment": environment["computeEnvironmentArn"]}
                 ],
+                jobStateTimeLimitActions=job_state_time_limit_actions(config),
                 tags=run.tags(),
             )
             queue = _one(batch.describe_job_queues(jobQueues=[names.job_queue])["jobQueues"])
@@ -353,7 +384,12 @@ def check_compute(run: Run, config: CommonConfig, previous: dict[str, Any] | Non
             ComputeTimeout,
             f"compute of run {run.runId} to become VALID",
         )
-    return ComputeStatus(ready=ready, jobQueueArn=queue_arn, waitingSince=since)
+    return ComputeStatus(
+        ready=ready,
+        jobQueueArn=queue_arn,
+        jobTimeoutSeconds=run_seconds_left(run),
+        waitingSince=since,
+    )
 
 
 def _towards_deletion(

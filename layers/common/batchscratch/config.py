@@ -49,7 +49,12 @@ from pydantic import (
 
 from batchscratch.aws import is_transient
 from batchscratch.errors import AwsTransientError, InvalidConfiguration
-from batchscratch.history import PollLoop
+from batchscratch.history import (
+    FOLLOW_PASSES,
+    RESUBMISSION_EVENTS,
+    RESUBMISSIONS,
+    PollLoop,
+)
 
 RUN_ENVIRONMENT = ("S3_BUCKET_NAME", "SCRATCH_DIR", "BATCH_SCRATCH_RUN_ID")
 """Variables every job gets from the run; jobEnvironment may not replace them."""
@@ -153,6 +158,8 @@ class CommonConfig(BaseModel):
     POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
         PollLoop("run", "CheckCompute", "computeTimeoutSeconds", ("waitForComputeSeconds",)),
         PollLoop("run", "CheckJobStart", "jobStartTimeoutSeconds", ("waitForComputeSeconds",)),
+        PollLoop("run", "FindRunJob", None, (), FOLLOW_PASSES),
+        PollLoop("run", "RunJobWithDeadline", None, (), RESUBMISSIONS, RESUBMISSION_EVENTS),
         PollLoop("run", "CleanUpCompute", "cleanupTimeoutSeconds", ("waitForComputeSeconds",)),
     )
     """The poll loops of the mode's state machines, each as the step it polls, the key that

@@ -46,6 +46,26 @@ class ComputeTimeout(BatchScratchError):
     ``computeTimeoutSeconds``."""
 
 
+class JobStartTimeout(BatchScratchError):
+    """The run's Batch job did not start within ``jobStartTimeoutSeconds`` of its submission
+    (RUNNABLE for want of capacity, a misconfiguration, or instances that keep failing); the
+    job was terminated. The message names Batch's ``statusReason``, or says it gave none."""
+
+
+class JobFailed(BatchScratchError):
+    """The run's Batch job, followed after a throttled ``submitJob.sync``, ended FAILED."""
+
+
+class JobNotSubmitted(BatchScratchError):
+    """SubmitJob kept failing (throttled or refused) and the run's queue still holds no job
+    after the bounded number of resubmissions."""
+
+
+class RunTimeout(BatchScratchError):
+    """The run outlived its whole-run limit (``RunTimeoutSeconds``, from the execution's
+    start) while its job was followed; the job was terminated."""
+
+
 class CleanupTimeout(BatchScratchError):
     """Compute cleanup or storage release did not finish within ``cleanupTimeoutSeconds``.
 

@@ -60,6 +60,19 @@ execution's own start and end (tests/unit/test_history.py counts them in statema
 
 Machine = Literal["run", "release"]
 
+FOLLOW_PASSES = 700
+"""The most looks at a job the run follows after a transient SubmitJob or ``.sync`` poll
+error (FindRunJob, ``batchscratch.job``): its waits grow until the run's whole limit
+(``RunTimeoutSeconds``) fits in this many, so that loop adds at most ``FOLLOW_PASSES`` passes
+whatever the job's length."""
+RESUBMISSIONS = 5
+"""The most times a run submits its job again when its queue holds none after a transient
+error (``batchscratch.job``); each goes through the Parallel RunJobWithDeadline again."""
+RESUBMISSION_EVENTS = 40
+"""An upper bound of one resubmission's events: the Wait (2), the Parallel (4), the job's
+branch (its Choice 2, the ``.sync`` Task 6, a Fail 1), the watchdog's first pass (9) and
+FindRunJob with its Choice (7), rounded up."""
+
 
 @dataclass(frozen=True)
 class PollLoop:
@@ -76,21 +89,32 @@ class PollLoop:
 
     machine: Machine
     step: str
-    timeout: str
+    timeout: str | None
     intervals: tuple[str, ...]
+    max_passes: int | None = None
+    """A bound the loop keeps by itself (its waits grow), whatever its timeout: ``timeout``
+    None means only this bound counts."""
+    events_per_pass: int = EVENTS_PER_PASS
+    """History events of one pass (a resubmission goes through a whole Parallel)."""
 
     def passes(self, values: Mapping[str, Any]) -> int:
         """Return the most passes the loop makes with configuration ``values`` (key -> value)."""
+        if self.timeout is None:
+            return int(self.max_passes or 0)
         interval = max(min(int(values[key]) for key in self.intervals), 1)
-        return int(values[self.timeout]) // interval + 1
+        passes = int(values[self.timeout]) // interval + 1
+        return passes if self.max_passes is None else min(passes, self.max_passes)
 
     def describe(self, values: Mapping[str, Any]) -> str:
         """Return ``"<timeout> = N / <interval> = M: P polls (E events)"`` for a message."""
-        interval_key = min(self.intervals, key=lambda key: int(values[key]))
         passes = self.passes(values)
+        figure = f"{passes:,} polls ({passes * self.events_per_pass:,} events)"
+        if self.timeout is None:
+            return f"{self.step}: at most {figure}"
+        interval_key = min(self.intervals, key=lambda key: int(values[key]))
         return (
             f"{self.step}: {self.timeout} = {values[self.timeout]} / {interval_key} = "
-            f"{values[interval_key]} -> {passes:,} polls ({passes * EVENTS_PER_PASS:,} events)"
+            f"{values[interval_key]} -> {figure}"
         )
 
 
@@ -103,7 +127,7 @@ def worst_case_events(loops: tuple[PollLoop, ...], values: Mapping[str, Any]) ->
     """
     totals = dict(FIXED_EVENTS)
     for loop in loops:
-        totals[loop.machine] += loop.passes(values) * EVENTS_PER_PASS
+        totals[loop.machine] += loop.passes(values) * loop.events_per_pass
     return totals
 
 

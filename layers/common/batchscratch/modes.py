@@ -55,6 +55,10 @@ LOAD_CONFIG = Step("LoadConfig")
 PREPARE_COMPUTE = Step("PrepareCompute")
 CHECK_COMPUTE = Step("CheckCompute")
 CLEAN_UP_COMPUTE = Step("CleanUpCompute")
+CHECK_JOB_START = Step("CheckJobStart")
+"""The watchdog beside RunJob: terminate a job that has not started in time."""
+FIND_RUN_JOB = Step("FindRunJob")
+"""After a transient SubmitJob or ``.sync`` poll error: follow the run's job, or resubmit."""
 RELEASE_RUN = Step("ReleaseRun")
 """One pass of the release workflow (statemachine/release.asl.json)."""
 RETAIN_RUN = Step("RetainRun")
@@ -203,6 +207,8 @@ class Mode:
             self.storage.check,
             PREPARE_COMPUTE,
             CHECK_COMPUTE,
+            CHECK_JOB_START,
+            FIND_RUN_JOB,
             CLEAN_UP_COMPUTE,
             *(step for stage in self.post_job for step in stage.steps),
             self.storage.release,

@@ -137,12 +137,53 @@ class ComputeRef(StepOutput):
 
 class ComputeStatus(StepOutput):
     """CheckCompute, ``$.computeStatus``: ``ready`` once the job queue is VALID and ENABLED;
-    ``jobQueueArn`` is None until then."""
+    ``jobQueueArn`` is None until then. ``jobTimeoutSeconds``: the seconds left until the
+    run's deadline (``run.run_seconds_left``), the job task's ``TimeoutSecondsPath``."""
 
     state_key: ClassVar[str] = "computeStatus"
 
     ready: bool
     jobQueueArn: str | None
+    jobTimeoutSeconds: int
+    waitingSince: str
+
+
+class JobStart(StepOutput):
+    """CheckJobStart, ``$.jobStart`` (the watchdog beside RunJob): ``done`` once the run's job
+    has started or ended; ``jobId`` and ``status`` are None while its queue holds no job yet.
+    ``waitingSince``: the watchdog's first check (ISO 8601), the deadline's start while no
+    job exists."""
+
+    state_key: ClassVar[str] = "jobStart"
+
+    done: bool
+    started: bool
+    jobId: str | None
+    status: str | None
+    waitingSince: str
+
+
+class RunJobSearch(StepOutput):
+    """FindRunJob, ``$.runJob``: the run's job looked up in its own queue after SubmitJob or
+    the ``.sync`` poll failed on a transient error.
+
+    ``found``: the queue holds a job of the run (then ``jobId``, ``status``, ``attempts``, the
+    attempts that ended, describe it); ``ended``: it SUCCEEDED (a FAILED one raises);
+    ``resubmissions``: how many times the run found no job and submitted again;
+    ``waitSeconds``: the wait before the next look at a job followed (growing from
+    ``waitForComputeSeconds`` to 900 s, so a job of days stays within the execution's
+    history) or before the next submission (10 s, doubling).
+    """
+
+    state_key: ClassVar[str] = "runJob"
+
+    found: bool
+    ended: bool
+    jobId: str | None
+    status: str | None
+    attempts: int
+    resubmissions: int
+    waitSeconds: int
     waitingSince: str
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from batchscratch import clock
+from batchscratch.environment import setting
 from batchscratch.errors import InvalidConfiguration
 from batchscratch.tagging import identity_tag_value
 
@@ -110,9 +111,46 @@ class Run(BaseModel):
         return f"{stack}-{run_id}-{kind}-{self.digest(kind, 8)}"
 
 
+RUN_TIMEOUT_SETTING = "RUN_TIMEOUT_SECONDS"
+"""The environment variable (template parameter ``RunTimeoutSeconds``) of the whole-run
+limit, in seconds from the execution's start."""
+MIN_JOB_TIMEOUT_SECONDS = 60
+"""The least time the job task is given, even when the run's deadline is nearer: the task
+still starts, and times out into the failure path soon after."""
+
+
+def run_seconds_left(run: Run) -> int:
+    """Return the seconds left until ``run``'s deadline, ``run.startedAt`` plus
+    ``RUN_TIMEOUT_SECONDS``, and at least ``MIN_JOB_TIMEOUT_SECONDS``.
+
+    The job task's ``TimeoutSecondsPath`` reads it (Step Functions ends a Task state that
+    runs longer with ``States.Timeout``: Amazon States Language, Task state, "TimeoutSeconds";
+    a positive integer), so a job that outlives the limit ends in the failure path.
+
+    Raises:
+        MissingSetting: ``RUN_TIMEOUT_SECONDS`` is unset; ValueError: it is not an integer.
+    """
+    left = run_limit_seconds() - seconds_since(run.startedAt)
+    return max(MIN_JOB_TIMEOUT_SECONDS, int(left))
+
+
+def run_limit_seconds() -> int:
+    """Return the whole-run limit, ``RUN_TIMEOUT_SECONDS`` (seconds from the execution's start).
+
+    Raises:
+        MissingSetting: it is unset; ValueError: it is not an integer.
+    """
+    return int(setting(RUN_TIMEOUT_SETTING))
+
+
 def now_iso() -> str:
     """Return the current time as an ISO 8601 string in UTC (seconds precision)."""
     return clock.now().isoformat(timespec="seconds")
+
+
+def iso_of(epoch_seconds: float) -> str:
+    """Return ``epoch_seconds`` as an ISO 8601 string in UTC (seconds precision)."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="seconds")
 
 
 def seconds_since(timestamp: str) -> float:

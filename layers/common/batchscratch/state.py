@@ -149,6 +149,15 @@ class RunState(LoadedConfig):
         job = (self.model_extra or {}).get("job")
         return isinstance(job, dict) and job.get("status") == "SUCCEEDED"
 
+    @property
+    def run_job_error(self) -> str | None:
+        """``"Error: Cause"`` of the transient error RunJobWithDeadline caught into FindRunJob
+        (``$.runJobError``), or None."""
+        caught = (self.model_extra or {}).get("runJobError")
+        if not isinstance(caught, dict):
+            return None
+        return f"{caught.get('Error')}: {caught.get('Cause')}"
+
     def require_volume(self) -> VolumeRef:
         """Return ``volume``; raise ``ValueError`` when the state has none."""
         if self.volume is None:

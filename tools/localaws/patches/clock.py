@@ -63,10 +63,23 @@ class SyncPollTime(ClockTime):
     """Stands in for the ``time`` module of the ``.sync`` integrations' poll: each 0.5 s
     pause skips on to the next time something is due to change (``VirtualClock.
     sleep_until_change``: a job attempt ends, an alarm is due), so polling a job that runs
-    for hours, or waits a day ``RUNNABLE``, costs a few polls instead of thousands."""
+    for hours, or waits a day ``RUNNABLE``, costs a few polls instead of thousands.
+
+    Except beside another branch of a Parallel state (``beside_other_work``: the job's
+    watchdog, RunJobWithDeadline): that branch acts on the clock too (a job not started in
+    time is terminated), so the poll may not skip past it; it steps its own 0.5 s."""
+
+    def __init__(
+        self, clock: Any, real_pause: float, beside_other_work: Callable[[], bool] | None = None
+    ) -> None:
+        super().__init__(clock, real_pause)
+        self._beside_other_work = beside_other_work
 
     def sleep(self, seconds: float) -> None:
-        self._clock.sleep_until_change(seconds)
+        if self._beside_other_work is not None and self._beside_other_work():
+            self._clock.sleep(seconds)
+        else:
+            self._clock.sleep_until_change(seconds)
         _time.sleep(self._real_pause)
 
 
@@ -88,7 +101,10 @@ def patch_fast_clock(patcher: Patcher, sim: Simulation) -> None:
 
     patcher.replace(WAIT_INTERVAL, build_wait)
     patcher.replace(RETRIER_TIME, lambda original: ClockTime(sim.clock, 0.001))
-    patcher.replace(SYNC_POLL_TIME, lambda original: SyncPollTime(sim.clock, 0.005))
+    patcher.replace(
+        SYNC_POLL_TIME,
+        lambda original: SyncPollTime(sim.clock, 0.005, sim.beside_other_branches),
+    )
     patcher.replace(BOTOCORE_ENDPOINT_TIME, lambda original: ClockTime(sim.clock, 0.0))
 
 

@@ -381,6 +381,52 @@ def patch_state_threads(patcher: Patcher, sim: Simulation) -> None:
     patcher.replace(STATE_WORKER_THREAD, lambda original: StateWorkerThread)
 
 
+# --------------------------------------------------------------------------- Parallel branches
+
+BRANCH_ROUTINE = Target(
+    "parallel_branch_routine",
+    f"{_SFN}.state.exec.state_parallel.branch_worker:BranchWorker._thread_routine",
+    "(self) -> None",
+    "fast clock: a .sync poll skips on to its job's next change, past a Parallel's other "
+    "branches; a branch that starts after StopExecution raises RuntimeError and its Parallel "
+    "waits for ever",
+)
+
+
+def patch_parallel_branches(patcher: Patcher, sim: Simulation) -> None:
+    """Fast clock: the ``.sync`` poll skips on to its job's next change (``patches.clock``),
+    however long that is; beside another branch of a Parallel state (the job's watchdog) that
+    would skip past everything the other branch does meanwhile (the job's start deadline).
+
+    Each branch's thread now counts as running for its execution while it runs
+    (``Simulation.branch_running``), so the poll steps its own interval while another branch
+    runs beside it (``Simulation.beside_other_branches``).
+
+    Also: a branch whose thread starts after the execution was stopped (StopExecution while
+    another branch enters its first state) raises RuntimeError in moto before it reports its
+    end, so the Parallel waits for ever and the execution never ends. Step Functions stops
+    every branch of a stopped execution; the branch now reports that it ended, stopped.
+    """
+
+    def build(original: Any) -> Callable[[Any], None]:
+        def thread_routine(self: Any) -> None:
+            context = self.env.states.context_object.context_object_data
+            execution = str(context["Execution"]["Id"])
+            sim.branch_running(execution, 1)
+            try:
+                original(self)
+            except RuntimeError:
+                if self.env.is_running():
+                    raise
+                self._branch_worker_comm.on_terminated(env=self.env)
+            finally:
+                sim.branch_running(execution, -1)
+
+        return thread_routine
+
+    patcher.replace(BRANCH_ROUTINE, build)
+
+
 # --------------------------------------------------------------------------- .sync job, stopped
 
 _SYNC_STOP = "StopExecution leaves the Batch job a batch:submitJob.sync task waits for running"
@@ -905,6 +951,7 @@ def install(patcher: Patcher, sim: Simulation) -> None:
     patch_fail_state_error_names(patcher)
     patch_state_entered(patcher)
     patch_state_threads(patcher, sim)
+    patch_parallel_branches(patcher, sim)
     patch_stop_before_start(patcher)
     patch_asl_parse_cache(patcher)
     patch_sync_job_stop(patcher)

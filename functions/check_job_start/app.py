@@ -1,0 +1,18 @@
+"""CheckJobStart: the watchdog beside RunJob; has the run's job started (or ended) in time?
+
+Event: the state as RunJobWithDeadline's watchdog branch holds it (``run``, ``config``, earlier
+``jobStart``). Returns ``$.jobStart`` (``JobStart``). Raises ``JobStartTimeout`` after
+terminating a job that did not start within ``jobStartTimeoutSeconds``.
+"""
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from batchscratch.handler import step_handler
+from batchscratch.job import check_job_start
+from batchscratch.outputs import JobStart
+from batchscratch.state import RunState
+
+
+@step_handler(log_message="Job start checked")
+def lambda_handler(state: RunState, context: LambdaContext) -> JobStart:
+    return check_job_start(state.run, state.run_config(), state.previous(JobStart))
