@@ -14,6 +14,7 @@ from batchscratch import aws as layer_aws
 from batchscratch import release as release_module
 from batchscratch.compute import Names
 from batchscratch.errors import CleanupTimeout
+from batchscratch.history import RELEASE_MAX_PASSES, RELEASE_MIN_PASSES
 from batchscratch.release import read_job_outcome, release_config, release_pass
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run, now_iso
 from functions.check_compute import app as check_compute
@@ -126,8 +127,21 @@ def test_the_release_s_passes_fit_the_execution_history(aborted_run, lambda_cont
     first = release_run.lambda_handler(event, lambda_context)
 
     limit = event["config"]["cleanupTimeoutSeconds"]
-    assert first["waitSeconds"] == -(-limit // release_module.MAX_PASSES)
+    assert first["waitSeconds"] == -(-limit // RELEASE_MAX_PASSES)
     assert limit / first["waitSeconds"] * 10 < 25_000
+
+
+def test_hourly_intervals_leave_the_release_enough_passes(aborted_run, lambda_context):
+    """waitForComputeSeconds 3600 would give a 3-hour cleanupTimeoutSeconds three looks, too
+    few to take a job queue and a compute environment down in turn."""
+    event = release_event()
+    event["config"]["waitForComputeSeconds"] = 3600
+
+    first = release_run.lambda_handler(event, lambda_context)
+
+    limit = event["config"]["cleanupTimeoutSeconds"]
+    assert first["waitSeconds"] == limit // RELEASE_MIN_PASSES
+    assert limit / first["waitSeconds"] >= RELEASE_MIN_PASSES
 
 
 def test_aws_errors_end_a_pass_not_the_release(aborted_run, run, lambda_context, monkeypatch):
@@ -146,7 +160,7 @@ def test_aws_errors_end_a_pass_not_the_release(aborted_run, run, lambda_context,
     first = release_run.lambda_handler(release_event(), lambda_context)
 
     assert first["done"] is False
-    assert first["lastError"].startswith("ClientError: ")
+    assert first["lastError"].startswith("DescribeJobQueues refused: ThrottlingException")
     state = released(release_event() | {"release": first}, lambda_context)
     assert state["release"]["lastError"] is None
     assert_no_compute_left(run)

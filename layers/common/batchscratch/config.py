@@ -51,6 +51,7 @@ from batchscratch.aws import is_transient
 from batchscratch.errors import AwsTransientError, InvalidConfiguration
 from batchscratch.history import (
     FOLLOW_PASSES,
+    RELEASE_MAX_PASSES,
     RESUBMISSION_EVENTS,
     RESUBMISSIONS,
     PollLoop,
@@ -250,6 +251,7 @@ class OnlyEbsConfig(CommonConfig):
             "ReleaseRun",
             "cleanupTimeoutSeconds",
             ("waitForComputeSeconds", "waitAfterDetachSeconds"),
+            RELEASE_MAX_PASSES,
         ),
     )
 
@@ -319,6 +321,7 @@ class LustreConfig(CommonConfig):
             "ReleaseRun",
             "cleanupTimeoutSeconds",
             ("waitForComputeSeconds", "waitForDataRepositoryTaskSeconds"),
+            RELEASE_MAX_PASSES,
         ),
     )
 

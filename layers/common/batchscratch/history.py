@@ -65,6 +65,14 @@ FOLLOW_PASSES = 700
 error (FindRunJob, ``batchscratch.job``): its waits grow until the run's whole limit
 (``RunTimeoutSeconds``) fits in this many, so that loop adds at most ``FOLLOW_PASSES`` passes
 whatever the job's length."""
+RELEASE_MAX_PASSES = 2000
+"""Passes a release may make within ``cleanupTimeoutSeconds`` (``batchscratch.release``): a
+pass costs about 10 events, so 2,000 leave room for RetainRun. The release waits at least
+``cleanupTimeoutSeconds / RELEASE_MAX_PASSES`` between passes, whatever the poll intervals."""
+RELEASE_MIN_PASSES = 30
+"""Passes a release can at least make within ``cleanupTimeoutSeconds``: it waits at most
+``cleanupTimeoutSeconds / RELEASE_MIN_PASSES`` between passes, so that hourly poll intervals
+cannot leave it too few looks to finish a cleanup of several steps in time."""
 RESUBMISSIONS = 5
 """The most times a run submits its job again when its queue holds none after a transient
 error (``batchscratch.job``); each goes through the Parallel RunJobWithDeadline again."""

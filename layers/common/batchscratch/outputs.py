@@ -305,7 +305,7 @@ class RunRelease(StepOutput):
     ``done`` once the compute is gone and the storage released; ``waitSeconds``: how long the
     workflow waits before the next pass (``waitForComputeSeconds`` while compute remains, then
     the storage kind's release interval, ``StorageKind.release_seconds``; at least
-    ``cleanupTimeoutSeconds / release.MAX_PASSES``, to fit the execution history);
+    ``cleanupTimeoutSeconds / history.RELEASE_MAX_PASSES``, to fit the execution history);
     ``jobOutcome``: read
     on the first pass that reached Batch, None until then; ``compute`` and ``storage``: the
     last results of the cleanup and of the storage release (None until they ran);

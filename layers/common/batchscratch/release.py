@@ -34,6 +34,7 @@ from batchscratch.aws import client
 from batchscratch.compute import Names, cleanup_compute
 from batchscratch.config import CONFIG_MODELS, CommonConfig, LustreConfig
 from batchscratch.errors import AwsTransientError, CleanupTimeout
+from batchscratch.history import RELEASE_MAX_PASSES, RELEASE_MIN_PASSES
 from batchscratch.modes import MODES
 from batchscratch.outputs import (
     CleanupStatus,
@@ -54,13 +55,6 @@ JOB_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCC
 """Every job status (AWS Batch API Reference, ListJobs ``jobStatus``)."""
 
 _FINISHED = ("SUCCEEDED", "FAILED")
-
-MAX_PASSES = 2000
-"""Passes a release may make within ``cleanupTimeoutSeconds``. A Standard execution holds at
-most 25,000 history events and fails without its Catch past them (Step Functions Developer
-Guide, "Step Functions service quotas"); a pass costs about 10 (the Lambda task's 5, the
-Choice's 2, the Wait's 3), so 2,000 passes leave room for RetainRun. The release waits at
-least ``cleanupTimeoutSeconds / MAX_PASSES`` between passes, whatever the poll intervals."""
 
 REPORTED_KEYS = ("dataRepositoryPath",)
 """Keys a configuration that no longer validates still lends the release (for its report)."""
@@ -147,6 +141,45 @@ def _previous(previous: dict[str, Any] | None) -> RunRelease | None:
     return RunRelease.model_validate(previous) if previous else None
 
 
+def _described(error: Exception) -> str:
+    """``<Operation> refused: <code>: <message>`` for an AWS error answer (botocore
+    ``ClientError``), else ``<class>: <text>``: short enough for a tag value."""
+    if isinstance(error, ClientError):
+        answer = error.response.get("Error", {})
+        return (
+            f"{error.operation_name} refused: {answer.get('Code', 'unknown')}: "
+            f"{answer.get('Message', '')}"
+        ).rstrip(": ")
+    return f"{type(error).__name__}: {error}"
+
+
+def error_text(error: StepError) -> str:
+    """The readable text of a Catch's ``{Error, Cause}``: a Lambda error's Cause is the JSON
+    Lambda reports (``errorType``, ``errorMessage``, ``stackTrace``), of which only the message
+    is kept; any other Cause as it is."""
+    cause = error.Cause or ""
+    try:
+        reported = json.loads(cause)
+    except ValueError:
+        reported = None
+    if isinstance(reported, dict) and isinstance(reported.get("errorMessage"), str):
+        cause = reported["errorMessage"]
+    return f"{error.Error}: {cause or 'no cause'}"
+
+
+def release_wait_seconds(config: CommonConfig, release_key: str, compute_done: bool) -> int:
+    """Seconds before the release's next pass: the configured interval (``waitForComputeSeconds``
+    while compute remains, the storage's release interval ``release_key`` after), but at most
+    ``cleanupTimeoutSeconds / RELEASE_MIN_PASSES`` (enough looks to finish in time) and at
+    least ``cleanupTimeoutSeconds / RELEASE_MAX_PASSES`` (the execution history's 25,000
+    events, ``batchscratch.history``)."""
+    interval = int(getattr(config, release_key) if compute_done else config.waitForComputeSeconds)
+    limit = config.cleanupTimeoutSeconds
+    shortest = -(-limit // RELEASE_MAX_PASSES)  # ceiling division
+    longest = max(shortest, limit // RELEASE_MIN_PASSES)
+    return max(shortest, min(interval, longest))
+
+
 def release_pass(
     run: Run, config: CommonConfig, error_name: str, previous: dict[str, Any] | None
 ) -> RunRelease:
@@ -194,7 +227,7 @@ def release_pass(
             )
     except (ClientError, BotoCoreError, AwsTransientError) as error:
         # Throttling or a transient fault ends this pass, not the release.
-        last_error = f"{type(error).__name__}: {error}"
+        last_error = _described(error)
         logger.warning(
             "Release pass ended early; the next pass tries again", extra={"error": last_error}
         )
@@ -210,13 +243,9 @@ def release_pass(
             CleanupTimeout,
             f"release of run {run.runId} ({', '.join(left)}; last AWS error: {last_error})",
         )
-    interval = (
-        getattr(config, kind.release_seconds) if compute_done else config.waitForComputeSeconds
-    )
-    shortest = -(-config.cleanupTimeoutSeconds // MAX_PASSES)  # ceiling division
     return RunRelease(
         done=done,
-        waitSeconds=max(int(interval), shortest),
+        waitSeconds=release_wait_seconds(config, kind.release_seconds, compute_done),
         jobOutcome=outcome,
         compute=compute,
         storage=storage,
@@ -316,7 +345,7 @@ def retain_run(
     Raises:
         botocore.exceptions.ClientError: a describe call or SNS Publish was refused.
     """
-    reason = f"release gave up: {release_error.Error}: {release_error.Cause or 'no cause'}"
+    reason = f"release gave up: {error_text(release_error)}"
     kept: list[str] = []
     problems: list[str] = []
     for entry, resource, tags in [*_leftover_storage(run), *_leftover_compute(run)]:
@@ -329,7 +358,7 @@ def retain_run(
             problems.append(f"{entry}: could not tag ({type(error).__name__}: {error})")
     results = _results(run, config, kept)
     cause = (
-        f"{release_error.Error}: {release_error.Cause or 'no cause'}. Kept, tagged "
+        f"{error_text(release_error)}. Kept, tagged "
         f"{TAG_RETAINED}: {', '.join(kept) or 'nothing'}. Results: {'; '.join(results)}"
     )
     body = {
