@@ -228,6 +228,16 @@ def _deliver(probe: Probe) -> tuple[Any, float]:
     return delivery, probe.sim.clock.now() - before
 
 
+def test_a_schedule_rule_hears_no_event_put_on_the_bus(probe: Probe) -> None:
+    # StartRelease's daily sweep is such a rule: a run's status change must not invoke it.
+    events = probe.aws.client("events")
+    events.put_rule(Name="daily", ScheduleExpression="rate(1 day)")
+    events.put_targets(Rule="daily", Targets=[{"Id": "probe", "Arn": probe.arn}])
+    events.put_events(Entries=[{"Source": "probe.test", "DetailType": "t", "Detail": "{}"}])
+    assert probe.sim.deliveries == []
+    assert probe.runs() == []
+
+
 @pytest.mark.parametrize(
     "probe", [{"lambda": {"ProbeFunction": {"timeout": [1, 2]}}}], indirect=True, ids=["faults"]
 )
