@@ -2,9 +2,10 @@
 
 For each scenario file (format: scenarios/README.md) the rehearsal deploys template.yaml for
 the scenario's mode into a fresh local AWS (``tools.localaws``), runs the real state machine
-with the real handlers, lets EventBridge deliver the execution's status change (so the reaper
-runs after an abort or failure, as in AWS), follows the release executions started for each
-run (the stack's ``ReleaseStateMachine``, when it deploys one) to their end, then prints the
+with the real handlers, lets EventBridge deliver the execution's status change (so
+StartRelease starts the run's release after an abort or a timeout, as in AWS), follows the
+release executions started for each run (the stack's ``ReleaseStateMachine``, from the run's
+``Catch`` or its status change) to their end, then prints the
 path of states taken and one JSON summary line per execution. The exit status is 0 only if
 every scenario met every expectation (1 otherwise, 2 for a scenario that cannot be read or
 deployed, or an invalid environment variable).

@@ -69,6 +69,16 @@ def in_order(states: list[str], *names: str) -> bool:
     return positions == sorted(positions)
 
 
+def assert_released(summary: Summary) -> None:
+    """The run took its failure path (the release workflow, started from its Catch), and
+    the release finished without giving up (nothing to report)."""
+    assert summary.states[-2:] == ["StartRelease", "FailRun"], summary.states
+    assert summary.release == "SUCCEEDED"
+    assert summary.releaseStates[0] == "ReleaseRun"
+    assert "RetainRun" not in summary.releaseStates
+    assert summary.notifications == 0
+
+
 def assert_verified_before_delete(summary: Summary, trace: str) -> None:
     assert in_order(
         summary.states, "CheckDrain", "DisableAutoExport", "StartExport", "CheckExport"
@@ -125,7 +135,7 @@ def test_failed_verification_keeps_the_file_system(rehearsed: Rehearsed) -> None
     assert summary.status == "FAILED"
     assert summary.error == "ExportFailed"
     assert "ReleaseFileSystem" not in summary.states
-    assert "ApplyFailurePolicy" in summary.states
+    assert_released(summary)
     assert kinds(summary.retained) == KEPT
     assert summary.leaked == []
     assert summary.created["batch:compute-environment"] == 1
@@ -148,11 +158,13 @@ def test_invalid_input_is_refused_before_anything_exists(rehearsed: Rehearsed) -
     assert summary.created == {}
 
 
-def test_abort_during_job_is_exported_and_deleted_by_the_reaper(rehearsed: Rehearsed) -> None:
+def test_abort_during_job_is_exported_and_deleted_by_the_release(rehearsed: Rehearsed) -> None:
     (summary,) = rehearsed("auto_export/abort-during-job")
     assert summary.status == "ABORTED"
     assert summary.states[-1] == "RunJob"
-    assert summary.created["fsx:data-repository-task"] == 1  # the reaper's final export
+    assert summary.release == "SUCCEEDED"
+    assert summary.created["fsx:data-repository-task"] == 1  # the release's final export
+    assert summary.deletedUnexported == []
     assert summary.leaked == []
     assert summary.retained == []
 
@@ -239,8 +251,8 @@ def test_without_verification_a_drain_timeout_still_verifies() -> None:
 
 
 def test_job_failure_exports_after_turning_auto_export_off() -> None:
-    # FSx refuses an export task while auto-export is on (the emulation too), so the failure
-    # policy's export must turn it off first.
+    # FSx refuses an export task while auto-export is on (the emulation too), so the
+    # release's export (the onFailure policy) must turn it off first.
     summary, trace = rehearse(
         name="job-fails-export",
         input={"onFailure": "export"},
@@ -252,8 +264,8 @@ def test_job_failure_exports_after_turning_auto_export_off() -> None:
     assert summary.status == "FAILED"
     assert summary.error == "States.TaskFailed"
     assert "CheckDrain" not in summary.states
-    assert "ApplyFailurePolicy" in summary.states
-    assert summary.created["fsx:data-repository-task"] == 1  # the failure policy's export
+    assert_released(summary)
+    assert summary.created["fsx:data-repository-task"] == 1  # the release's export
     assert "FSx refused" not in trace
     (deletion,) = deletions(trace)
     assert VERIFIED.fullmatch(deletion), deletion

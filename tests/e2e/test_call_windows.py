@@ -23,17 +23,17 @@ def test_a_window_counts_only_its_functions_calls() -> None:
     sim = Simulation(
         behaviour=Aws.model_validate(
             {
-                "throttle": {KEY: {"from": 2, "count": 2, "function": "ReaperFunction"}},
+                "throttle": {KEY: {"from": 2, "count": 2, "function": "StartReleaseFunction"}},
                 "errors": {KEY: {"code": "InternalServiceError", "function": "LoadConfigFunction"}},
             }
         )
     )
     assert calls(sim, "LoadConfigFunction", 3) == ["InternalServiceError", "ok", "ok"]
-    assert calls(sim, "ReaperFunction", 4) == ["ok", "throttle", "throttle", "ok"]
+    assert calls(sim, "StartReleaseFunction", 4) == ["ok", "throttle", "throttle", "ok"]
 
 
 def test_a_number_throttles_the_first_calls_of_every_caller_together() -> None:
     sim = Simulation(behaviour=Aws.model_validate({"throttle": {KEY: 2}}))
     assert calls(sim, "LoadConfigFunction", 1) == ["throttle"]
-    assert calls(sim, "ReaperFunction", 2) == ["throttle", "ok"]
+    assert calls(sim, "StartReleaseFunction", 2) == ["throttle", "ok"]
     assert sim.throttled == {KEY: 2}

@@ -51,6 +51,13 @@ def test_batch_task_still_inherits_the_normalisation_the_workaround_replaces() -
     assert "_normalise_response" not in vars(batch_task)
 
 
+def test_sfn_task_still_inherits_the_response_normalisation_the_workaround_replaces() -> None:
+    sfn_task = TARGETS["sfn_service_class"].resolve()
+    # Its own _normalise_parameters (Input as JSON text) is kept and called first.
+    assert "_normalise_parameters" in vars(sfn_task)
+    assert "_normalise_response" not in vars(sfn_task)
+
+
 def test_fast_clock_targets_are_the_time_module() -> None:
     assert TARGETS["retrier_time"].resolve() is time
     assert TARGETS["sync_poll_time"].resolve() is time

@@ -325,10 +325,12 @@ def test_release_waits_until_the_instance_lets_go_of_the_volume() -> None:
     assert (summary.leaked, summary.retained) == ([], [])
 
 
-def test_delete_refused_twice_fails_the_run_and_the_reaper_deletes_the_file_system() -> None:
+def test_delete_refused_twice_fails_the_run_and_its_release_deletes_the_file_system() -> None:
     # ReleaseFileSystem's DeleteFileSystem is refused (the SDK does not retry an
-    # AccessDeniedException): the run takes its failure path, whose export policy exports
-    # again and is refused too; the execution fails, and the reaper's delete is accepted.
+    # AccessDeniedException): the run takes its failure path and fails. Its release's first
+    # pass is refused too (an AWS error ends a pass, not the release); the next pass's delete
+    # is accepted. The run's export SUCCEEDED with 0 failed files after the job, so the
+    # release exports nothing again.
     (summary,) = run_scenario(
         {
             "name": "delete-refused",
@@ -342,6 +344,9 @@ def test_delete_refused_twice_fails_the_run_and_the_reaper_deletes_the_file_syst
     assert summary.error == "ClientError"
     assert "AccessDeniedException" in (summary.cause or "")
     assert summary.jobAttempts == 1
-    assert "ApplyFailurePolicy" in summary.states
-    assert summary.created["fsx:data-repository-task"] == 2
+    assert summary.states[-3:] == ["ReleaseFileSystem", "StartRelease", "FailRun"]
+    assert summary.release == "SUCCEEDED"
+    assert summary.releaseStates.count("ReleaseRun") == 2
+    assert summary.created["fsx:data-repository-task"] == 1
+    assert summary.deletedUnexported == []
     assert (summary.leaked, summary.retained) == ([], [])

@@ -228,6 +228,16 @@ def _deliver(probe: Probe) -> tuple[Any, float]:
     return delivery, probe.sim.clock.now() - before
 
 
+def test_a_schedule_rule_hears_no_event_put_on_the_bus(probe: Probe) -> None:
+    # StartRelease's daily sweep is such a rule: a run's status change must not invoke it.
+    events = probe.aws.client("events")
+    events.put_rule(Name="daily", ScheduleExpression="rate(1 day)")
+    events.put_targets(Rule="daily", Targets=[{"Id": "probe", "Arn": probe.arn}])
+    events.put_events(Entries=[{"Source": "probe.test", "DetailType": "t", "Detail": "{}"}])
+    assert probe.sim.deliveries == []
+    assert probe.runs() == []
+
+
 @pytest.mark.parametrize(
     "probe", [{"lambda": {"ProbeFunction": {"timeout": [1, 2]}}}], indirect=True, ids=["faults"]
 )
@@ -273,8 +283,28 @@ def _load_config_event(execution: str) -> dict[str, Any]:
     return {**event, "executionArn": execution}
 
 
-def _reaper_event() -> dict[str, Any]:
-    return dict(json.loads((REPO / "events" / "reaper.json").read_text()))
+def _ended_run(aws: LocalAws) -> dict[str, Any]:
+    """The sample status change (events/start_release.json) of an execution that exists
+    and ended before LoadConfig returned a configuration (a one-state stand-in), so that
+    StartRelease reads the secret itself to build the release's input."""
+    sfn = aws.client("stepfunctions")
+    machine = sfn.create_state_machine(
+        name="ended-before-load-config",
+        definition=json.dumps({"StartAt": "Stop", "States": {"Stop": {"Type": "Fail"}}}),
+        roleArn="arn:aws:iam::123456789012:role/stand-in",
+    )["stateMachineArn"]
+    event = json.loads((REPO / "events" / "start_release.json").read_text())
+    arn = sfn.start_execution(stateMachineArn=machine, name=event["detail"]["name"])["executionArn"]
+    deadline = time.monotonic() + 10
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "the stand-in execution never ended"
+        time.sleep(0.01)
+    detail = {**event["detail"], "executionArn": arn, "stateMachineArn": machine}
+    return {**event, "resources": [arn], "detail": detail}
+
+
+def _sweep_event() -> dict[str, Any]:
+    return dict(json.loads((REPO / "events" / "start_release_sweep.json").read_text()))
 
 
 @pytest.fixture
@@ -303,11 +333,12 @@ def test_a_function_never_reads_another_functions_cached_secret(
     only_ebs: tuple[LocalAws, dict[str, str]],
 ) -> None:
     aws, names = only_ebs
-    execution = _reaper_event()["detail"]["executionArn"]
+    ended = _ended_run(aws)
+    execution = ended["detail"]["executionArn"]
     errored, answer = _invoke(aws, names["LoadConfigFunction"], _load_config_event(execution))
     assert not errored, answer
-    _throttle_secret_reads(aws, "ReaperFunction")
-    errored, answer = _invoke(aws, names["ReaperFunction"], _reaper_event())
+    _throttle_secret_reads(aws, "StartReleaseFunction")
+    errored, answer = _invoke(aws, names["StartReleaseFunction"], ended)
     assert errored
     # Powertools wraps the ClientError in GetParameterError; the layer names it transient.
     assert answer["errorType"] == "AwsTransientError"
@@ -324,22 +355,24 @@ def test_each_function_keeps_its_own_clients_from_one_invocation_to_the_next(
     only_ebs: tuple[LocalAws, dict[str, str]],
 ) -> None:
     aws, names = only_ebs
-    execution = _reaper_event()["detail"]["executionArn"]
+    execution = _load_config_event("")["executionArn"]
     from batchscratch import aws as layer_aws  # noqa: PLC0415 - importable once deployed
 
     outside = dict(layer_aws.CLIENTS)
-    reaper = containers(aws.sim)
-    _invoke(aws, names["ReaperFunction"], _reaper_event())
-    first = dict(reaper["ReaperFunction"].state["batchscratch.aws:CLIENTS"])
+    functions = containers(aws.sim)
+    # The daily sweep (nothing to release here) asks Step Functions and the tagging API.
+    errored, answer = _invoke(aws, names["StartReleaseFunction"], _sweep_event())
+    assert not errored, answer
+    first = dict(functions["StartReleaseFunction"].state["batchscratch.aws:CLIENTS"])
     _invoke(aws, names["LoadConfigFunction"], _load_config_event(execution))
-    _invoke(aws, names["ReaperFunction"], _reaper_event())
-    again = reaper["ReaperFunction"].state["batchscratch.aws:CLIENTS"]
-    assert first, "the reaper made no layer client"
+    _invoke(aws, names["StartReleaseFunction"], _sweep_event())
+    again = functions["StartReleaseFunction"].state["batchscratch.aws:CLIENTS"]
+    assert first, "StartRelease made no layer client"
     assert all(again[service] is client for service, client in first.items())
     others = [
         client
-        for logical_id, container in reaper.items()
-        if logical_id != "ReaperFunction"
+        for logical_id, container in functions.items()
+        if logical_id != "StartReleaseFunction"
         for client in container.state.get("batchscratch.aws:CLIENTS", {}).values()
     ]
     assert not any(client is mine for client in others for mine in first.values())

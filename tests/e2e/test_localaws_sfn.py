@@ -7,6 +7,7 @@ function, written here, stands for work that takes virtual time); the scenario k
 ``aws.stepFunctions`` are checked on the project's own state machine, end to end.
 """
 
+import io
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -212,7 +213,7 @@ def test_a_scenario_timeout_on_a_state_that_is_no_task_is_refused() -> None:
         apply_timeouts(json.dumps(NESTED), StepFunctions(stateTimeouts={"Choose": 5}))
 
 
-def test_the_state_machine_timeout_of_a_scenario_times_the_run_out_and_the_reaper_cleans_up() -> (
+def test_the_state_machine_timeout_of_a_scenario_times_the_run_out_and_its_release_cleans_up() -> (
     None
 ):
     (summary,) = run_scenario(
@@ -220,10 +221,12 @@ def test_the_state_machine_timeout_of_a_scenario_times_the_run_out_and_the_reape
             "name": "execution-timeout",
             "mode": "OnlyEBS",
             "aws": {"stepFunctions": {"timeoutSeconds": 60}},
-            "expect": {"status": "TIMED_OUT", "leaked": []},
+            "expect": {"status": "TIMED_OUT", "release": "SUCCEEDED", "leaked": []},
         }
     )
     assert summary.failedExpectations == []
+    # A timed-out execution runs no Catch: the status change started the release.
+    assert "StartRelease" not in summary.states
 
 
 def test_a_state_timeout_of_a_scenario_sends_the_run_down_its_failure_path() -> None:
@@ -239,4 +242,26 @@ def test_a_state_timeout_of_a_scenario_sends_the_run_down_its_failure_path() -> 
         }
     )
     assert summary.failedExpectations == []
-    assert "CleanUpComputeAfterFailure" in summary.states
+    assert summary.states[-2:] == ["StartRelease", "FailRun"]
+    assert summary.release == "SUCCEEDED"
+
+
+def test_a_failed_run_starts_its_release_from_its_own_catch() -> None:
+    # states:startExecution (StartRelease) as Step Functions runs it: PascalCase parameters,
+    # an ExecutionArn in the answer. The status change then finds the release started.
+    out = io.StringIO()
+    (summary,) = run_scenario(
+        {
+            "name": "release-from-catch",
+            "mode": "OnlyEBS",
+            "aws": {"job": {"attempts": [{"status": "FAILED", "exitCode": 1}]}},
+            "expect": {"status": "FAILED", "release": "SUCCEEDED", "leaked": []},
+        },
+        out=out,
+    )
+    assert summary.failedExpectations == []
+    lines = out.getvalue().splitlines()
+    at = lines.index("  StartRelease")
+    assert lines[at + 1] == "  FailRun"  # no failure line between: the start was accepted
+    (delivery,) = [line for line in lines if "ExecutionEnded" in line]
+    assert "its release exists already" in delivery

@@ -204,20 +204,22 @@ def test_execution_that_never_ends_is_stopped_and_fails_the_scenario(
     assert summary.failedExpectations[0].startswith("execution still RUNNING after 1 s")
 
 
-def test_the_trace_reports_the_reaper_of_a_run_with_a_non_ascii_name() -> None:
-    # EventBridge's JSON escapes non-ASCII characters: the delivery must still be found.
+def test_the_trace_reports_the_release_of_a_run_with_a_non_ascii_name() -> None:
+    # EventBridge's JSON escapes non-ASCII characters: the delivery must still be found, and
+    # the release (named after the run) followed.
     out = io.StringIO()
     (summary,) = run_scenario(
         {
             "mode": "OnlyEBS",
             "executionName": "データ-ラン(ü)!",
             "aws": {"abortAfter": "RunJob"},
-            "expect": {"status": "ABORTED", "leaked": []},
+            "expect": {"status": "ABORTED", "release": "SUCCEEDED", "leaked": []},
         },
         out=out,
     )
 
     assert summary.expectationsMet, summary.failedExpectations
+    assert "  release データ-ラン(ü)! started at +" in out.getvalue()
     assert "no rule sent" not in out.getvalue()
     assert "EventBridge rule" in out.getvalue()
 

@@ -22,6 +22,7 @@ from tools.rehearse import (
     created_by,
     is_release_of,
     names_run,
+    releases_of,
     run_scenario,
     state_machine_of,
     storage_seconds,
@@ -212,10 +213,22 @@ def test_abort_after_stops_only_the_run_not_its_release(tmp_path: Path) -> None:
     assert summary.releaseStates[0] == "RunJob"
 
 
-def test_without_a_release_state_machine_the_release_is_null() -> None:
-    (summary,) = run_scenario({**ABORTED_RUN, "expect": {"release": None, "notifications": 0}})
+def test_a_run_that_succeeds_has_no_release() -> None:
+    # The stack's own release state machine is deployed; nothing starts it for a run that
+    # cleaned up after itself (neither a Catch nor a FAILED, ABORTED or TIMED_OUT status).
+    expect = {"status": "SUCCEEDED", "release": None, "notifications": 0}
+    (summary,) = run_scenario({"name": "no-release", "mode": "OnlyEBS", "expect": expect})
     assert summary.expectationsMet, summary.failedExpectations
     assert (summary.release, summary.releaseStates, summary.notifications) == (None, [], 0)
+
+
+def test_without_a_release_state_machine_no_release_is_looked_for() -> None:
+    # A stack (e.g. a template before the release workflow) that deploys no
+    # ReleaseStateMachine: every run maps to no release, and no AWS call is made.
+    machine = ("AWS::StepFunctions::StateMachine", RUN.replace("execution:", "stateMachine:"))
+    stack = Stack("old", "OnlyEBS", {"RunMachine": machine}, {}, Artifacts(), {})
+    assert stack.release_state_machine_arn is None
+    assert releases_of(None, stack, [RUN]) == {RUN: []}  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- pure rules

@@ -65,8 +65,8 @@ REFUSED = {
     ),
     "a window for an unknown caller": (
         "mode: OnlyEBS\naws:\n  throttle:\n"
-        "    secretsmanager:GetSecretValue: {count: 2, function: Reaper}\n",
-        ['function = "Reaper"', "StateMachine"],
+        "    secretsmanager:GetSecretValue: {count: 2, function: Sweeper}\n",
+        ['function = "Sweeper"', "StateMachine"],
     ),
     "an error code the operation never answers": (
         "mode: TaskExport\naws:\n  errors:\n    fsx:DeleteFileSystem: {code: AccessDenied}\n",

@@ -57,7 +57,10 @@ def test_application_failure_keeps_only_a_snapshot(rehearsed: Rehearsed) -> None
     assert summary.status == "FAILED"
     assert summary.error == "States.TaskFailed"
     assert summary.jobAttempts == 1
-    assert "CleanUpComputeAfterFailure" in summary.states
+    # The failure path: the release workflow snapshots the volume, then deletes it.
+    assert summary.states[-2:] == ["StartRelease", "FailRun"]
+    assert summary.release == "SUCCEEDED"
+    assert summary.releaseStates[-1] == "RunReleased"
     assert summary.leaked == []
     assert kinds(summary.retained) == ["ec2:snapshot"]
     assert summary.created["ec2:volume"] == 1
@@ -73,10 +76,11 @@ def test_invalid_input_is_refused_before_anything_exists(rehearsed: Rehearsed) -
     assert summary.leaked == []
 
 
-def test_abort_during_job_is_cleaned_up_by_the_reaper(rehearsed: Rehearsed) -> None:
+def test_abort_during_job_is_cleaned_up_by_the_release(rehearsed: Rehearsed) -> None:
     (summary,) = rehearsed("only_ebs/abort-during-job")
     assert summary.status == "ABORTED"
     assert summary.states[-1] == "RunJob"
+    assert summary.release == "SUCCEEDED"
     assert set(summary.created) >= COMPUTE
     assert summary.leaked == []
     assert kinds(summary.retained) == ["ec2:snapshot"]

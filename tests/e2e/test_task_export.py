@@ -1,8 +1,9 @@
 """TaskExport end to end on the local AWS: the shipped scenarios' details, and situations the
-shipped scenarios do not cover (failure policies, the export ending CANCELED, the reaper
-meeting a running export task)."""
+shipped scenarios do not cover (failure policies, the export ending CANCELED, the release
+workflow meeting a running export task)."""
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -23,6 +24,29 @@ APPLICATION_FAILURE = {
     "statusReason": "Essential container in task exited",
     "exitCode": 1,
 }
+
+
+VERIFIED = re.compile(
+    r"FSx DeleteFileSystem fs-\w+ \(auto-export off\): "
+    r"after export task-\w+ SUCCEEDED \(0 failed\)"
+)
+"""Deletion began after an export task of the file system succeeded with 0 failed files."""
+
+
+def assert_released(summary: Summary) -> None:
+    """The run took its failure path (the release workflow, started from its Catch), and
+    the release finished without giving up (nothing to report)."""
+    assert summary.states[-2:] == ["StartRelease", "FailRun"], summary.states
+    assert summary.release == "SUCCEEDED"
+    assert summary.releaseStates[0] == "ReleaseRun"
+    assert "RetainRun" not in summary.releaseStates
+    assert summary.notifications == 0
+
+
+def deletions(trace: str) -> list[str]:
+    """The trace's ``FSx DeleteFileSystem`` lines, stripped."""
+    lines = [line.strip() for line in trace.splitlines()]
+    return [line for line in lines if line.startswith("FSx DeleteFileSystem")]
 
 
 def kinds(entries: list[str]) -> list[str]:
@@ -72,7 +96,7 @@ def test_failed_export_keeps_the_file_system(rehearsed: Rehearsed) -> None:
         (summary,) = rehearsed(key)
         assert summary.status == "FAILED", key
         assert summary.error == "ExportFailed", key
-        assert "ApplyFailurePolicy" in summary.states
+        assert_released(summary)
         assert "ReleaseFileSystem" not in summary.states
         assert kinds(summary.retained) == KEPT, key
         assert summary.leaked == [], key
@@ -97,11 +121,13 @@ def test_invalid_capacity_is_refused_before_anything_exists(rehearsed: Rehearsed
     assert summary.created == {}
 
 
-def test_abort_during_job_is_exported_and_deleted_by_the_reaper(rehearsed: Rehearsed) -> None:
+def test_abort_during_job_is_exported_and_deleted_by_the_release(rehearsed: Rehearsed) -> None:
     (summary,) = rehearsed("task_export/abort-during-job")
     assert summary.status == "ABORTED"
     assert summary.states[-1] == "RunJob"
-    assert summary.created["fsx:data-repository-task"] == 1  # the reaper's final export
+    assert summary.release == "SUCCEEDED"
+    assert summary.created["fsx:data-repository-task"] == 1  # the release's final export
+    assert summary.deletedUnexported == []
     assert summary.leaked == []
     assert summary.retained == []
 
@@ -126,14 +152,21 @@ def test_canceled_export_keeps_the_file_system() -> None:
     assert summary.leaked == []
 
 
-def test_reaper_waits_for_a_running_export_before_deleting() -> None:
-    # Stopped the moment CheckExport is entered: the export task is still PENDING when the
-    # reaper runs, and FSx refuses DeleteFileSystem until it has ended.
+def test_release_waits_for_a_running_export_before_deleting() -> None:
+    # Stopped the moment CheckExport is entered: the run's export task (started after the
+    # job SUCCEEDED) is still PENDING when the release begins, and FSx refuses
+    # DeleteFileSystem until it has ended. The release waits for it, and needs no second
+    # export once it SUCCEEDED with 0 failed files.
     summary, trace = rehearse(name="abort-while-exporting", aws={"abortAfter": "CheckExport"})
     assert summary.status == "ABORTED"
     assert summary.states[-1] == "CheckExport"
+    assert summary.release == "SUCCEEDED"
+    assert "WaitForRelease" in summary.releaseStates
     assert "FSx refused" not in trace
-    assert summary.created["fsx:data-repository-task"] == 2  # the run's, the reaper's final one
+    assert summary.created["fsx:data-repository-task"] == 1  # the run's own
+    (deletion,) = deletions(trace)
+    assert VERIFIED.fullmatch(deletion), deletion
+    assert summary.deletedUnexported == []
     assert summary.leaked == []
     assert summary.retained == []
 
@@ -145,8 +178,8 @@ def test_application_failure_exports_then_deletes() -> None:
     assert summary.status == "FAILED"
     assert summary.error == "States.TaskFailed"
     assert "StartExport" not in summary.states
-    assert "ApplyFailurePolicy" in summary.states
-    assert summary.created["fsx:data-repository-task"] == 1  # the failure policy's export
+    assert_released(summary)
+    assert summary.created["fsx:data-repository-task"] == 1  # the release's export
     assert summary.leaked == []
     assert summary.retained == []
 

@@ -79,7 +79,7 @@ class Window(Strict):
     from_: int = Field(1, alias="from", ge=1, le=100_000)
     count: int = Field(1, ge=1, le=100_000)
     function: str | None = None
-    """A Lambda function's logical id in template.yaml (``ReaperFunction``), or
+    """A Lambda function's logical id in template.yaml (``StartReleaseFunction``), or
     ``StateMachine`` for the state machine's own service integrations."""
 
     def covers(self, number: int) -> bool:

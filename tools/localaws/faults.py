@@ -33,7 +33,7 @@ class LambdaFault:
     """
 
     function: str
-    """The function's logical id in template.yaml (``ReaperFunction``)."""
+    """The function's logical id in template.yaml (``ReleaseRunFunction``)."""
     number: int
     """Which invocation of that function it was (1-based, in this rehearsal)."""
     fault: Fault

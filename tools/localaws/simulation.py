@@ -566,7 +566,7 @@ class Simulation:
     def execution_at_work(self) -> str | None:
         """The execution the calling thread works for: the one whose states it runs (its
         service integrations, e.g. ``batch:submitJob.sync``, and its Lambda invocations), or
-        the execution of the Lambda invocation in progress (e.g. the reaper's)."""
+        the execution of the Lambda invocation in progress (e.g. StartRelease's)."""
         return getattr(self._thread, "execution", None) or self.current_execution
 
     def record_deletion(self, deletion: Deletion) -> None:

@@ -1,6 +1,6 @@
 """EventBridge: moto's rules deliver to SQS, logs and buses, never to a Lambda function; here
-a matching rule invokes its Lambda targets as EventBridge does (the reaper hears the
-execution's end)."""
+a matching rule invokes its Lambda targets as EventBridge does (StartRelease hears the
+execution's end). A schedule rule hears no event on the bus."""
 
 from __future__ import annotations
 
@@ -121,6 +121,11 @@ def patch_eventbridge_lambda_targets(patcher: Patcher) -> None:
     two virtual minutes later; one whose answer is lost is tried again until it gets one),
     with the event (or the target's ``Input``, ``InputPath`` or ``InputTransformer``
     result) as payload, ``time`` in ISO 8601. Each delivery is recorded in the simulation.
+
+    A rule without an ``EventPattern`` (a schedule: StartRelease's daily sweep) matches no
+    event put on the bus; moto matched every event to it. Rules with an EventPattern are
+    triggered by matching events, rules with a ScheduleExpression by their schedule
+    (EventBridge API Reference, PutRule); the rehearsal plays no schedule.
     """
 
     def build(original: Any) -> Callable[..., None]:
@@ -134,7 +139,8 @@ def patch_eventbridge_lambda_targets(patcher: Patcher) -> None:
             sim = active_simulation()
             if sim is None or getattr(self, "state", "ENABLED") != "ENABLED":
                 return
-            if not self.event_pattern.matches_event(original_event):
+            pattern = self.event_pattern.get_pattern()
+            if not pattern or not self.event_pattern.matches_event(original_event):
                 return
             event = dict(original_event)
             event.pop("ingestion-time", None)

@@ -21,7 +21,8 @@ SLEEP = Target(
     "layer_clock_sleep",
     "batchscratch.clock:sleep",
     "(seconds: float) -> None",
-    "fast clock: the reaper pauses between passes with clock.sleep",
+    "fast clock: clock.sleep, the layer's one way to pause (no handler pauses today: the "
+    "release workflow waits between passes in Wait states)",
 )
 
 

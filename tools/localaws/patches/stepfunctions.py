@@ -1,5 +1,6 @@
 """Step Functions: state machines that CloudFormation creates (gap 2), with the scenario's
-``aws.stepFunctions`` timeouts, ``batch:submitJob.sync`` (gap 4), Fail states that re-raise a
+``aws.stepFunctions`` timeouts, ``batch:submitJob.sync`` (gap 4) and
+``states:startExecution``, Fail states that re-raise a
 ``States.*`` error, StopExecution right after StartExecution, the rehearsal's hooks in the
 interpreter (a state entered, the thread a state's work runs in), and time limits and dates
 on the virtual clock (a state's and an execution's ``TimeoutSeconds``, history timestamps,
@@ -261,6 +262,73 @@ def patch_batch_sync_parameters(patcher: Patcher) -> None:
 
     patcher.replace(NORMALISE_PARAMETERS, lambda original: normalise_parameters)
     patcher.replace(NORMALISE_RESPONSE, lambda original: normalise_response)
+
+
+# --------------------------------------------------------------------------- states:startExecution
+
+_START_EXECUTION_GAP = "states:startExecution hands PascalCase parameters to boto3"
+
+SFN_SERVICE_CLASS = Target(
+    "sfn_service_class",
+    f"{_TASK}.state_task_service_sfn:StateTaskServiceSfn",
+    None,
+    _START_EXECUTION_GAP,
+    replaced=False,
+)
+SFN_NORMALISE_PARAMETERS = Target(
+    "sfn_task_normalise_parameters",
+    f"{_TASK}.state_task_service_sfn:StateTaskServiceSfn._normalise_parameters",
+    "(self, parameters: dict, boto_service_name: str | None = None, "
+    "service_action_name: str | None = None) -> None",
+    f"{_START_EXECUTION_GAP} (its own: turns Input into JSON text, then nothing)",
+)
+SFN_NORMALISE_RESPONSE = Target(
+    "sfn_task_normalise_response",
+    f"{_TASK}.state_task_service_sfn:StateTaskServiceSfn._normalise_response",
+    "(self, response: 'Any', boto_service_name: 'str | None' = None, service_action_name:"
+    " 'str | None' = None) -> 'None'",
+    f"{_START_EXECUTION_GAP} (replaced on the Step Functions task; inherited from "
+    "StateTaskService)",
+)
+
+
+def patch_start_execution_parameters(patcher: Patcher) -> None:
+    """The run's failure path (``StartRelease``, ``arn:aws:states:::states:startExecution``)
+    fails with States.Runtime (cause ``'Input'``): as for Batch (gap 4), the interpreter
+    hands the state's PascalCase ``Parameters`` (``StateMachineArn``, ``Name``, ``Input``)
+    to boto3 unconverted, and leaves the camelCase answer (``executionArn``) as it is, while
+    Step Functions answers ``ExecutionArn`` and ``StartDate`` (Step Functions Developer
+    Guide, "Start a new AWS Step Functions state machine from a running execution").
+
+    The Step Functions task now keeps moto's own step (``Input`` as JSON text), then converts
+    the request to boto3's member names and the answer to PascalCase through the botocore
+    service model, as the Batch task does.
+    """
+
+    def build_parameters(original: Any) -> Callable[..., None]:
+        def normalise_parameters(
+            self: Any,
+            parameters: dict[str, Any],
+            boto_service_name: str | None = None,
+            service_action_name: str | None = None,
+        ) -> None:
+            original(self, parameters, boto_service_name, service_action_name)
+            operation = _operation(self, boto_service_name, service_action_name)
+            self._to_boto_request(parameters, operation.input_shape)
+
+        return normalise_parameters
+
+    def normalise_response(
+        self: Any,
+        response: Any,
+        boto_service_name: str | None = None,
+        service_action_name: str | None = None,
+    ) -> None:
+        operation = _operation(self, boto_service_name, service_action_name)
+        self._from_boto_response(response, operation.output_shape)
+
+    patcher.replace(SFN_NORMALISE_PARAMETERS, build_parameters)
+    patcher.replace(SFN_NORMALISE_RESPONSE, lambda original: normalise_response)
 
 
 # --------------------------------------------------------------------------- Fail state
@@ -948,6 +1016,7 @@ def install(patcher: Patcher, sim: Simulation) -> None:
     """Install this module's patches on ``patcher`` for ``sim``."""
     patch_cfn_state_machine(patcher)
     patch_batch_sync_parameters(patcher)
+    patch_start_execution_parameters(patcher)
     patch_fail_state_error_names(patcher)
     patch_state_entered(patcher)
     patch_state_threads(patcher, sim)
