@@ -77,11 +77,12 @@ def existing_resources(clients: Callable[[str], Any]) -> list[Resource]:
             Resource("ec2:snapshot", snapshot["SnapshotId"], _ec2_tags(snapshot.get("Tags")))
         )
     for template in _pages(ec2, "describe_launch_templates", "LaunchTemplates"):
-        found.append(
-            Resource(
-                "ec2:launch-template", template["LaunchTemplateId"], _ec2_tags(template.get("Tags"))
-            )
-        )
+        # moto's DescribeLaunchTemplates shows only the tags given at creation; EC2 shows every
+        # tag, CreateTags' too (a retained-reason added later), as DescribeTags does here.
+        tags = ec2.describe_tags(
+            Filters=[{"Name": "resource-id", "Values": [template["LaunchTemplateId"]]}]
+        )["Tags"]
+        found.append(Resource("ec2:launch-template", template["LaunchTemplateId"], _ec2_tags(tags)))
     for environment in _pages(batch, "describe_compute_environments", "computeEnvironments"):
         if environment.get("status") not in ("DELETED", "DELETING"):
             found.append(
