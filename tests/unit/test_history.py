@@ -168,8 +168,8 @@ def test_the_original_ebs_defaults_fit_with_figures():
     totals = worst_case_events(type(config).POLL_LOOPS, config.model_dump())
 
     # run: storage 61, compute 61, job start 121, cleanup 361, release 1081 passes of 9; a
-    # followed job at most 700 passes of 9; 5 resubmissions of 40.
-    assert totals == {"run": 200 + 1685 * 9 + 700 * 9 + 5 * 40, "release": 100 + 1081 * 9}
+    # followed job at most 400 passes of 9; 5 resubmissions of 40.
+    assert totals == {"run": 200 + 1685 * 9 + 400 * 9 + 5 * 40, "release": 100 + 1081 * 9}
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,7 @@ execution's own start and end (tests/unit/test_history.py counts them in statema
 
 Machine = Literal["run", "release"]
 
-FOLLOW_PASSES = 700
+FOLLOW_PASSES = 400
 """The most looks at a job the run follows after a transient SubmitJob or ``.sync`` poll
 error (FindRunJob, ``batchscratch.job``): its waits grow until the run's whole limit
 (``RunTimeoutSeconds``) fits in this many, so that loop adds at most ``FOLLOW_PASSES`` passes
