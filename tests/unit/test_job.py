@@ -227,7 +227,9 @@ def test_a_job_of_days_is_looked_at_less_and_less_often(batch):
         previous = find_run_job(state().run, config(), previous, None).model_dump()
         waits.append(previous["waitSeconds"])
 
-    assert waits == [30, 60, 120, 240, 480, 900, 900]
+    # The 7-day run limit (RUN_TIMEOUT_SECONDS 604800) in at most FOLLOW_PASSES = 400 looks:
+    # the waits double up to 604800 / 400 = 1512 s.
+    assert waits == [30, 60, 120, 240, 480, 960, 1512]
 
 
 def test_a_found_job_that_failed_fails_the_run(batch):
