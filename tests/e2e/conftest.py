@@ -61,3 +61,13 @@ def deploy_probe(aws: LocalAws, folder: Path, source: str, timeout: int) -> tupl
     )["FunctionArn"]
     aws.sim.functions["probe"] = FunctionCode("ProbeFunction", folder / "app.py")
     return str(arn), str(role)
+
+
+def assert_released(summary: Summary) -> None:
+    """The run took its failure path (the release workflow, started from its Catch), and
+    the release finished without giving up (nothing to report)."""
+    assert summary.states[-2:] == ["StartRelease", "FailRun"], summary.states
+    assert summary.release == "SUCCEEDED"
+    assert summary.releaseStates[0] == "ReleaseRun"
+    assert "RetainRun" not in summary.releaseStates
+    assert summary.notifications == 0

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from tests.e2e.conftest import assert_released
 from tools.localaws.simulation import LAMBDA_INVOCATION_SECONDS
 from tools.rehearse import Summary, run_scenario
 
@@ -67,16 +68,6 @@ def in_order(states: list[str], *names: str) -> bool:
     """Whether each of ``names`` is entered (first time) after the one before it."""
     positions = [states.index(name) for name in names]
     return positions == sorted(positions)
-
-
-def assert_released(summary: Summary) -> None:
-    """The run took its failure path (the release workflow, started from its Catch), and
-    the release finished without giving up (nothing to report)."""
-    assert summary.states[-2:] == ["StartRelease", "FailRun"], summary.states
-    assert summary.release == "SUCCEEDED"
-    assert summary.releaseStates[0] == "ReleaseRun"
-    assert "RetainRun" not in summary.releaseStates
-    assert summary.notifications == 0
 
 
 def assert_verified_before_delete(summary: Summary, trace: str) -> None:

@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from tests.e2e.conftest import assert_released
 from tools.rehearse import Summary, run_scenario
 
 Rehearsed = Callable[[str], list[Summary]]
@@ -31,16 +32,6 @@ VERIFIED = re.compile(
     r"after export task-\w+ SUCCEEDED \(0 failed\)"
 )
 """Deletion began after an export task of the file system succeeded with 0 failed files."""
-
-
-def assert_released(summary: Summary) -> None:
-    """The run took its failure path (the release workflow, started from its Catch), and
-    the release finished without giving up (nothing to report)."""
-    assert summary.states[-2:] == ["StartRelease", "FailRun"], summary.states
-    assert summary.release == "SUCCEEDED"
-    assert summary.releaseStates[0] == "ReleaseRun"
-    assert "RetainRun" not in summary.releaseStates
-    assert summary.notifications == 0
 
 
 def deletions(trace: str) -> list[str]:

@@ -232,6 +232,18 @@ def _operation(task: Any, boto_service_name: str | None, service_action_name: st
     )
 
 
+def _response_to_pascal_case(
+    self: Any,
+    response: Any,
+    boto_service_name: str | None = None,
+    service_action_name: str | None = None,
+) -> None:
+    """A service task's answer in Step Functions' PascalCase, through the botocore model of
+    the operation it called (gap 4 and the ``states:startExecution`` gap)."""
+    operation = _operation(self, boto_service_name, service_action_name)
+    self._from_boto_response(response, operation.output_shape)
+
+
 def patch_batch_sync_parameters(patcher: Patcher) -> None:
     """Gap 4: ``batch:submitJob.sync`` fails with States.Runtime (cause ``'JobName'``).
 
@@ -251,17 +263,8 @@ def patch_batch_sync_parameters(patcher: Patcher) -> None:
         operation = _operation(self, boto_service_name, service_action_name)
         self._to_boto_request(parameters, operation.input_shape)
 
-    def normalise_response(
-        self: Any,
-        response: Any,
-        boto_service_name: str | None = None,
-        service_action_name: str | None = None,
-    ) -> None:
-        operation = _operation(self, boto_service_name, service_action_name)
-        self._from_boto_response(response, operation.output_shape)
-
     patcher.replace(NORMALISE_PARAMETERS, lambda original: normalise_parameters)
-    patcher.replace(NORMALISE_RESPONSE, lambda original: normalise_response)
+    patcher.replace(NORMALISE_RESPONSE, lambda original: _response_to_pascal_case)
 
 
 # --------------------------------------------------------------------------- states:startExecution
@@ -318,17 +321,8 @@ def patch_start_execution_parameters(patcher: Patcher) -> None:
 
         return normalise_parameters
 
-    def normalise_response(
-        self: Any,
-        response: Any,
-        boto_service_name: str | None = None,
-        service_action_name: str | None = None,
-    ) -> None:
-        operation = _operation(self, boto_service_name, service_action_name)
-        self._from_boto_response(response, operation.output_shape)
-
     patcher.replace(SFN_NORMALISE_PARAMETERS, build_parameters)
-    patcher.replace(SFN_NORMALISE_RESPONSE, lambda original: normalise_response)
+    patcher.replace(SFN_NORMALISE_RESPONSE, lambda original: _response_to_pascal_case)
 
 
 # --------------------------------------------------------------------------- Fail state
