@@ -199,7 +199,7 @@ def test_execution_that_never_ends_is_stopped_and_fails_the_scenario(
         input={"waitForEbsCreationSeconds": 0, "storageTimeoutSeconds": 600},
         aws={"storage": {"readyAfterPolls": 1_000}},
     )
-    assert summary.status == "ABORTED"
+    assert summary.status == "ABORTED", (summary.error, (summary.cause or "")[:400], summary.states)
     assert not summary.expectationsMet
     assert summary.failedExpectations[0].startswith("execution still RUNNING after 1 s")
 
