@@ -370,7 +370,7 @@ def test_the_release_workflow_is_named_observable_and_runs_its_two_steps(
 
 
 def test_a_failed_release_raises_the_alarm_and_notifies_the_topic(rendered: dict[str, Any]) -> None:
-    (alarm,) = resources_of_type(rendered, "AWS::CloudWatch::Alarm").values()
+    alarm = resources_of_type(rendered, "AWS::CloudWatch::Alarm")["ReleaseFailedAlarm"]
     properties = alarm["Properties"]
     assert (properties["Namespace"], properties["MetricName"]) == ("AWS/States", "ExecutionsFailed")
     assert properties["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": RELEASE}}]
@@ -386,6 +386,27 @@ def test_a_failed_release_raises_the_alarm_and_notifies_the_topic(rendered: dict
     assert {"Service": "cloudwatch.amazonaws.com"} in principals
     retain = rendered["Resources"]["RetainRunFunction"]["Properties"]
     assert retain["Environment"]["Variables"]["TOPIC_ARN"] == {"Ref": "ReleaseTopic"}
+
+
+def test_a_start_release_that_fails_alarms_and_sends_its_event_to_the_topic(
+    rendered: dict[str, Any],
+) -> None:
+    """An aborted run whose status change StartRelease could not handle is not silent."""
+    alarm = resources_of_type(rendered, "AWS::CloudWatch::Alarm")["StartReleaseFailedAlarm"]
+    properties = alarm["Properties"]
+    assert (properties["Namespace"], properties["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert properties["Dimensions"] == [
+        {"Name": "FunctionName", "Value": {"Ref": "StartReleaseFunction"}}
+    ]
+    assert properties["AlarmActions"] == [{"Ref": "ReleaseTopic"}]
+    (invoke_config,) = [
+        resource["Properties"]
+        for resource in resources_of_type(rendered, "AWS::Lambda::EventInvokeConfig").values()
+        if resource["Properties"]["FunctionName"] == {"Ref": "StartReleaseFunction"}
+    ]
+    assert invoke_config["DestinationConfig"]["OnFailure"] == {
+        "Destination": {"Ref": "ReleaseTopic"}
+    }
 
 
 def test_an_email_address_is_subscribed_only_when_given(
