@@ -15,12 +15,26 @@ from typing import Any
 from batchscratch.errors import ReleaseIncomplete
 from batchscratch.modes import RELEASE_RUN, RETAIN_RUN
 from tools.asl.outputs import output_of
-from tools.asl.spine import States, lambda_task
+from tools.asl.spine import State, States, lambda_task
 
 FILE = "release.asl.json"
 """The release state machine's file in ``statemachine/`` (template.yaml's DefinitionUri)."""
 
 FAILED = ReleaseIncomplete.__name__
+
+RELEASE_TIMEOUT_RETRY: State = {
+    "ErrorEquals": ["Sandbox.Timedout", "Lambda.Unknown"],
+    "IntervalSeconds": 60,
+    "MaxAttempts": 12,
+    "BackoffRate": 2.0,
+    "MaxDelaySeconds": 900,
+    "JitterStrategy": "FULL",
+}
+"""ReleaseRun's Retry of an invocation that ended without an answer: a release must not give
+up on a run after a few minutes of Lambda timeouts (the run's steps retry them twice,
+``STANDARD_RETRY``), so a pass that timed out is tried again for about 2.5 hours (60 s
+doubling, at most 900 s, 12 times) before RetainRun tags and reports what is left. Each pass
+is idempotent."""
 
 COMMENTS = {
     RELEASE_RUN.name: "One pass: the job's outcome from the run's own queue (first pass, before "
@@ -32,14 +46,30 @@ COMMENTS = {
 }
 
 
+def _with_release_retry(task: State) -> State:
+    """``task`` with the standard rule for Lambda timeouts replaced by
+    ``RELEASE_TIMEOUT_RETRY``."""
+    rules = [
+        RELEASE_TIMEOUT_RETRY
+        if rule["ErrorEquals"] == RELEASE_TIMEOUT_RETRY["ErrorEquals"]
+        else rule
+        for rule in task["Retry"]
+    ]
+    if RELEASE_TIMEOUT_RETRY not in rules:
+        raise ValueError("STANDARD_RETRY has no rule for Lambda timeouts to replace")
+    return {**task, "Retry": rules}
+
+
 def definition() -> dict[str, Any]:
     """The release state machine (SAM placeholders ``${ReleaseRunFunctionArn}`` and
     ``${RetainRunFunctionArn}`` left in)."""
     release = output_of(RELEASE_RUN.name).path
     retained = output_of(RETAIN_RUN.name).path
     states: States = {
-        RELEASE_RUN.name: lambda_task(
-            RELEASE_RUN.name, "IsRunReleased", catches=(RETAIN_RUN.name, "$.releaseError")
+        RELEASE_RUN.name: _with_release_retry(
+            lambda_task(
+                RELEASE_RUN.name, "IsRunReleased", catches=(RETAIN_RUN.name, "$.releaseError")
+            )
         ),
         "IsRunReleased": {
             "Type": "Choice",
