@@ -13,7 +13,7 @@ from batchscratch import aws as layer_aws
 from batchscratch.compute import Names, job_state_time_limit_actions
 from batchscratch.config import CommonConfig
 from batchscratch.errors import JobFailed, JobNotSubmitted, JobStartTimeout, RunTimeout
-from batchscratch.job import MAX_RESUBMISSIONS, check_job_start, find_run_job
+from batchscratch.job import MAX_RESUBMISSIONS, check_job_start, find_run_job, watch_wait_seconds
 from batchscratch.run import iso_of, run_seconds_left
 from batchscratch.state import RunState
 from tests.conftest import load_event
@@ -283,3 +283,13 @@ def test_the_queue_cancels_jobs_stuck_for_a_supported_reason_as_a_backstop(start
     assert {(a["state"], a["action"], a["maxTimeSeconds"]) for a in actions} == {
         ("RUNNABLE", "CANCEL", queue)
     }
+
+
+@pytest.mark.parametrize(
+    ("interval", "left", "wait"),
+    [(30, 3000.0, 30), (3600, 60.0, 61), (3600, 0.2, 2), (900, -5.0, 1), (0, 500.0, 1)],
+)
+def test_the_watchdog_never_waits_past_the_start_deadline(interval, left, wait):
+    settings = config().model_copy(update={"waitForComputeSeconds": interval})
+
+    assert watch_wait_seconds(settings, left) == wait

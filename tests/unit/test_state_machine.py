@@ -197,6 +197,12 @@ def test_no_wait_loop_is_unbounded(machine):
             into = [n for n, s in states.items() if name in targets(s)]
             assert into == ["IsRunJobFound"]
             continue
+        if name == "WaitForJobStart":
+            # CheckJobStart's own choice: waitForComputeSeconds, never past the start deadline,
+            # after which CheckJobStart raises JobStartTimeout.
+            assert state["SecondsPath"] == "$.jobStart.waitSeconds"
+            assert state["Next"] == "CheckJobStart"
+            continue
         key = re.fullmatch(r"\$\.config\.(\w+)", state["SecondsPath"])
         assert key and key.group(1) in fields, f"{name} waits on an unknown key"
         check = states[state["Next"]]
@@ -229,7 +235,8 @@ def test_the_job_runs_beside_its_watchdog(machine):
     assert parallel["Type"] == "Parallel"
     job, watchdog = parallel["Branches"]
     assert parallel["OutputPath"] == "$[0]"
-    assert watchdog["StartAt"] == "WaitForJobStart"
+    # It looks at once: a long waitForComputeSeconds must not delay the first look.
+    assert watchdog["StartAt"] == "CheckJobStart"
     assert watchdog["States"]["CheckJobStart"]["Next"] == "IsJobStarted"
     # A job that ends FAILED (or times out) is kept in its branch, so that only the watchdog's
     # verdict or a transient Batch error (re-raised for FindRunJob) fails the Parallel;

@@ -233,7 +233,8 @@ after looking for the job in the run's own queue, which FindRunJob does first.""
 def run_job(next_state: str, *, array_jobs: bool) -> States:
     """RunJobWithDeadline: a Parallel state whose first branch runs the job (RunJob, and
     where the storage can be shared RunArrayJob behind IsArrayJob) and whose second is the
-    watchdog (WaitForJobStart, CheckJobStart until the job has started or ended); then
+    watchdog (CheckJobStart, then WaitForJobStart of the wait it chose, until the job has
+    started or ended); then
     FindRunJob's loop for a transient Batch error.
 
     The Parallel's output is the job branch's (``$.job`` as before). A FAILED job (any error
@@ -296,15 +297,17 @@ def run_job(next_state: str, *, array_jobs: bool) -> States:
         "CausePath": "$.runJobError.Cause",
     }
     job_states["JobEnded"] = {"Type": "Pass", "End": True}
+    # The watchdog looks at once, then after the wait CheckJobStart chooses: the poll interval,
+    # but never past the start deadline, so a long interval cannot stretch the deadline.
+    watchdog_result = output_of(CHECK_JOB_START.name).path
     watchdog: States = {
-        **poll(
-            CHECK_JOB_START.name,
-            until={"done": "JobStartWatched"},
-            choice_name="IsJobStarted",
-            wait_name="WaitForJobStart",
-            seconds_key="waitForComputeSeconds",
-            catches=None,
-        ),
+        CHECK_JOB_START.name: lambda_task(CHECK_JOB_START.name, "IsJobStarted", catches=None),
+        "IsJobStarted": choice([(f"{watchdog_result}.done", "JobStartWatched")], "WaitForJobStart"),
+        "WaitForJobStart": {
+            "Type": "Wait",
+            "SecondsPath": f"{watchdog_result}.waitSeconds",
+            "Next": CHECK_JOB_START.name,
+        },
         "JobStartWatched": {"Type": "Succeed"},
     }
     return {
@@ -312,7 +315,7 @@ def run_job(next_state: str, *, array_jobs: bool) -> States:
             "Type": "Parallel",
             "Branches": [
                 {"StartAt": next(iter(job_states)), "States": job_states},
-                {"StartAt": "WaitForJobStart", "States": watchdog},
+                {"StartAt": CHECK_JOB_START.name, "States": watchdog},
             ],
             "OutputPath": "$[0]",
             "Catch": [

@@ -167,15 +167,30 @@ def check_job_start(run: Run, config: CommonConfig, previous: dict[str, Any] | N
                 f"{Names.of(run).job_queue} within jobStartTimeoutSeconds = "
                 f"{config.jobStartTimeoutSeconds} s ({waited:.0f} s since {since})"
             )
-        return JobStart(done=False, started=False, jobId=None, status=None, waitingSince=since)
+        return JobStart(
+            done=False,
+            started=False,
+            jobId=None,
+            status=None,
+            waitSeconds=watch_wait_seconds(config, config.jobStartTimeoutSeconds - waited),
+            waitingSince=since,
+        )
     enforce_start_deadline(run, job, config)
+    left = config.jobStartTimeoutSeconds - seconds_since(iso_of(job.created_at))
     return JobStart(
         done=job.started or job.ended,
         started=job.started,
         jobId=job.job_id,
         status=job.status,
+        waitSeconds=watch_wait_seconds(config, left),
         waitingSince=since,
     )
+
+
+def watch_wait_seconds(config: CommonConfig, seconds_left: float) -> int:
+    """Seconds before the watchdog's next look: ``waitForComputeSeconds``, but no later than
+    just past the start deadline (``seconds_left`` until it), and at least 1."""
+    return max(1, min(config.waitForComputeSeconds, math.ceil(max(seconds_left, 0)) + 1))
 
 
 def resubmit_wait_seconds(resubmission: int) -> int:

@@ -151,8 +151,9 @@ class ComputeStatus(StepOutput):
 class JobStart(StepOutput):
     """CheckJobStart, ``$.jobStart`` (the watchdog beside RunJob): ``done`` once the run's job
     has started or ended; ``jobId`` and ``status`` are None while its queue holds no job yet.
-    ``waitingSince``: the watchdog's first check (ISO 8601), the deadline's start while no
-    job exists."""
+    ``waitSeconds``: the wait before the next look (``waitForComputeSeconds``, but never past
+    the start deadline); ``waitingSince``: the watchdog's first check (ISO 8601), the
+    deadline's start while no job exists."""
 
     state_key: ClassVar[str] = "jobStart"
 
@@ -160,6 +161,7 @@ class JobStart(StepOutput):
     started: bool
     jobId: str | None
     status: str | None
+    waitSeconds: int
     waitingSince: str
 
 
