@@ -412,3 +412,19 @@ def test_every_number_has_an_upper_bound(mode):
             LUSTRE_SECRET,
             {"lustreDeploymentType": "PERSISTENT_2", "lustrePerUnitStorageThroughput": 10000},
         )
+
+
+@pytest.mark.parametrize("text", ["1_000", " 500 ", "+500", "500.0", "5e2", ""])
+def test_a_number_in_a_string_is_digits_only(text):
+    with pytest.raises(InvalidConfiguration, match=r"ebsSizeGb = .*digits only"):
+        build_config(
+            "OnlyEBS", {"jobDefinitionContainerImage": "repo/image:1"}, {"ebsSizeGb": text}
+        )
+
+
+def test_a_number_in_a_string_of_digits_is_read():
+    config = build_config(
+        "OnlyEBS", {"jobDefinitionContainerImage": "repo/image:1"}, {"ebsSizeGb": "600"}
+    )
+
+    assert config.ebsSizeGb == 600  # type: ignore[attr-defined]

@@ -59,6 +59,8 @@ from batchscratch.history import (
 
 RUN_ENVIRONMENT = ("S3_BUCKET_NAME", "SCRATCH_DIR", "BATCH_SCRATCH_RUN_ID")
 """Variables every job gets from the run; jobEnvironment may not replace them."""
+WHOLE_NUMBER_TEXT = re.compile(r"-?[0-9]+")
+"""How a whole number may be written as a string (the original secrets wrote "500")."""
 ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 ONE_YEAR_SECONDS = 31_536_000
@@ -181,6 +183,18 @@ class CommonConfig(BaseModel):
                 ):
                     raise ValueError(
                         f"{key} = {json.dumps(value)}: must be a number, not a boolean"
+                    )
+                # Python's int() would also read "1_000", " 500 " and "+500": a string
+                # number is only the digits the original secrets wrote ("500").
+                if (
+                    isinstance(value, str)
+                    and field is not None
+                    and field.annotation in (int, int | None)
+                    and not WHOLE_NUMBER_TEXT.fullmatch(value)
+                ):
+                    raise ValueError(
+                        f"{key} = {json.dumps(value)}: a number given as a string must be "
+                        f'digits only, such as "500"'
                     )
         return data
 
