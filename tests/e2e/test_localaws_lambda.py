@@ -262,7 +262,8 @@ def test_an_asynchronous_invocation_whose_answer_is_lost_goes_back_to_the_queue(
     delivery, seconds = _deliver(probe)
     # System errors do not use up the two retries of function errors; 1, 2, 4, 8 s apart.
     assert (delivery.attempts, delivery.errored) == (5, False)
-    assert seconds == pytest.approx(5 * 1 + 1 + 2 + 4 + 8, abs=1)
+    # The virtual clock also counts the handlers' real run time, which grows on a loaded machine.
+    assert seconds == pytest.approx(5 * 1 + 1 + 2 + 4 + 8, abs=3)
     assert len(probe.runs()) == 5
 
 

@@ -425,3 +425,16 @@ def test_a_resource_already_kept_keeps_its_own_reason(aborted_run, topic, lambda
 
     [volume] = run_resources(aborted_run, "volume")
     assert tags(volume)[TAG_RETAINED] == "snapshot failed"
+
+
+def test_retain_run_run_again_reports_once(aborted_run, topic, lambda_context):
+    """Lambda may run RetainRun again (a timeout or a lost answer after it published): the
+    run still gets one message."""
+    first = retain_run.lambda_handler(load_event("retain_run"), lambda_context)
+
+    again = retain_run.lambda_handler(load_event("retain_run"), lambda_context)
+
+    assert again["messageId"] == first["messageId"]
+    assert again["kept"] == first["kept"]
+    messages = boto3.client("sqs").receive_message(QueueUrl=topic, MaxNumberOfMessages=10)
+    assert len(messages["Messages"]) == 1

@@ -44,9 +44,9 @@ from batchscratch.outputs import (
     RunRelease,
 )
 from batchscratch.polling import enforce_deadline, waiting_since
-from batchscratch.run import TAG_RETAINED, Run
+from batchscratch.run import TAG_REPORTED, TAG_RETAINED, Run
 from batchscratch.state import StepError
-from batchscratch.storage import retained_tag, tags_of
+from batchscratch.storage import tags_of
 from batchscratch.tagging import text_tag_value
 
 logger = Logger(child=True)
@@ -297,17 +297,16 @@ def _leftover_storage(run: Run) -> list[tuple[str, str, dict[str, str]]]:
     ]
 
 
-def _tag(entry: str, resource: str, reason: str) -> None:
-    """Tag one resource ``retained-reason`` (EC2 CreateTags, FSx TagResource, Batch
-    TagResource: each takes the value ``tagging.text_tag_value`` writes)."""
+def _tag(entry: str, resource: str, key: str, value: str) -> None:
+    """Tag one resource ``key`` = ``value`` made a valid tag value (EC2 CreateTags, FSx
+    TagResource, Batch TagResource: each takes the value ``tagging.text_tag_value`` writes)."""
+    text = text_tag_value(value)
     if entry.startswith("ec2:"):
-        client("ec2").create_tags(Resources=[resource], Tags=[retained_tag(reason)])
+        client("ec2").create_tags(Resources=[resource], Tags=[{"Key": key, "Value": text}])
     elif entry.startswith("fsx:"):
-        client("fsx").tag_resource(ResourceARN=resource, Tags=[retained_tag(reason)])
+        client("fsx").tag_resource(ResourceARN=resource, Tags=[{"Key": key, "Value": text}])
     else:
-        client("batch").tag_resource(
-            resourceArn=resource, tags={TAG_RETAINED: text_tag_value(reason)}
-        )
+        client("batch").tag_resource(resourceArn=resource, tags={key: text})
 
 
 def _results(run: Run, config: CommonConfig, kept: list[str]) -> list[str]:
@@ -348,12 +347,13 @@ def retain_run(
     reason = f"release gave up: {error_text(release_error)}"
     kept: list[str] = []
     problems: list[str] = []
-    for entry, resource, tags in [*_leftover_storage(run), *_leftover_compute(run)]:
+    leftovers = [*_leftover_storage(run), *_leftover_compute(run)]
+    for entry, resource, tags in leftovers:
         kept.append(entry)
         if TAG_RETAINED in tags:
             continue
         try:
-            _tag(entry, resource, reason)
+            _tag(entry, resource, TAG_RETAINED, reason)
         except (ClientError, BotoCoreError) as error:
             problems.append(f"{entry}: could not tag ({type(error).__name__}: {error})")
     results = _results(run, config, kept)
@@ -377,7 +377,18 @@ def retain_run(
     # SNS Subject: no line breaks or control characters, fewer than 100 characters (SNS
     # API Reference, Publish); ASCII keeps every e-mail client readable.
     subject = subject.encode("ascii", "replace").decode()[:99]
-    message_id = client("sns").publish(
-        TopicArn=topic_arn, Subject=subject, Message=json.dumps(body, indent=2)
-    )["MessageId"]
-    return RetainedRun(kept=kept, messageId=str(message_id), cause=cause)
+    reported = next((tags[TAG_REPORTED] for _, _, tags in leftovers if TAG_REPORTED in tags), None)
+    if reported is not None:
+        # Run again after it had published (a timeout, a lost answer): one report per run.
+        return RetainedRun(kept=kept, messageId=reported, cause=cause)
+    message_id = str(
+        client("sns").publish(
+            TopicArn=topic_arn, Subject=subject, Message=json.dumps(body, indent=2)
+        )["MessageId"]
+    )
+    for entry, resource, _ in leftovers:
+        try:
+            _tag(entry, resource, TAG_REPORTED, message_id)
+        except (ClientError, BotoCoreError) as error:
+            logger.warning("Could not mark the report", extra={"entry": entry, "error": str(error)})
+    return RetainedRun(kept=kept, messageId=message_id, cause=cause)

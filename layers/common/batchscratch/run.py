@@ -22,6 +22,9 @@ TAG_EXECUTION = "batch-scratch:execution-arn"
 TAG_RUN_ID = "batch-scratch:run-id"
 TAG_MODE = "batch-scratch:mode"
 TAG_RETAINED = "batch-scratch:retained-reason"
+TAG_REPORTED = "batch-scratch:reported-message"
+"""The SNS message id of the report a release that gave up published about the resource:
+RetainRun, run again (a retry after a timeout or a lost answer), does not publish twice."""
 """Set on a resource kept on purpose (policy ``retain``, a snapshot, data not yet exported).
 Cleanup and the release workflow never delete a resource that carries it; the sweep leaves
 it alone."""
