@@ -225,6 +225,19 @@ def _since(start: float | None, events: list[dict[str, Any]], event: dict[str, A
     return f"+{_seconds(events[0].get('timestamp'), stamp):.1f}s"
 
 
+def _entered_event(by_id: dict[Any, dict[str, Any]], event: dict[str, Any]) -> Any:
+    """The id of the StateEntered event ``event`` descends from (following
+    ``previousEventId``), or None."""
+    seen = 0
+    current = by_id.get(event.get("previousEventId"))
+    while current is not None and seen < 1000:
+        if current["type"].endswith("StateEntered"):
+            return current.get("id")
+        current = by_id.get(current.get("previousEventId"))
+        seen += 1
+    return None
+
+
 def read_history(events: list[dict[str, Any]], start: float | None = None) -> History:
     """Read an execution's history (GetExecutionHistory events, oldest first); the
     ``=> STATUS at +…s`` line counts from ``start`` (virtual epoch seconds; default: the
@@ -232,21 +245,28 @@ def read_history(events: list[dict[str, Any]], start: float | None = None) -> Hi
     states: list[str] = []
     lines: list[str] = []
     transitions = 0
-    scheduled = 0
     job_id: str | None = None
+    # A retry is a task scheduled after its own failure, not after its state's entry. The
+    # previousEventId chain tells them apart even where Parallel branches interleave.
+    by_id = {event.get("id"): event for event in events}
+    line_of: dict[Any, int] = {}
+    retries: dict[Any, int] = {}
     for event in events:
         kind = event["type"]
         if kind.endswith("StateEntered"):
             name = event["stateEnteredEventDetails"]["name"]
             states.append(name)
             transitions += 1
-            scheduled = 0
             lines.append(f"  {name}")
+            line_of[event.get("id")] = len(lines) - 1
         elif kind in ("TaskScheduled", "LambdaFunctionScheduled"):
-            scheduled += 1
-            if scheduled > 1:
+            entered = _entered_event(by_id, event)
+            previous = by_id.get(event.get("previousEventId"))
+            if entered is not None and previous is not None and previous.get("id") != entered:
                 transitions += 1
-                lines[-1] += f"  (retry {scheduled - 1})"
+                retries[entered] = retries.get(entered, 0) + 1
+                index = line_of[entered]
+                lines[index] = lines[index].split("  (retry")[0] + f"  (retry {retries[entered]})"
         elif kind == "TaskSubmitted":
             output = json.loads(event["taskSubmittedEventDetails"].get("output") or "{}")
             job_id = output.get("JobId", job_id)

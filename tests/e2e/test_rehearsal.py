@@ -212,7 +212,7 @@ def test_the_trace_reports_the_release_of_a_run_with_a_non_ascii_name() -> None:
         {
             "mode": "OnlyEBS",
             "executionName": "データ-ラン(ü)!",
-            "aws": {"abortAfter": "RunJob"},
+            "aws": {"abortAt": 120},
             "expect": {"status": "ABORTED", "release": "SUCCEEDED", "leaked": []},
         },
         out=out,
