@@ -232,6 +232,18 @@ def _operation(task: Any, boto_service_name: str | None, service_action_name: st
     )
 
 
+def _request_to_boto(
+    self: Any,
+    parameters: dict[str, Any],
+    boto_service_name: str | None = None,
+    service_action_name: str | None = None,
+) -> None:
+    """A service task's PascalCase ``Parameters`` as boto3's member names, through the
+    botocore model of the operation it calls (gap 4 and the ``states:startExecution`` gap)."""
+    operation = _operation(self, boto_service_name, service_action_name)
+    self._to_boto_request(parameters, operation.input_shape)
+
+
 def _response_to_pascal_case(
     self: Any,
     response: Any,
@@ -254,16 +266,7 @@ def patch_batch_sync_parameters(patcher: Patcher) -> None:
     ``Status``, ``Attempts`` ...), the shape the ASL's ``ResultSelector`` reads.
     """
 
-    def normalise_parameters(
-        self: Any,
-        parameters: dict[str, Any],
-        boto_service_name: str | None = None,
-        service_action_name: str | None = None,
-    ) -> None:
-        operation = _operation(self, boto_service_name, service_action_name)
-        self._to_boto_request(parameters, operation.input_shape)
-
-    patcher.replace(NORMALISE_PARAMETERS, lambda original: normalise_parameters)
+    patcher.replace(NORMALISE_PARAMETERS, lambda original: _request_to_boto)
     patcher.replace(NORMALISE_RESPONSE, lambda original: _response_to_pascal_case)
 
 
@@ -316,8 +319,7 @@ def patch_start_execution_parameters(patcher: Patcher) -> None:
             service_action_name: str | None = None,
         ) -> None:
             original(self, parameters, boto_service_name, service_action_name)
-            operation = _operation(self, boto_service_name, service_action_name)
-            self._to_boto_request(parameters, operation.input_shape)
+            _request_to_boto(self, parameters, boto_service_name, service_action_name)
 
         return normalise_parameters
 
