@@ -41,7 +41,8 @@ from typing import Any, Literal, TextIO, cast
 from tools.localaws.faults import LambdaFault, planned_fault, record_fault
 from tools.localaws.simulation import LAMBDA_INVOCATION_SECONDS, FunctionCode, Simulation
 
-_INVOCATION_LOCK = threading.RLock()
+INVOCATION_LOCK = threading.RLock()
+"""Held by each Lambda invocation in progress: they swap process-wide state in and out."""
 
 
 @dataclass
@@ -167,21 +168,87 @@ def containers(sim: Simulation) -> dict[str, Container]:
     return cast(dict[str, Container], vars(sim).setdefault("lambda_containers", {}))
 
 
+@dataclass
+class _Running:
+    """What one invocation in progress swapped in (``_inside``, ``_environment``) and what it
+    put aside, so that ``invocation_paused`` can swap it out and back."""
+
+    container: Container
+    outside: list[tuple[ProcessState, Any]]
+    env: dict[str, str] = field(default_factory=dict)
+    saved_env: dict[str, str] = field(default_factory=dict)
+    execution: str | None = None
+    function: str | None = None
+
+
+_RUNNING = threading.local()
+"""``frames``: this thread's invocations in progress (``_Running``), innermost last."""
+
+
+def _running_frames() -> list[_Running]:
+    frames: list[_Running] | None = getattr(_RUNNING, "frames", None)
+    if frames is None:
+        frames = _RUNNING.frames = []
+    return frames
+
+
 @contextmanager
 def _inside(container: Container) -> Iterator[None]:
     """Swap ``container``'s state in for one invocation, then keep what the invocation left
-    and put back what was there before (call it holding ``_INVOCATION_LOCK``)."""
-    outside = [(slot, slot.read()) for slot in PROCESS_STATE]
+    and put back what was there before (call it holding ``INVOCATION_LOCK``)."""
+    frame = _Running(container, [(slot, slot.read()) for slot in PROCESS_STATE])
     for slot in PROCESS_STATE:
         slot.write(container.state.get(slot.key, _ABSENT))
+    _running_frames().append(frame)
     try:
         yield
     finally:
-        for slot, value in outside:
-            now = slot.read()
-            if now is not _ABSENT:
-                container.state[slot.key] = now
-            slot.write(value)
+        _running_frames().pop()
+        _swap_out(frame)
+
+
+def _swap_out(frame: _Running) -> None:
+    """Keep the invocation's state in its container and put back what was outside."""
+    for slot, value in frame.outside:
+        now = slot.read()
+        if now is not _ABSENT:
+            frame.container.state[slot.key] = now
+        slot.write(value)
+
+
+@contextmanager
+def invocation_paused(sim: Simulation) -> Iterator[None]:
+    """Let other invocations run while this thread's handler pauses (``clock.sleep`` within
+    a watch, ``batchscratch.polling.watch``), as Lambda runs them side by side: swap the
+    invocation's state, environment and execution out, release ``INVOCATION_LOCK``, and on
+    the way back take the lock again and swap them in. Outside an invocation: nothing."""
+    frames = _running_frames()
+    if not frames:
+        yield
+        return
+    frame = frames[-1]
+    frame.env = dict(os.environ)
+    frame.execution, frame.function = sim.current_execution, sim.enter_function(None)
+    _swap_out(frame)
+    os.environ.clear()
+    os.environ.update(frame.saved_env)
+    depth = 0
+    while INVOCATION_LOCK._is_owned():  # type: ignore[attr-defined]  # CPython RLock
+        INVOCATION_LOCK.release()
+        depth += 1
+    try:
+        yield
+    finally:
+        for _ in range(depth):
+            INVOCATION_LOCK.acquire()
+        frame.saved_env = dict(os.environ)
+        os.environ.clear()
+        os.environ.update(frame.env)
+        frame.outside = [(slot, slot.read()) for slot in PROCESS_STATE]
+        for slot in PROCESS_STATE:
+            slot.write(frame.container.state.get(slot.key, _ABSENT))
+        sim.current_execution = frame.execution
+        sim.enter_function(frame.function)
 
 
 class _Switchboard(io.TextIOBase):
@@ -274,12 +341,12 @@ def _lambda_environment(
 
 
 @contextmanager
-def _environment(env: dict[str, str]) -> Iterator[None]:
+def _environment(env: dict[str, str]) -> Iterator[dict[str, str]]:
     saved = dict(os.environ)
     os.environ.clear()
     os.environ.update(env)
     try:
-        yield
+        yield saved
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -432,7 +499,7 @@ def run_handler(
     if isinstance(event, str):
         event = json.loads(event or "{}")
     logs = io.StringIO()
-    with _INVOCATION_LOCK:
+    with INVOCATION_LOCK:
         container = containers(sim).setdefault(code.logical_id, Container(code.logical_id))
         container.invocations += 1
         number = container.invocations
@@ -451,11 +518,12 @@ def run_handler(
         )
         try:
             with (
-                _environment(env),
+                _environment(env) as saved_env,
                 _inside(container),
                 _STDOUT.capture(logs),
                 _STDERR.capture(logs),
             ):
+                _running_frames()[-1].saved_env = saved_env
                 payload, errored = _call(sim, code, copy.deepcopy(event), context, logs)
                 if fault == "duplicate":
                     sim.clock.advance(LAMBDA_INVOCATION_SECONDS)
