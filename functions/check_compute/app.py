@@ -9,10 +9,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.compute import check_compute
 from batchscratch.handler import step_handler
+from batchscratch.modes import CHECK_COMPUTE
 from batchscratch.outputs import ComputeStatus
+from batchscratch.polling import watch
 from batchscratch.state import RunState
 
 
 @step_handler(log_message="Compute checked")
 def lambda_handler(state: RunState, context: LambdaContext) -> ComputeStatus:
-    return check_compute(state.run, state.run_config(), state.previous(ComputeStatus))
+    config = state.run_config()
+    return watch(
+        lambda previous: check_compute(state.run, config, previous),
+        state.previous(ComputeStatus),
+        done=lambda status: status.ready,
+        interval_seconds=state.config[str(CHECK_COMPUTE.interval)],
+    )

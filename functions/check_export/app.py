@@ -9,7 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.fsx import check_export
 from batchscratch.handler import step_handler
+from batchscratch.modes import CHECK_EXPORT
 from batchscratch.outputs import ExportStatus
+from batchscratch.polling import watch
 from batchscratch.state import RunState
 
 
@@ -17,4 +19,10 @@ from batchscratch.state import RunState
 def lambda_handler(state: RunState, context: LambdaContext) -> ExportStatus:
     export = state.require_export()
     file_system_id = state.require_file_system().fileSystemId
-    return check_export(file_system_id, export, state.lustre_config(), state.previous(ExportStatus))
+    config = state.lustre_config()
+    return watch(
+        lambda previous: check_export(file_system_id, export, config, previous),
+        state.previous(ExportStatus),
+        done=lambda status: status.done,
+        interval_seconds=state.config[str(CHECK_EXPORT.interval)],
+    )

@@ -10,11 +10,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.fsx import FILE_SYSTEM
 from batchscratch.handler import step_handler
-from batchscratch.modes import MODES
+from batchscratch.modes import LUSTRE_FILE_SYSTEM, MODES
 from batchscratch.outputs import FileSystemStatus
+from batchscratch.polling import watch
 from batchscratch.state import RunState
 
 
 @step_handler(log_message="File system checked")
 def lambda_handler(state: RunState, context: LambdaContext) -> FileSystemStatus:
-    return FILE_SYSTEM.check(state, MODES[state.run.mode])
+    mode = MODES[state.run.mode]
+    return watch(
+        lambda previous: FILE_SYSTEM.check(state, mode, previous),
+        state.previous(FileSystemStatus),
+        done=lambda status: status.ready,
+        interval_seconds=state.config[str(LUSTRE_FILE_SYSTEM.check.interval)],
+    )

@@ -8,11 +8,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.ebs import VOLUME
 from batchscratch.handler import step_handler
-from batchscratch.modes import MODES
+from batchscratch.modes import EBS_VOLUME, MODES
 from batchscratch.outputs import VolumeStatus
+from batchscratch.polling import watch
 from batchscratch.state import RunState
 
 
 @step_handler(log_message="Volume checked")
 def lambda_handler(state: RunState, context: LambdaContext) -> VolumeStatus:
-    return VOLUME.check(state, MODES[state.run.mode])
+    mode = MODES[state.run.mode]
+    return watch(
+        lambda previous: VOLUME.check(state, mode, previous),
+        state.previous(VolumeStatus),
+        done=lambda status: status.ready,
+        interval_seconds=state.config[str(EBS_VOLUME.check.interval)],
+    )

@@ -8,10 +8,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.compute import cleanup_compute
 from batchscratch.handler import step_handler
+from batchscratch.modes import CLEAN_UP_COMPUTE
 from batchscratch.outputs import CleanupStatus
+from batchscratch.polling import watch
 from batchscratch.state import RunState
 
 
 @step_handler(log_message="Compute cleanup step")
 def lambda_handler(state: RunState, context: LambdaContext) -> CleanupStatus:
-    return cleanup_compute(state.run, state.run_config(), state.previous(CleanupStatus))
+    config = state.run_config()
+    return watch(
+        lambda previous: cleanup_compute(state.run, config, previous),
+        state.previous(CleanupStatus),
+        done=lambda status: status.done,
+        interval_seconds=state.config[str(CLEAN_UP_COMPUTE.interval)],
+    )

@@ -9,7 +9,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.fsx import disable_auto_export
 from batchscratch.handler import step_handler
+from batchscratch.modes import TURN_OFF_AUTO_EXPORT
 from batchscratch.outputs import AutoExportStatus
+from batchscratch.polling import watch
 from batchscratch.state import RunState
 
 
@@ -17,4 +19,9 @@ from batchscratch.state import RunState
 def lambda_handler(state: RunState, context: LambdaContext) -> AutoExportStatus:
     file_system_id = state.require_file_system().fileSystemId
     limit = state.lustre_config().exportTimeoutSeconds
-    return disable_auto_export(file_system_id, limit, state.previous(AutoExportStatus))
+    return watch(
+        lambda previous: disable_auto_export(file_system_id, limit, previous),
+        state.previous(AutoExportStatus),
+        done=lambda status: status.done,
+        interval_seconds=state.config[str(TURN_OFF_AUTO_EXPORT.interval)],
+    )

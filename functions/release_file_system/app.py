@@ -10,16 +10,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.fsx import FILE_SYSTEM
 from batchscratch.handler import step_handler
+from batchscratch.modes import LUSTRE_FILE_SYSTEM
 from batchscratch.outputs import ReleaseStatus
+from batchscratch.polling import watch
 from batchscratch.state import RunState
 
 
 @step_handler(log_message="File system release step")
 def lambda_handler(state: RunState, context: LambdaContext) -> ReleaseStatus:
-    return FILE_SYSTEM.release(
-        state.run,
-        state.lustre_config(),
-        state.error_name,
+    config = state.lustre_config()
+    return watch(
+        lambda previous: FILE_SYSTEM.release(
+            state.run, config, state.error_name, previous, job_succeeded=state.job_succeeded
+        ),
         state.previous(ReleaseStatus),
-        job_succeeded=state.job_succeeded,
+        done=lambda status: status.done,
+        interval_seconds=state.config[LUSTRE_FILE_SYSTEM.release_seconds],
     )

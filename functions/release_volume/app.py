@@ -10,12 +10,18 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from batchscratch.ebs import VOLUME
 from batchscratch.handler import step_handler
+from batchscratch.modes import EBS_VOLUME
 from batchscratch.outputs import ReleaseStatus
+from batchscratch.polling import watch
 from batchscratch.state import RunState
 
 
 @step_handler(log_message="Volume release step")
 def lambda_handler(state: RunState, context: LambdaContext) -> ReleaseStatus:
-    return VOLUME.release(
-        state.run, state.ebs_config(), state.error_name, state.previous(ReleaseStatus)
+    config = state.ebs_config()
+    return watch(
+        lambda previous: VOLUME.release(state.run, config, state.error_name, previous),
+        state.previous(ReleaseStatus),
+        done=lambda status: status.done,
+        interval_seconds=state.config[EBS_VOLUME.release_seconds],
     )

@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from batchscratch.metrics import NO_METRIC_PERIODS
 from tests.e2e.conftest import assert_released
-from tools.localaws.simulation import LAMBDA_INVOCATION_SECONDS
 from tools.rehearse import Summary, run_scenario
 
 Rehearsed = Callable[[str], list[Summary]]
@@ -186,14 +186,17 @@ def test_queue_that_never_reaches_zero_is_not_deleted_before_verification() -> N
 
 
 def test_no_datapoints_neither_hang_nor_delete_unverified_data() -> None:
-    # The default drain limit (7200 s): the run ends on simulated time, not real time.
+    # Nothing is ever published: the drain stops waiting once NO_METRIC_PERIODS periods have
+    # passed since the job's end, long before drainTimeoutSeconds (7200 s by default).
     summary, trace = rehearse(name="metric-never-published")
     assert summary.status == "SUCCEEDED"
-    assert "AgeOfOldestQueuedMessage" not in trace  # nothing was published
-    assert "last: timed out (no datapoint since" in drain_line(trace)
-    checks = summary.states.count("CheckDrain")
-    # One a minute (plus the check's own simulated second) until the limit.
-    assert 7200 // (60 + LAMBDA_INVOCATION_SECONDS) <= checks <= 7200 // 60 + 2
+    assert "AgeOfOldestQueuedMessage fs-" not in trace  # no datapoint was published
+    assert "last: timed out" in drain_line(trace)
+    assert "the metric is not published" in drain_line(trace)
+    # The job runs 300 s: five one-minute periods after its end, not before, not 2 hours.
+    assert (
+        300 + NO_METRIC_PERIODS * 60 < summary.virtualSeconds < 300 + NO_METRIC_PERIODS * 60 + 300
+    )
     assert_verified_before_delete(summary, trace)
     assert summary.leaked == []
 

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from batchscratch.compute import retry_strategy
+from batchscratch.history import WATCH_SECONDS
 from tools.localaws import JobOutcome, retry_action
 from tools.rehearse import entries_match, run_scenario
 from tools.scenario import ScenarioError, parse
@@ -41,10 +42,22 @@ def test_reclaimed_on_every_attempt_fails_after_the_configured_attempts() -> Non
 
 
 def test_volume_that_takes_three_polls_is_waited_for() -> None:
+    # CheckVolume watches within its invocation: three looks at a creating volume and the
+    # fourth at an available one cost one task, no Wait state.
     summary = rehearse(name="slow-volume", aws={"storage": {"readyAfterPolls": 3}})
     assert summary.status == "SUCCEEDED"
-    assert summary.states.count("CheckVolume") == 4
-    assert summary.states.count("WaitForVolume") == 3
+    assert summary.states.count("CheckVolume") == 1
+    assert "WaitForVolume" not in summary.states
+    assert summary.leaked == []
+
+
+def test_volume_slower_than_a_watch_is_waited_for_through_the_wait_state() -> None:
+    # Created in 10 minutes: each CheckVolume watches for WATCH_SECONDS, then the Wait takes
+    # the pause it chose, until the volume is available.
+    summary = rehearse(name="slower-volume", aws={"storage": {"readySeconds": 600}})
+    assert summary.status == "SUCCEEDED"
+    assert 2 <= summary.states.count("CheckVolume") <= 600 // WATCH_SECONDS + 1
+    assert summary.states.count("WaitForVolume") == summary.states.count("CheckVolume") - 1
     assert summary.leaked == []
 
 
@@ -64,7 +77,7 @@ def test_storage_timeout_fires_on_simulated_time() -> None:
     summary = rehearse(
         name="volume-never-ready",
         input={"storageTimeoutSeconds": 60, "waitForEbsCreationSeconds": 30},
-        aws={"storage": {"readyAfterPolls": 5}},
+        aws={"storage": {"readySeconds": 3600}},
     )
     assert summary.status == "FAILED"
     assert summary.error == "StorageTimeout"

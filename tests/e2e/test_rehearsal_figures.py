@@ -112,9 +112,11 @@ def test_abort_at_lands_in_the_middle_of_a_wait_state() -> None:
             "name": "stopped-waiting",
             "mode": "OnlyEBS",
             "input": {"waitForEbsCreationSeconds": 3600},
-            "aws": {"abortAt": 100, "storage": {"readySeconds": 7200}},
+            # CheckVolume watches for WATCH_SECONDS, then waits a quarter of that: the abort
+            # lands in the Wait.
+            "aws": {"abortAt": 270, "storage": {"readySeconds": 7200}},
         }
     )
     assert summary.status == "ABORTED"
     assert summary.states[-1] == "WaitForVolume"
-    assert summary.virtualSeconds == pytest.approx(100, abs=1)
+    assert summary.virtualSeconds == pytest.approx(270, abs=1)

@@ -76,8 +76,8 @@ def test_spot_reclaim_is_retried_on_the_same_file_system(rehearsed: Rehearsed) -
     assert summary.status == "SUCCEEDED"
     assert summary.jobAttempts == 2
     assert summary.states.count("RunJob") == 1
-    # two polls CREATING, AVAILABLE (association created), association CREATING, ready
-    assert summary.states.count("CheckFileSystem") == 5
+    # one watch: two looks CREATING, AVAILABLE (association created), CREATING, ready
+    assert summary.states.count("CheckFileSystem") == 1
     assert summary.created["fsx:file-system"] == 1
     assert summary.leaked == []
 
@@ -98,8 +98,14 @@ def test_file_system_that_fails_to_create_is_not_left_behind(rehearsed: Rehearse
     (summary,) = rehearsed("task_export/create-failed")
     assert summary.status == "FAILED"
     assert summary.error == "StorageFailed"
-    assert "PrepareCompute" not in summary.states
-    assert summary.created == {"fsx:file-system": 1}
+    # The compute was prepared while the file system was created; the release deleted it.
+    assert "RunJobWithDeadline" not in summary.states
+    assert summary.created == {
+        "fsx:file-system": 1,
+        "ec2:launch-template": 1,
+        "batch:compute-environment": 1,
+        "batch:job-definition": 1,
+    }
     assert summary.leaked == []
     assert summary.retained == []
 
@@ -235,7 +241,7 @@ def test_storage_timeout_fires_on_simulated_time() -> None:
     summary, _ = rehearse(
         name="file-system-never-ready",
         input={"storageTimeoutSeconds": 60, "waitForLustreCreationSeconds": 30},
-        aws={"storage": {"readyAfterPolls": 10}},
+        aws={"storage": {"readySeconds": 3600}},
     )
     assert summary.status == "FAILED"
     assert summary.error == "StorageTimeout"
@@ -245,7 +251,7 @@ def test_storage_timeout_fires_on_simulated_time() -> None:
 def test_abort_before_the_file_system_is_linked_leaves_nothing() -> None:
     summary, _ = rehearse(
         name="abort-while-creating",
-        aws={"abortAfter": "WaitForFileSystem", "storage": {"readyAfterPolls": 3}},
+        aws={"abortAfter": "WaitForFileSystem", "storage": {"readySeconds": 3600}},
     )
     assert summary.status == "ABORTED"
     assert summary.leaked == []

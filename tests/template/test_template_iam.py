@@ -144,7 +144,7 @@ LUSTRE_FUNCTION_CALLS = {
     },
 }
 AUTO_EXPORT_FUNCTION_CALLS = {
-    "CheckDrainFunction": {"cloudwatch:GetMetricData"},
+    "CheckDrainFunction": {"cloudwatch:GetMetricData", "batch:DescribeJobs"},
     "DisableAutoExportFunction": {
         "fsx:DescribeDataRepositoryAssociations",
         "fsx:UpdateDataRepositoryAssociation",
@@ -359,7 +359,8 @@ def test_only_ebs_allows_no_fsx_action_and_no_metric_read(only_ebs: dict[str, An
 
 def test_only_the_drain_check_reads_metrics(deployment: dict[str, Any]) -> None:
     """cloudwatch:GetMetricData cannot be limited to one metric (Resource "*"), so exactly one
-    role has it: the drain check's, in AutoExport only; and that role has nothing else."""
+    role has it: the drain check's, in AutoExport only; and that role has nothing else but
+    batch:DescribeJobs (read-only: when the run's job ended)."""
     readers = {
         owner
         for owner, statement in _allow_statements(deployment)
@@ -373,10 +374,11 @@ def test_only_the_drain_check_reads_metrics(deployment: dict[str, Any]) -> None:
     assert readers == {f"Role/{role}"}
     statements = role_statements(deployment, role)
     assert [as_list(statement["Action"]) for statement in statements] == [
-        ["cloudwatch:GetMetricData"]
+        ["cloudwatch:GetMetricData"],
+        ["batch:DescribeJobs"],
     ]
-    assert statements[0]["Resource"] == "*"
-    assert "Condition" not in statements[0]
+    assert all(statement["Resource"] == "*" for statement in statements)
+    assert all("Condition" not in statement for statement in statements)
 
 
 def test_service_linked_roles_are_only_fsx_and_batch_ones(deployment: dict[str, Any]) -> None:

@@ -1,12 +1,15 @@
-"""Unit-test fixtures: a small network and IAM setup in moto, wired as template.yaml wires it."""
+"""Unit-test fixtures: a small network and IAM setup in moto, wired as template.yaml wires it,
+and a fake layer clock."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
 
+from batchscratch import clock
 from batchscratch.run import Run
 from tests.conftest import load_event
 from tools.localaws import constraints
@@ -80,3 +83,36 @@ def state() -> dict[str, Any]:
 def run(state: dict[str, Any]) -> Run:
     """The run of the sample events."""
     return Run.model_validate(state["run"])
+
+
+@dataclass
+class FakeClock:
+    """The layer's clock (``batchscratch.clock``) stopped at ``at``: ``sleep`` moves it on at
+    once and records the pause (seconds)."""
+
+    at: datetime
+    pauses: list[float] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        """Return the clock's time (aware, UTC)."""
+        return self.at
+
+    def sleep(self, seconds: float) -> None:
+        """Record the pause and move the clock on by it."""
+        self.pauses.append(seconds)
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        """Move the clock on by ``seconds`` without a pause."""
+        self.at += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """Replace ``batchscratch.clock.now`` and ``sleep`` with a fake clock, stopped at the
+    current minute's start plus 20 s (moto keeps metric timestamps as given, so near now)."""
+    start = datetime.now(UTC).replace(second=20, microsecond=0)
+    fake = FakeClock(start)
+    monkeypatch.setattr(clock, "now", fake.now)
+    monkeypatch.setattr(clock, "sleep", fake.sleep)
+    return fake

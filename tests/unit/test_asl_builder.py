@@ -3,6 +3,7 @@ check fails on any file edited by hand."""
 
 import dataclasses
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from tools.asl import STATEMACHINE_DIR, build, check, definition_of, release, wr
 from tools.asl.__main__ import main
 from tools.asl.outputs import STEP_OUTPUTS, output_of
 from tools.asl.slots import slots_of
-from tools.asl.spine import LAMBDA_INVOKE, STANDARD_RETRY, definition
+from tools.asl.spine import LAMBDA_INVOKE, STANDARD_RETRY, all_states, definition
 
 
 @pytest.fixture
@@ -66,9 +67,10 @@ def test_a_retry_changed_in_one_mode_only_fails_the_check(
     other modes do not all share, which the test of shared states cannot see."""
 
     def fewer_attempts(data: dict[str, Any]) -> None:
+        # CheckExport runs inside AfterJob's storage branch.
         (rule,) = [
             rule
-            for rule in data["States"]["CheckExport"]["Retry"]
+            for rule in dict(all_states(data["States"]))["CheckExport"]["Retry"]
             if rule["ErrorEquals"] == ["AwsTransientError"]
         ]
         rule["MaxAttempts"] = 2
@@ -77,8 +79,8 @@ def test_a_retry_changed_in_one_mode_only_fails_the_check(
 
     (problem,) = check(copy)
     assert "lustre_task_export.asl.json: differs" in problem
-    assert '-          "MaxAttempts": 2,' in problem
-    assert '+          "MaxAttempts": 8,' in problem
+    assert re.search(r'^-\s+"MaxAttempts": 2,$', problem, re.MULTILINE)
+    assert re.search(r'^\+\s+"MaxAttempts": 8,$', problem, re.MULTILINE)
     assert main(["--check", "--directory", str(copy)]) == 1
     assert "lustre_task_export.asl.json" in capsys.readouterr().err
 
@@ -104,14 +106,19 @@ def test_the_check_writes_nothing(copy: Path) -> None:
 
 @pytest.mark.parametrize("name", sorted(MODES))
 def test_every_lambda_task_is_the_standard_task(name: str) -> None:
-    """One Retry, one Catch shape and one ResultSelector source for every Lambda task."""
-    states = definition_of(MODES[name])["States"]
-    tasks = {n: s for n, s in states.items() if s.get("Resource") == LAMBDA_INVOKE}
-    assert tasks
+    """One Retry, one Catch shape and one ResultSelector source for every Lambda task. A task
+    inside a Parallel's branch has no Catch (a branch's Catch may only name states of its
+    branch): its Parallel's Catch takes the error."""
+    top = definition_of(MODES[name])["States"]
+    tasks = {n: s for n, s in all_states(top) if s.get("Resource") == LAMBDA_INVOKE}
+    assert set(tasks) - set(top), "no Lambda task inside a branch"
     for state_name, state in tasks.items():
         assert state["Retry"] == list(STANDARD_RETRY), state_name
-        (catcher,) = state["Catch"]
-        assert catcher["ErrorEquals"] == ["States.ALL"], state_name
+        if state_name in top:
+            (catcher,) = state["Catch"]
+            assert catcher["ErrorEquals"] == ["States.ALL"], state_name
+        else:
+            assert "Catch" not in state, state_name
         step = state["Parameters"]["FunctionName"].removeprefix("${").removesuffix("FunctionArn}")
         output = output_of(step)
         assert state["ResultPath"] == output.path, state_name
@@ -151,13 +158,20 @@ def test_a_mode_without_slots_is_named() -> None:
         definition_of(new)
 
 
-def test_a_wait_on_a_key_the_configuration_lacks_is_refused() -> None:
+def test_a_step_watching_with_a_key_the_configuration_lacks_is_refused() -> None:
+    """A watching step's interval caps its pauses: a key the mode's configuration lacks would
+    fail every run at its first look, so the builder refuses it."""
     mode: Mode = MODES["OnlyEBS"]
-    slots = slots_of(mode)
-    storage = dataclasses.replace(slots.storage, create_seconds="waitForLustreCreationSeconds")
+    check_volume = dataclasses.replace(mode.storage.check, interval="waitForLustreCreationSeconds")
+    lustre_keyed = dataclasses.replace(
+        mode, storage=dataclasses.replace(mode.storage, check=check_volume)
+    )
 
-    with pytest.raises(ValueError, match="WaitForVolume waits on waitForLustreCreationSeconds"):
-        definition(mode, dataclasses.replace(slots, storage=storage))
+    with pytest.raises(
+        ValueError, match="OnlyEBS: CheckVolume watches with waitForLustreCreationSeconds"
+    ):
+        definition(lustre_keyed, slots_of(mode))
+    assert definition(mode, slots_of(mode)) == definition_of(mode)
 
 
 def test_a_comment_on_a_state_the_mode_lacks_is_refused() -> None:
@@ -169,11 +183,26 @@ def test_a_comment_on_a_state_the_mode_lacks_is_refused() -> None:
         definition(mode, dataclasses.replace(slots, mode=own))
 
 
-def test_a_stage_that_redefines_a_spine_state_is_refused() -> None:
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Summarize",  # a state of the spine, outside AfterJob
+        "CleanUpCompute",  # a state of AfterJob's other branch
+        "ReleaseFileSystem",  # a state of the stage's own branch, after the stages
+    ],
+)
+def test_a_stage_that_redefines_a_state_is_refused(name: str) -> None:
+    """State names are unique in the whole state machine, Parallel branches included
+    (Amazon States Language specification, "States"), and a stage's state of the name of
+    another would silently replace it."""
     mode = MODES["TaskExport"]
     slots = slots_of(mode)
     (export,) = slots.stages
-    clash = dataclasses.replace(export, build=lambda next_state, release: {"Summarize": {}})
 
-    with pytest.raises(ValueError, match=r"states defined twice: \['Summarize'\]"):
+    def clashing(next_state: str, release_state: str) -> dict[str, Any]:
+        return export.build(next_state, release_state) | {name: {"Type": "Succeed"}}
+
+    clash = dataclasses.replace(export, build=clashing)
+
+    with pytest.raises(ValueError, match=rf"states defined twice: \['{name}'\]"):
         definition(mode, dataclasses.replace(slots, stages=(clash,)))

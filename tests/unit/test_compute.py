@@ -242,9 +242,27 @@ def test_lustre_compute_mounts_the_file_system_as_scratch(network, lambda_contex
     assert {"name": "SCRATCH_DIR", "value": "/scratch"} in container["environment"]
 
 
-def test_lustre_compute_refuses_before_the_file_system_is_ready(network, lambda_context):
+def test_lustre_compute_is_prepared_while_the_file_system_is_created(network, lambda_context):
+    """PrepareCompute runs right after CreateFileSystem, before CheckFileSystem: the mount
+    names it writes into the user data are the ones CreateFileSystem returned."""
     state = load_event("prepare_compute_lustre")
-    state["fileSystemStatus"] |= {"ready": False, "dnsName": None}
+    del state["fileSystemStatus"]
+    state["fileSystem"] |= {
+        "subnetIds": [network.subnet_ids[0]],
+        "dnsName": "fs-0fedcba9876543210.fsx.us-east-1.amazonaws.com",
+        "mountName": "zyxwvuts",
+    }
 
-    with pytest.raises(ValueError, match="file system is not ready"):
+    compute = prepare_compute.lambda_handler(state, lambda_context)
+
+    script = user_data_script(compute["launchTemplateId"])
+    assert "DNS_NAME=fs-0fedcba9876543210.fsx.us-east-1.amazonaws.com\n" in script
+    assert "MOUNT_NAME=zyxwvuts\n" in script
+
+
+def test_lustre_compute_refuses_without_the_file_system(network, lambda_context):
+    state = load_event("prepare_compute_lustre")
+    del state["fileSystem"]
+
+    with pytest.raises(ValueError, match="CreateFileSystem did not run"):
         prepare_compute.lambda_handler(state, lambda_context)

@@ -80,26 +80,32 @@ def task(lifecycle: str, failed: int = 0, purpose: str = "export") -> dict[str, 
 BY_FILE_SYSTEM = {"Filters": [{"Name": "file-system-id", "Values": [FS_ID]}]}
 
 
-def test_create_file_system_request(network, fsx, lambda_context):
-    event = load_event("create_file_system")
+def create_request(event: dict[str, Any], network, **lustre: object) -> dict[str, Any]:
+    """The CreateFileSystem request for ``event``'s run in ``network``'s first subnet."""
     run = run_of(event)
+    return {
+        "ClientRequestToken": run.client_token("file-system"),
+        "FileSystemType": "LUSTRE",
+        "StorageCapacity": 2400,
+        "StorageType": "SSD",
+        "SubnetIds": [network.subnet_ids[0]],
+        "SecurityGroupIds": [network.security_group_id],
+        "FileSystemTypeVersion": "2.15",
+        "LustreConfiguration": {"DeploymentType": "SCRATCH_2", "DataCompressionType": "LZ4"}
+        | lustre,
+        "Tags": [*run.tag_list(), {"Key": "Name", "Value": run.resource_name("fs")}],
+    }
+
+
+def test_create_file_system_request(network, fsx, lambda_context):
+    """CreateFileSystem answers with the file system's description (FSx API Reference,
+    CreateFileSystem response), DNS and mount names included while it is CREATING: the run's
+    compute is prepared from them at once."""
+    event = load_event("create_file_system")
     fsx.add_response(
         "create_file_system",
-        {"FileSystem": {"FileSystemId": FS_ID, "Lifecycle": "CREATING"}},
-        {
-            "ClientRequestToken": run.client_token("file-system"),
-            "FileSystemType": "LUSTRE",
-            "StorageCapacity": 2400,
-            "StorageType": "SSD",
-            "SubnetIds": [network.subnet_ids[0]],
-            "SecurityGroupIds": [network.security_group_id],
-            "FileSystemTypeVersion": "2.15",
-            "LustreConfiguration": {"DeploymentType": "SCRATCH_2", "DataCompressionType": "LZ4"},
-            "Tags": [
-                *run.tag_list(),
-                {"Key": "Name", "Value": run.resource_name("fs")},
-            ],
-        },
+        {"FileSystem": file_system("CREATING")},
+        create_request(event, network),
     )
 
     result = create_file_system.lambda_handler(event, lambda_context)
@@ -107,35 +113,60 @@ def test_create_file_system_request(network, fsx, lambda_context):
     assert result["fileSystemId"] == FS_ID
     assert result["availabilityZone"] == network.zone
     assert result["subnetIds"] == [network.subnet_ids[0], network.subnet_ids[2]]
+    assert result["dnsName"] == f"{FS_ID}.fsx.us-east-1.amazonaws.com"
+    assert result["mountName"] == "abcdefgh"
 
 
 def test_persistent_file_system_gets_a_per_unit_throughput(network, fsx, lambda_context):
     event = load_event("create_file_system")
     event["config"] |= {"lustreDeploymentType": "PERSISTENT_2"}
-    fsx.add_response(
-        "create_file_system",
-        {"FileSystem": {"FileSystemId": FS_ID}},
-        {
-            "ClientRequestToken": run_of(event).client_token("file-system"),
-            "FileSystemType": "LUSTRE",
-            "StorageCapacity": 2400,
-            "StorageType": "SSD",
-            "SubnetIds": [network.subnet_ids[0]],
-            "SecurityGroupIds": [network.security_group_id],
-            "FileSystemTypeVersion": "2.15",
-            "LustreConfiguration": {
-                "DeploymentType": "PERSISTENT_2",
-                "DataCompressionType": "LZ4",
-                "PerUnitStorageThroughput": 125,
-            },
-            "Tags": [
-                *run_of(event).tag_list(),
-                {"Key": "Name", "Value": run_of(event).resource_name("fs")},
-            ],
-        },
-    )
+    request = create_request(event, network, PerUnitStorageThroughput=125)
+    request["LustreConfiguration"]["DeploymentType"] = "PERSISTENT_2"
+    fsx.add_response("create_file_system", {"FileSystem": file_system("CREATING")}, request)
 
     create_file_system.lambda_handler(event, lambda_context)
+
+
+def without_mount_names(description: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``description`` without ``DNSName`` and/or ``LustreConfiguration.MountName``."""
+    lustre = {k: v for k, v in description["LustreConfiguration"].items() if k not in names}
+    kept = {k: v for k, v in description.items() if k not in names}
+    return kept | {"LustreConfiguration": lustre}
+
+
+def test_create_describes_the_file_system_once_more_without_its_mount_names(
+    network, fsx, lambda_context
+):
+    event = load_event("create_file_system")
+    bare = {"FileSystemId": FS_ID, "Lifecycle": "CREATING"}
+    fsx.add_response("create_file_system", {"FileSystem": bare}, create_request(event, network))
+    fsx.add_response(
+        "describe_file_systems",
+        {"FileSystems": [file_system("CREATING")]},
+        {"FileSystemIds": [FS_ID]},
+    )
+
+    result = create_file_system.lambda_handler(event, lambda_context)
+
+    assert (result["dnsName"], result["mountName"]) == (
+        f"{FS_ID}.fsx.us-east-1.amazonaws.com",
+        "abcdefgh",
+    )
+
+
+@pytest.mark.parametrize("missing", [("DNSName",), ("MountName",), ("DNSName", "MountName")])
+def test_create_fails_when_the_file_system_has_no_mount_names(
+    network, fsx, lambda_context, missing
+):
+    """Instances could not mount it: the run fails at once (and releases the file system on
+    its failure path) instead of booting compute that cannot start the job."""
+    event = load_event("create_file_system")
+    described = without_mount_names(file_system("CREATING"), *missing)
+    fsx.add_response("create_file_system", {"FileSystem": described})
+    fsx.add_response("describe_file_systems", {"FileSystems": [described]})
+
+    with pytest.raises(StorageFailed, match=f"{FS_ID} was described without its DNSName"):
+        create_file_system.lambda_handler(event, lambda_context)
 
 
 def test_check_waits_while_the_file_system_is_creating(fsx, lambda_context):

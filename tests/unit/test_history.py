@@ -16,6 +16,8 @@ from batchscratch.history import (
     FIXED_EVENTS,
     MAX_HISTORY_EVENTS,
     SYNC_TASK_EVENTS,
+    WATCH_SECONDS,
+    PollLoop,
     check_history_budget,
     worst_case_events,
 )
@@ -178,9 +180,66 @@ def test_the_original_ebs_defaults_fit_with_figures():
 
     totals = worst_case_events(type(config).POLL_LOOPS, config.model_dump())
 
-    # run: storage 61, compute 61, job start 121, cleanup 361, release 1081 passes of 9; a
-    # followed job at most 400 passes of 9; 5 resubmissions of 40.
-    assert totals == {"run": 200 + 1685 * 9 + 400 * 9 + 5 * 40, "release": 100 + 1081 * 9}
+    # run: the watched loops pass at most every 240 s: storage and compute 1800 // 240 + 1 =
+    # 8, cleanup and release 10800 // 240 + 1 = 46; job start 121 (not watched); a followed
+    # job at most 400 passes of 9; 5 resubmissions of 40.
+    assert WATCH_SECONDS == 240
+    assert totals == {
+        "run": 200 + (8 + 8 + 121 + 46 + 46) * 9 + 400 * 9 + 5 * 40,
+        "release": 100 + 1081 * 9,
+    }
+
+
+def loop(*, watched: bool) -> PollLoop:
+    return PollLoop(
+        "run", "CheckThing", "thingTimeoutSeconds", ("waitForThingSeconds",), watched=watched
+    )
+
+
+@pytest.mark.parametrize(
+    ("timeout", "interval", "passes"),
+    [
+        (1800, 10, 1800 // 240 + 1),  # a pass lasts the watch, whatever the interval
+        (1800, 3600, 1800 // 240 + 1),
+        (239, 10, 1),
+        (240, 10, 2),
+        (1800, 0, 1800 + 1),  # hands back after each look: counted as 1 s
+    ],
+)
+def test_a_watched_loop_passes_once_per_watch(timeout, interval, passes):
+    values = {"thingTimeoutSeconds": timeout, "waitForThingSeconds": interval}
+
+    assert loop(watched=True).passes(values) == passes
+
+
+@pytest.mark.parametrize(
+    ("timeout", "interval", "passes"),
+    [(1800, 10, 181), (1800, 3600, 1), (1800, 0, 1801)],
+)
+def test_a_loop_that_does_not_watch_passes_once_per_interval(timeout, interval, passes):
+    values = {"thingTimeoutSeconds": timeout, "waitForThingSeconds": interval}
+
+    assert loop(watched=False).passes(values) == passes
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_the_loops_of_watching_steps_are_counted_as_watched(mode):
+    """A loop counts as watched exactly when its step watches (``Step.interval``), on that
+    interval: counted otherwise, the budget would be too low (a watched loop counted as not)
+    or refuse good configurations (the other way round)."""
+    steps = {step.name: step for step in MODES[mode].steps}
+
+    watched = set()
+    for listed in MODES[mode].config_model.POLL_LOOPS:
+        step = steps.get(listed.step)  # RunJobWithDeadline is a Parallel, not a step
+        if listed.machine != "run" or step is None:
+            assert not listed.watched, listed.step
+            continue
+        assert listed.watched is (step.interval is not None), listed.step
+        if listed.watched:
+            assert listed.intervals == (step.interval,), listed.step
+            watched.add(listed.step)
+    assert watched == {name for name, step in steps.items() if step.interval is not None}
 
 
 @pytest.mark.parametrize(
@@ -198,10 +257,11 @@ def test_the_original_ebs_defaults_fit_with_figures():
             "CheckExport: exportTimeoutSeconds = 21600 / waitForDataRepositoryTaskSeconds = 0",
         ),
         (
+            # A watched loop passes once per watch (240 s): only a very long limit overflows.
             "AutoExport",
-            {"waitForCheckMetricsSeconds": 10, "drainTimeoutSeconds": 86400},
-            "CheckDrain: drainTimeoutSeconds = 86400 / waitForCheckMetricsSeconds = 10 -> "
-            "8,641 polls (77,769 events)",
+            {"drainTimeoutSeconds": 864000},
+            "CheckDrain: drainTimeoutSeconds = 864000 / waitForCheckMetricsSeconds = 60 -> "
+            "3,601 polls (32,409 events)",
         ),
         (
             "OnlyEBS",

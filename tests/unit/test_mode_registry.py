@@ -111,3 +111,18 @@ def test_each_mode_s_storage_chooses_its_own_policy(
     chosen, _reason = MODES[mode].storage.implementation.choose_policy(config, error, job_succeeded)
 
     assert chosen == policy
+
+
+@pytest.mark.parametrize("name", sorted(MODES))
+def test_every_watching_step_s_interval_is_a_key_of_the_mode_s_configuration(name: str) -> None:
+    """A watching step's handler reads its interval from the run's configuration
+    (``state.config[step.interval]``): a key the mode's model lacks would fail every run."""
+    mode = MODES[name]
+    fields = mode.config_model.model_fields
+    watching = [step for step in mode.steps if step.interval is not None]
+
+    assert {mode.storage.check, mode.storage.release} <= set(watching)
+    for step in watching:
+        assert step.interval in fields, (name, step.name, step.interval)
+        assert fields[step.interval].annotation is int, (name, step.interval)  # seconds
+    assert mode.storage.release_seconds == mode.storage.release.interval

@@ -23,7 +23,7 @@ from batchscratch.release_start import ReleaseTrigger
 from batchscratch.state import ExecutionStart, ReleaseState, RunState
 from tests.conftest import REPO, load_event
 from tests.unit.test_config import SECRET
-from tests.unit.test_file_system import FS_ID, association, file_system, task
+from tests.unit.test_file_system import association, file_system, task
 from tests.unit.test_job import job_summary, running_job
 from tools.asl.outputs import STEP_OUTPUTS, output_of
 
@@ -101,9 +101,7 @@ def with_compute(context):
 def fsx_answers(stub, name):
     """Queue the FSx answers the handler ``name`` needs for a plain success."""
     answers = {
-        "create_file_system": [
-            ("create_file_system", {"FileSystem": {"FileSystemId": FS_ID, "Lifecycle": "CREATING"}})
-        ],
+        "create_file_system": [("create_file_system", {"FileSystem": file_system("CREATING")})],
         "check_file_system": [
             ("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]}),
             ("describe_data_repository_associations", {"Associations": [association("AVAILABLE")]}),

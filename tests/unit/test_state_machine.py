@@ -2,7 +2,6 @@
 
 import ast
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -181,15 +180,26 @@ def test_failure_path_ends_with_the_original_error(machine):
             assert catcher["ResultPath"] not in ("$", "$.error"), name
 
 
+def step_of(task: dict[str, Any]) -> str:
+    """The step a Lambda task invokes (``${<Step>FunctionArn}``)."""
+    name: str = task["Parameters"]["FunctionName"]
+    return name.removeprefix("${").removesuffix("FunctionArn}")
+
+
 def test_no_wait_loop_is_unbounded(machine):
     """Every loop passes through a Lambda check, which raises once its time limit passes;
-    the waits after FindRunJob are its own verdict (see there)."""
+    the waits after FindRunJob are its own verdict (see there). A check step's Wait takes the
+    pause the step chose (its ``waitSeconds``), which its watch caps at a configured interval
+    (batchscratch.polling.watch)."""
     mode, definition = machine
     fields = CONFIG_MODELS[mode].model_fields
+    intervals = {step.name: step.interval for step in MODES[mode].steps}
     states = nested(definition)
+    waits = 0
     for name, state in states.items():
         if state["Type"] != "Wait":
             continue
+        waits += 1
         if name in ("WaitBeforeResubmit", "WaitForRunJob"):
             # FindRunJob's own verdict: it raises after the last resubmission, and applies the
             # job's start deadline and the run's deadline to a job it follows.
@@ -203,10 +213,12 @@ def test_no_wait_loop_is_unbounded(machine):
             assert state["SecondsPath"] == "$.jobStart.waitSeconds"
             assert state["Next"] == "CheckJobStart"
             continue
-        key = re.fullmatch(r"\$\.config\.(\w+)", state["SecondsPath"])
-        assert key and key.group(1) in fields, f"{name} waits on an unknown key"
         check = states[state["Next"]]
         assert check["Resource"] == "arn:aws:states:::lambda:invoke", name
+        assert state["SecondsPath"] == f"{check['ResultPath']}.waitSeconds", name
+        interval = intervals[step_of(check)]
+        assert interval in fields, f"{name}: {step_of(check)} watches with no configured interval"
+    assert waits >= 6
 
 
 def test_job_runs_with_submit_job_sync_and_is_resubmitted_only_when_none_exists(machine):
@@ -265,42 +277,122 @@ def test_the_job_runs_beside_its_watchdog(machine):
 
 
 def test_states_of_a_shared_step_are_identical_in_every_machine():
-    """A step that is the same in two modes looks the same in both files (STYLE.md)."""
-    definitions = [load(path)["States"] for path in MACHINES.values()]
+    """A step that is the same in two modes looks the same in both files (STYLE.md), in
+    Parallel branches too; the compute's cleanup beside the storage's stages is one branch."""
+    definitions = [nested(load(path)) for path in MACHINES.values()]
     common = set.intersection(*(set(states) for states in definitions))
     shared = common - {
         "LoadConfig",
         "PrepareCompute",
-        "IsComputeReady",
-        "IsComputeCleanedUp",
         "RunJobWithDeadline",
+        "AfterJob",
         "Summarize",
     }
+    assert {"CleanUpCompute", "IsComputeCleanedUp", "WaitForComputeCleanup"} <= shared
     for name in sorted(shared):
         assert all(states[name] == definitions[0][name] for states in definitions), name
+    cleanups = [after_job_branches(load(path))[0] for path in MACHINES.values()]
+    assert all(branch == cleanups[0] for branch in cleanups)
+
+
+def after_job_branches(definition: dict[str, Any]) -> list[dict[str, Any]]:
+    """AfterJob's branches: the compute's cleanup, and the storage's stages and release."""
+    branches: list[dict[str, Any]] = definition["States"]["AfterJob"]["Branches"]
+    return branches
+
+
+FIRST_STAGE = {"OnlyEBS": "ReleaseVolume", "TaskExport": "StartExport", "AutoExport": "CheckDrain"}
+"""What the storage's branch of AfterJob starts with: OnlyEBS has no post-job stage."""
+
+
+def test_the_compute_is_cleaned_up_beside_the_storage_s_stages_and_release(machine):
+    """After the job the compute is deleted at once, and the export, the drain and the
+    storage's release do not wait for it; an error in either branch takes the run to its
+    failure path, which releases what is left."""
+    mode, definition = machine
+    states = definition["States"]
+    storage = MODES[mode].storage
+    after_job = states["AfterJob"]
+    compute, storage_branch = after_job_branches(definition)
+
+    assert after_job["Type"] == "Parallel"
+    assert states["IsJobFailed"]["Default"] == "AfterJob"
+    assert after_job["Next"] == "Summarize"
+    # Summarize reads the storage's results ($.release, $.exportStatus, $.drain).
+    assert after_job["OutputPath"] == "$[1]"
+    assert after_job["Catch"] == [
+        {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FAILURE_PATH}
+    ]
+    assert compute["StartAt"] == "CleanUpCompute"
+    assert compute["States"]["IsComputeCleanedUp"]["Choices"] == [
+        {"Variable": "$.cleanup.done", "BooleanEquals": True, "Next": "ComputeReleased"}
+    ]
+    assert storage_branch["StartAt"] == FIRST_STAGE[mode]
+    released = [n for n, s in storage_branch["States"].items() if "StorageReleased" in targets(s)]
+    assert released == [storage_branch["States"][storage.release.name]["Next"]]
+    for branch in (compute, storage_branch):
+        ends = [n for n, s in branch["States"].items() if s["Type"] == "Succeed"]
+        assert len(ends) == 1
+        for name, state in branch["States"].items():
+            # A branch's Catch could only name a state of its branch, not the failure path.
+            assert "Catch" not in state, name
+            assert state["Type"] != "Fail", name
+
+
+def test_the_compute_is_prepared_while_the_storage_is_created(machine):
+    """PrepareCompute needs only what the create step returned (the volume's zone, or the
+    file system's DNS and mount names), so it runs before the storage is ready; the compute
+    is checked once the storage is ready, and the job runs once both are."""
+    mode, definition = machine
+    states = definition["States"]
+    storage = MODES[mode].storage
+    ready = states[storage.check.name]["Next"]
+
+    assert states[storage.create.name]["Next"] == "PrepareCompute"
+    assert states["PrepareCompute"]["Next"] == storage.check.name
+    assert [rule["Next"] for rule in states[ready]["Choices"]] == ["CheckCompute"]
+    assert [rule["Next"] for rule in states["IsComputeReady"]["Choices"]] == ["RunJobWithDeadline"]
+
+
+def storage_branch_states(mode: str) -> dict[str, dict[str, Any]]:
+    """The states of AfterJob's storage branch of ``mode``'s state machine."""
+    states: dict[str, dict[str, Any]] = after_job_branches(load(MACHINES[mode]))[1]["States"]
+    return states
 
 
 def test_auto_export_deletes_only_after_a_drain_or_a_verified_export():
-    states = load(MACHINES["AutoExport"])["States"]
-    into_release = sorted(n for n, s in states.items() if "ReleaseFileSystem" in targets(s))
+    every = nested(load(MACHINES["AutoExport"]))
+    states = storage_branch_states("AutoExport")
+    into_release = sorted(n for n, s in every.items() if "ReleaseFileSystem" in targets(s))
     assert into_release == ["IsExportDone", "IsVerificationRequired", "WaitForFileSystemRelease"]
+    assert set(into_release) <= set(states)
     # Skipping verification is possible only after a real drain, never after a timeout.
     assert [c["Next"] for c in states["IsDrained"]["Choices"]] == [
         "IsVerificationRequired",
         "DisableAutoExport",
     ]
     assert states["IsDrained"]["Choices"][0]["Variable"] == "$.drain.drained"
+    assert states["IsVerificationRequired"]["Choices"] == [
+        {
+            "Variable": "$.config.verifyExportBeforeDelete",
+            "BooleanEquals": True,
+            "Next": "DisableAutoExport",
+        }
+    ]
     assert states["DisableAutoExport"]["Next"] == "IsAutoExportDisabled"
     assert states["IsAutoExportDisabled"]["Choices"][0]["Next"] == "StartExport"
+    assert states["IsExportDone"]["Choices"] == [
+        {"Variable": "$.exportStatus.done", "BooleanEquals": True, "Next": "ReleaseFileSystem"}
+    ]
 
 
 def test_lustre_deletes_only_after_the_export_was_checked():
-    definition = load(MACHINES["TaskExport"])
-    states = definition["States"]
+    every = nested(load(MACHINES["TaskExport"]))
+    states = storage_branch_states("TaskExport")
     path_to_release = reachable({"StartAt": "StartExport", "States": states})
     assert "ReleaseFileSystem" in path_to_release
     # The only way into ReleaseFileSystem is a done export.
-    into_release = [n for n, s in states.items() if "ReleaseFileSystem" in targets(s)]
+    into_release = [n for n, s in every.items() if "ReleaseFileSystem" in targets(s)]
     assert into_release == ["IsExportDone", "WaitForFileSystemRelease"]
     assert states["IsExportDone"]["Choices"] == [
         {"Variable": "$.exportStatus.done", "BooleanEquals": True, "Next": "ReleaseFileSystem"}

@@ -114,7 +114,15 @@ def test_check_keeps_waiting_within_the_limit(network, lambda_context):
         )
         status = check_volume.lambda_handler(state, lambda_context)
 
-    assert status == {"ready": False, "state": "creating", "waitingSince": since}
+    # With 60 s of the invocation left it looks once and hands the pause to its Wait: a
+    # quarter of the time waited (15 s), at most waitForEbsCreationSeconds (10 s).
+    pause = min(60 // 4, state["config"]["waitForEbsCreationSeconds"])
+    assert status == {
+        "ready": False,
+        "state": "creating",
+        "waitingSince": since,
+        "waitSeconds": pause,
+    }
 
 
 def release_until_done(state, context, limit=10) -> dict[str, Any]:

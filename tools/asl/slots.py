@@ -31,15 +31,13 @@ class StorageSlots:
     """The spine's storage slots for one storage kind.
 
     ``noun`` names the polling states: ``Is<noun>Ready``, ``WaitFor<noun>``,
-    ``Is<noun>Released``, ``WaitFor<noun>Release``. ``create_seconds`` is the configuration
-    key of the creation's poll interval (the release's is the registry's
-    ``StorageKind.release_seconds``). ``summary``: fields of the create step's
+    ``Is<noun>Released``, ``WaitFor<noun>Release`` (the steps' intervals are the registry's,
+    ``Step.interval``). ``summary``: fields of the create step's
     output the summary repeats. ``array_jobs``: the storage can be shared by an array job's
     children (IsArrayJob, RunArrayJob).
     """
 
     noun: str
-    create_seconds: str
     summary: tuple[str, ...]
     array_jobs: bool
     comments: Mapping[str, str] = field(default_factory=dict)
@@ -79,28 +77,27 @@ class Slots:
 STORAGE: dict[str, StorageSlots] = {
     EBS_VOLUME.id: StorageSlots(
         noun="Volume",
-        create_seconds="waitForEbsCreationSeconds",
         summary=("volumeId", "availabilityZone"),
         array_jobs=False,
         comments={
             "CreateVolume": "gp3, encrypted, idempotency token from the execution; the failure "
             "path finds it by tag even if this step fails late.",
-            "PrepareCompute": "This run's own launch template (mounts the volume), compute "
-            "environment in the volume's zone, and job definition.",
+            "PrepareCompute": "While the volume is created: this run's own launch template "
+            "(mounts the volume), compute environment in its zone, and job definition.",
         },
     ),
     LUSTRE_FILE_SYSTEM.id: StorageSlots(
         noun="FileSystem",
-        create_seconds="waitForLustreCreationSeconds",
         summary=("fileSystemId", "availabilityZone"),
         array_jobs=True,
         comments={
             "CreateFileSystem": "Capacity and type were validated by LoadConfig; idempotency "
             "token from the execution; the failure path finds it by tag even if this step "
             "fails late.",
-            "CheckFileSystem": "Creates the data repository association once the file system "
-            "is AVAILABLE.",
-            "PrepareCompute": "This run's own launch template (mounts the file system), compute "
+            "CheckFileSystem": "Watches the file system; creates the data repository association "
+            "once it is AVAILABLE and watches that too.",
+            "PrepareCompute": "While the file system is created: this run's own launch template "
+            "(mounts it by the DNS and mount names CreateFileSystem returned), compute "
             "environment in its zone, and job definition.",
             "RunArrayJob": "arraySize children share the file system; each sees "
             "AWS_BATCH_JOB_ARRAY_INDEX. No Retry, as for RunJob.",
@@ -111,14 +108,15 @@ STORAGE: dict[str, StorageSlots] = {
 
 def _drain(next_state: str, release: str) -> States:
     """Poll the drain; once drained, release at once unless verification is required. A
-    drain that timed out always goes on to the verifying export."""
+    drain that timed out (or whose metric is not published) always goes on to the verifying
+    export. Stages run inside AfterJob's storage branch: no Catch (the Parallel's)."""
     return {
         **poll(
             "CheckDrain",
             until={"drained": "IsVerificationRequired", "timedOut": next_state},
             choice_name="IsDrained",
             wait_name="WaitForDrain",
-            seconds_key="waitForCheckMetricsSeconds",
+            catches=None,
         ),
         "IsVerificationRequired": choice(
             [("$.config.verifyExportBeforeDelete", next_state)], release
@@ -133,20 +131,20 @@ def _disable_auto_export(next_state: str, release: str) -> States:
         until={"done": next_state},
         choice_name="IsAutoExportDisabled",
         wait_name="WaitForAutoExportDisabled",
-        seconds_key="waitForCheckMetricsSeconds",
+        catches=None,
     )
 
 
 def _export(next_state: str, release: str) -> States:
     del release  # the storage is released only after the export was checked
     return {
-        "StartExport": lambda_task("StartExport", "CheckExport"),
+        "StartExport": lambda_task("StartExport", "CheckExport", catches=None),
         **poll(
             "CheckExport",
             until={"done": next_state},
             choice_name="IsExportDone",
             wait_name="WaitForExport",
-            seconds_key="waitForDataRepositoryTaskSeconds",
+            catches=None,
         ),
     }
 
@@ -156,8 +154,9 @@ STAGES: dict[str, StageSlots] = {
         entry="CheckDrain",
         build=_drain,
         comments={
-            "CheckDrain": "AgeOfOldestQueuedMessage: drained only when datapoints after the "
-            "job's end exist and the quiet window is all 0. A missing metric is never success.",
+            "CheckDrain": "AgeOfOldestQueuedMessage since the job's end: with the verifying "
+            "export, drained once the newest datapoint reads 0; without it, once the quiet "
+            "window is all 0. A metric not published is never success: it goes to the export.",
         },
     ),
     DISABLE_AUTO_EXPORT.id: StageSlots(

@@ -1,10 +1,12 @@
 """The spine every state machine shares, and the states it is made of, each written once.
 
-A run loads its configuration, creates its storage and polls it until ready, prepares its own
-compute and polls it, runs the job, cleans up the compute, goes through the mode's post-job
-stages, releases the storage, and ends with a summary. Every state after LoadConfig catches
-into the failure path: start the run's release (the release workflow, tools/asl/release.py),
-and fail with the original error.
+A run loads its configuration, creates its storage, prepares its own compute while the
+storage is being created (the launch template needs only what the create call returned),
+watches the storage and then the compute until both are ready, and runs the job. After the
+job two branches run side by side (``AfterJob``): the compute's cleanup, and the mode's
+post-job stages followed by the storage's release; the run ends with a summary. Every state
+after LoadConfig catches into the failure path: start the run's release (the release
+workflow, tools/asl/release.py), and fail with the original error.
 
 ``definition(mode, slots)`` lays that out for one mode; what differs between modes comes in
 through ``slots`` (tools/asl/slots.py).
@@ -158,23 +160,19 @@ def choice(rules: Iterable[tuple[str, str]], default: str) -> State:
     }
 
 
-def wait(seconds_key: str, next_state: str) -> State:
-    """A Wait for the configured interval ``$.config.<seconds_key>``."""
-    return {"Type": "Wait", "SecondsPath": f"$.config.{seconds_key}", "Next": next_state}
-
-
 def poll(
     step: str,
     *,
     until: Mapping[str, str],
     choice_name: str,
     wait_name: str,
-    seconds_key: str,
     task_name: str | None = None,
     catches: tuple[str, str] | None = (FAILURE_PATH, "$.error"),
 ) -> States:
-    """The poll loop: the step's task, a Choice on its boolean output fields, and a Wait of the
-    configured interval back to the task.
+    """The poll loop of a watching step (``batchscratch.polling.watch``): the step's task,
+    which looks until done or for up to ``WATCH_SECONDS`` within its invocation; a Choice on
+    its boolean output fields; and a Wait of the pause the step chose (its
+    ``waitSeconds``) back to the task.
 
     ``until`` maps an output field (e.g. ``ready``) to the state that follows once it is true;
     the first true one wins. The task is named ``task_name`` (default: the step's name). The
@@ -186,7 +184,7 @@ def poll(
     return {
         task: lambda_task(step, choice_name, catches=catches),
         choice_name: choice(rules, wait_name),
-        wait_name: wait(seconds_key, task),
+        wait_name: {"Type": "Wait", "SecondsPath": f"{path}.waitSeconds", "Next": task},
     }
 
 
@@ -442,6 +440,8 @@ def failure_path(mode: Mode, slots: Slots) -> States:
 SPINE_COMMENTS = {
     LOAD_CONFIG.name: "Secret overlaid with the execution input, validated; nothing billable "
     "exists yet.",
+    "AfterJob": "Compute cleanup beside the storage's stages and release: the compute is "
+    "deleted at the job's end, and the export, drain and release do not wait for it.",
     RUN_JOB: "The job beside its watchdog: a job not started within jobStartTimeoutSeconds is "
     "terminated (JobStartTimeout). A throttled SubmitJob or poll goes to FindRunJob.",
     "RunJob": "No Retry here: resubmitting could run two jobs on one volume. Batch retries Spot "
@@ -458,50 +458,93 @@ SPINE_COMMENTS = {
 }
 
 
+AFTER_JOB = "AfterJob"
+"""The Parallel state after the job: the compute's cleanup beside the storage's stages."""
+
+
+def after_job(mode: Mode, slots: Slots, next_state: str) -> States:
+    """AfterJob: a Parallel state whose first branch cleans up the compute (CleanUpCompute's
+    watch loop) and whose second runs the mode's post-job stages and then the storage's
+    release (its watch loop), so that neither the export, the drain nor the release waits for
+    the compute to be gone, and the compute is deleted as soon as the job has ended.
+
+    The branches' states have no Catch (a branch's Catch may only name states of its branch):
+    an error in either fails the Parallel, whose Catch takes it to the failure path with the
+    branch's error and cause, and Step Functions stops the other branch. The Parallel's output
+    is the storage branch's (``$[1]``: the state with the stages' and the release's results).
+    """
+    release = mode.storage.release
+    storage = slots.storage
+    entries = [stage.entry for stage in slots.stages] + [release.name]
+    compute_branch: States = {
+        **poll(
+            CLEAN_UP_COMPUTE.name,
+            until={"done": "ComputeReleased"},
+            choice_name="IsComputeCleanedUp",
+            wait_name="WaitForComputeCleanup",
+            catches=None,
+        ),
+        "ComputeReleased": {"Type": "Succeed"},
+    }
+    fragments = [
+        stage.build(following, release.name)
+        for stage, following in zip(slots.stages, entries[1:], strict=True)
+    ]
+    fragments.append(
+        {
+            **poll(
+                release.name,
+                until={"done": "StorageReleased"},
+                choice_name=f"Is{storage.noun}Released",
+                wait_name=f"WaitFor{storage.noun}Release",
+                catches=None,
+            ),
+            "StorageReleased": {"Type": "Succeed"},
+        }
+    )
+    storage_branch: States = {}
+    for fragment in fragments:
+        twice = sorted(set(fragment) & set(storage_branch))
+        if twice:
+            raise ValueError(f"{mode.name}: states defined twice: {twice}")
+        storage_branch |= fragment
+    return {
+        AFTER_JOB: {
+            "Type": "Parallel",
+            "Branches": [
+                {"StartAt": CLEAN_UP_COMPUTE.name, "States": compute_branch},
+                {"StartAt": entries[0], "States": storage_branch},
+            ],
+            "OutputPath": "$[1]",
+            "Catch": catch(FAILURE_PATH, "$.error"),
+            "Next": next_state,
+        }
+    }
+
+
 def definition(mode: Mode, slots: Slots) -> dict[str, Any]:
     """The state machine of ``mode``: the spine, with the mode's ``slots`` filled in."""
     storage = slots.storage
-    create, check, release = mode.storage.create, mode.storage.check, mode.storage.release
-    stages = slots.stages
-    entries = [stage.entry for stage in stages] + [release.name]
+    create, check = mode.storage.create, mode.storage.check
 
     fragments = [
         load_config(create.name),
-        {create.name: lambda_task(create.name, check.name)},
+        {create.name: lambda_task(create.name, PREPARE_COMPUTE.name)},
+        {PREPARE_COMPUTE.name: lambda_task(PREPARE_COMPUTE.name, check.name)},
         poll(
             check.name,
-            until={"ready": PREPARE_COMPUTE.name},
+            until={"ready": CHECK_COMPUTE.name},
             choice_name=f"Is{storage.noun}Ready",
             wait_name=f"WaitFor{storage.noun}",
-            seconds_key=storage.create_seconds,
         ),
-        {PREPARE_COMPUTE.name: lambda_task(PREPARE_COMPUTE.name, CHECK_COMPUTE.name)},
         poll(
             CHECK_COMPUTE.name,
             until={"ready": RUN_JOB},
             choice_name="IsComputeReady",
             wait_name="WaitForCompute",
-            seconds_key="waitForComputeSeconds",
         ),
-        run_job(CLEAN_UP_COMPUTE.name, array_jobs=storage.array_jobs),
-        poll(
-            CLEAN_UP_COMPUTE.name,
-            until={"done": entries[0]},
-            choice_name="IsComputeCleanedUp",
-            wait_name="WaitForComputeCleanup",
-            seconds_key="waitForComputeSeconds",
-        ),
-        *(
-            stage.build(next_state, release.name)
-            for stage, next_state in zip(stages, entries[1:], strict=True)
-        ),
-        poll(
-            release.name,
-            until={"done": "Summarize"},
-            choice_name=f"Is{storage.noun}Released",
-            wait_name=f"WaitFor{storage.noun}Release",
-            seconds_key=mode.storage.release_seconds,
-        ),
+        run_job(AFTER_JOB, array_jobs=storage.array_jobs),
+        after_job(mode, slots, "Summarize"),
         {"Summarize": summarize(mode, slots)},
         failure_path(mode, slots),
     ]
@@ -513,14 +556,20 @@ def definition(mode: Mode, slots: Slots) -> dict[str, Any]:
         states |= fragment
 
     comments = {**SPINE_COMMENTS, **storage.comments}
-    for stage in stages:
+    for stage in slots.stages:
         comments |= stage.comments
     comments |= slots.mode.comments
     unknown = sorted(set(comments) - {name for name, _ in all_states(states)})
     if unknown:
         raise ValueError(f"{mode.name}: comments for states it does not have: {unknown}")
+    names = [name for name, _ in all_states(states)]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        # State names are unique across a state machine, Parallel branches included (Amazon
+        # States Language, "States").
+        raise ValueError(f"{mode.name}: states defined twice: {twice}")
     states = _commented(states, comments)
-    _check_waits(mode, states)
+    _check_intervals(mode)
     return {"Comment": slots.mode.comment, "StartAt": LOAD_CONFIG.name, "States": states}
 
 
@@ -551,12 +600,12 @@ def _commented(states: States, comments: Mapping[str, str]) -> States:
     return result
 
 
-def _check_waits(mode: Mode, states: States) -> None:
-    """Refuse a Wait on a configuration key the mode's model does not have (a Wait may
-    also read a step's own result, e.g. ``$.runJob.waitSeconds``)."""
+def _check_intervals(mode: Mode) -> None:
+    """Refuse a watching step whose interval is not a key of the mode's configuration."""
     fields = mode.config_model.model_fields
-    for name, state in all_states(states):
-        path = str(state.get("SecondsPath", ""))
-        key = path.removeprefix("$.config.")
-        if state["Type"] == "Wait" and path.startswith("$.config.") and key not in fields:
-            raise ValueError(f"{mode.name}: {name} waits on {key}, not a key of the configuration")
+    for step in mode.steps:
+        if step.interval is not None and step.interval not in fields:
+            raise ValueError(
+                f"{mode.name}: {step.name} watches with {step.interval}, not a key of the "
+                "configuration"
+            )

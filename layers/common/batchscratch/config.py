@@ -122,8 +122,10 @@ GP3_BASELINE_THROUGHPUT = 125
 class CommonConfig(BaseModel):
     """Keys every mode accepts: the job definition, the job, and the workflow's timing.
 
-    Poll intervals (``waitFor…Seconds``) feed the Wait states of the polling loops; the
-    ``…TimeoutSeconds`` limits end a loop with a named error instead of letting it spin.
+    Poll intervals (``waitFor…Seconds``) are the longest pause between two looks of a check
+    step, which watches within its invocation and backs off from 2 s
+    (``batchscratch.polling.watch``); the ``…TimeoutSeconds`` limits end a loop with a named
+    error instead of letting it spin.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -159,11 +161,19 @@ class CommonConfig(BaseModel):
     cleanupTimeoutSeconds: int = Field(10800, ge=60, le=ONE_YEAR_SECONDS)
 
     POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
-        PollLoop("run", "CheckCompute", "computeTimeoutSeconds", ("waitForComputeSeconds",)),
+        PollLoop(
+            "run", "CheckCompute", "computeTimeoutSeconds", ("waitForComputeSeconds",), watched=True
+        ),
         PollLoop("run", "CheckJobStart", "jobStartTimeoutSeconds", ("waitForComputeSeconds",)),
         PollLoop("run", "FindRunJob", None, (), FOLLOW_PASSES),
         PollLoop("run", "RunJobWithDeadline", None, (), RESUBMISSIONS, RESUBMISSION_EVENTS),
-        PollLoop("run", "CleanUpCompute", "cleanupTimeoutSeconds", ("waitForComputeSeconds",)),
+        PollLoop(
+            "run",
+            "CleanUpCompute",
+            "cleanupTimeoutSeconds",
+            ("waitForComputeSeconds",),
+            watched=True,
+        ),
     )
     """The poll loops of the mode's state machines, each as the step it polls, the key that
     bounds it and the key of its Wait (``batchscratch.history`` budgets them; a test checks
@@ -252,14 +262,26 @@ class OnlyEbsConfig(CommonConfig):
     ebsSizeGb: int = Field(500, ge=1, le=65536, description="GiB")
     ebsIOPS: int = Field(5000, ge=3000, le=80000)
     ebsThroughput: int = Field(500, ge=125, le=2000, description="MiB/s")
-    waitForEbsCreationSeconds: int = Field(30, ge=0, le=3600)
+    waitForEbsCreationSeconds: int = Field(10, ge=0, le=3600)
     waitAfterDetachSeconds: int = Field(10, ge=0, le=3600)
     onFailure: Literal["snapshot", "retain", "delete"] = "snapshot"
 
     POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
         *CommonConfig.POLL_LOOPS,
-        PollLoop("run", "CheckVolume", "storageTimeoutSeconds", ("waitForEbsCreationSeconds",)),
-        PollLoop("run", "ReleaseVolume", "cleanupTimeoutSeconds", ("waitAfterDetachSeconds",)),
+        PollLoop(
+            "run",
+            "CheckVolume",
+            "storageTimeoutSeconds",
+            ("waitForEbsCreationSeconds",),
+            watched=True,
+        ),
+        PollLoop(
+            "run",
+            "ReleaseVolume",
+            "cleanupTimeoutSeconds",
+            ("waitAfterDetachSeconds",),
+            watched=True,
+        ),
         PollLoop(
             "release",
             "ReleaseRun",
@@ -311,24 +333,33 @@ class LustreConfig(CommonConfig):
     lustrePerUnitStorageThroughput: int | None = Field(None, description="MB/s/TiB")
     dataRepositoryPath: str = Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
     arraySize: int = Field(1, ge=1, le=10000)
-    waitForLustreCreationSeconds: int = Field(30, ge=0, le=3600)
-    waitForDataRepositoryTaskSeconds: int = Field(300, ge=0, le=3600)
+    waitForLustreCreationSeconds: int = Field(10, ge=0, le=3600)
+    waitForDataRepositoryTaskSeconds: int = Field(10, ge=0, le=3600)
     exportTimeoutSeconds: int = Field(21600, ge=60, le=ONE_YEAR_SECONDS)
     onFailure: Literal["export", "retain", "delete"] = "export"
 
     POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
         *CommonConfig.POLL_LOOPS,
         PollLoop(
-            "run", "CheckFileSystem", "storageTimeoutSeconds", ("waitForLustreCreationSeconds",)
+            "run",
+            "CheckFileSystem",
+            "storageTimeoutSeconds",
+            ("waitForLustreCreationSeconds",),
+            watched=True,
         ),
         PollLoop(
-            "run", "CheckExport", "exportTimeoutSeconds", ("waitForDataRepositoryTaskSeconds",)
+            "run",
+            "CheckExport",
+            "exportTimeoutSeconds",
+            ("waitForDataRepositoryTaskSeconds",),
+            watched=True,
         ),
         PollLoop(
             "run",
             "ReleaseFileSystem",
             "cleanupTimeoutSeconds",
             ("waitForDataRepositoryTaskSeconds",),
+            watched=True,
         ),
         PollLoop(
             "release",
@@ -411,9 +442,19 @@ class AutoExportConfig(LustreConfig):
 
     POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
         *LustreConfig.POLL_LOOPS,
-        PollLoop("run", "CheckDrain", "drainTimeoutSeconds", ("waitForCheckMetricsSeconds",)),
         PollLoop(
-            "run", "DisableAutoExport", "exportTimeoutSeconds", ("waitForCheckMetricsSeconds",)
+            "run",
+            "CheckDrain",
+            "drainTimeoutSeconds",
+            ("waitForCheckMetricsSeconds",),
+            watched=True,
+        ),
+        PollLoop(
+            "run",
+            "DisableAutoExport",
+            "exportTimeoutSeconds",
+            ("waitForCheckMetricsSeconds",),
+            watched=True,
         ),
     )
 

@@ -32,6 +32,13 @@ changes; requiring the whole window after the job's end rules that out.
 Anything else (no datapoint yet, any non-zero value in the window, a window whose start no
 judged datapoint covers yet) is "not drained yet"; the caller bounds the wait and then
 verifies with an export task instead of deleting.
+
+That rule is what lets a file system be deleted on the metric alone
+(``verifyExportBeforeDelete`` false). With the verifying export on (the default) the export
+task itself proves that nothing is left unexported, and the wait before it only keeps that
+task small: ``latest_reads_zero`` then says drained as soon as the newest datapoint whose
+period began after the job's end reads 0, a period after the queue emptied. It does not
+anchor a window at "now", so a metric that CloudWatch publishes late still drains.
 """
 
 from collections.abc import Iterable
@@ -65,7 +72,8 @@ def _floor_minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-def _ceil_minute(moment: datetime) -> datetime:
+def ceil_minute(moment: datetime) -> datetime:
+    """Return ``moment`` rounded up to a whole minute (itself when it is one)."""
     floor = _floor_minute(moment)
     return floor if floor == moment else floor + _MINUTE
 
@@ -90,7 +98,37 @@ def query_start(job_ended_at: datetime, now: datetime, quiet: timedelta) -> date
     Returns:
         ``max(job_ended_at rounded up, (now - quiet) rounded down)``, whole minutes.
     """
-    return max(_ceil_minute(job_ended_at), _floor_minute(now - quiet))
+    return max(ceil_minute(job_ended_at), _floor_minute(now - quiet))
+
+
+def latest_reads_zero(datapoints: Iterable[Datapoint], job_ended_at: datetime) -> DrainVerdict:
+    """Decide whether auto-export's queue is empty now, for a run that verifies with an export
+    task afterwards: the newest datapoint whose period began at or after the job's end reads
+    0 (module docstring).
+
+    Args:
+        datapoints: the metric's datapoints (any order), each stamped with the start of
+            its period.
+        job_ended_at: when the job ended (aware datetime).
+
+    Returns:
+        A ``DrainVerdict``: ``drained`` when that datapoint exists and is 0; ``considered``
+        the datapoints since the job's end.
+    """
+    judged = [point for point in datapoints if point.timestamp >= job_ended_at]
+    if not judged:
+        return DrainVerdict(False, 0, f"no datapoint since the job ended at {job_ended_at}")
+    latest = max(judged, key=lambda point: point.timestamp)
+    if latest.value != 0:
+        return DrainVerdict(
+            False,
+            len(judged),
+            f"the queue's oldest change was {latest.value:g} s old at "
+            f"{latest.timestamp.isoformat()}",
+        )
+    return DrainVerdict(
+        True, len(judged), f"the datapoint of {latest.timestamp.isoformat()} reads 0"
+    )
 
 
 def drain_verdict(

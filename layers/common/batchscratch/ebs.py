@@ -266,10 +266,10 @@ class EbsVolume:
         """``create_volume`` for the run (a volume has no security group)."""
         return create_volume(state.run, state.ebs_config(), subnet_ids)
 
-    def check(self, state: RunState, mode: "Mode") -> VolumeStatus:
+    def check(self, state: RunState, mode: "Mode", previous: dict[str, Any] | None) -> VolumeStatus:
         """``check_volume`` of the run's volume (the same in every mode)."""
         volume_id = state.require_volume().volumeId
-        return check_volume(volume_id, state.ebs_config(), state.previous(VolumeStatus))
+        return check_volume(volume_id, state.ebs_config(), previous)
 
 
 VOLUME = EbsVolume()

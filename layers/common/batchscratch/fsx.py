@@ -75,10 +75,14 @@ def create_file_system(
         security_group_id: the Batch instances' group, which admits Lustre traffic from itself.
 
     Returns:
-        The file system, and the private subnets in its zone, for the compute environment.
+        The file system, its mount details (``DNSName``, ``LustreConfiguration.MountName``:
+        CreateFileSystem "returns the description of the file system", FSx API Reference;
+        described once more if the answer lacks them), and the private subnets in its zone,
+        for the compute environment.
 
     Raises:
         botocore.exceptions.ClientError: FSx refused (quota, capacity, permissions).
+        StorageFailed: FSx described the file system without its mount details.
     """
     where = placement(subnet_ids)
     lustre: dict[str, Any] = {
@@ -100,12 +104,27 @@ def create_file_system(
         LustreConfiguration=lustre,
         Tags=_tag_list(run, {"Name": run.resource_name("fs")}),
     )["FileSystem"]
+    dns_name, mount_name = _mount_details(created)
+    if not (dns_name and mount_name):
+        dns_name, mount_name = _mount_details(_describe(created["FileSystemId"]))
+    if not (dns_name and mount_name):
+        raise StorageFailed(
+            f"File system {created['FileSystemId']} was described without its DNSName or "
+            "LustreConfiguration.MountName, which its instances need to mount it"
+        )
     return FileSystemRef(
         fileSystemId=created["FileSystemId"],
         availabilityZone=where.zone,
         subnetIds=where.subnet_ids,
+        dnsName=dns_name,
+        mountName=mount_name,
         createdAt=now_iso(),
     )
+
+
+def _mount_details(system: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``(DNSName, LustreConfiguration.MountName)`` of a file system description."""
+    return system.get("DNSName"), system.get("LustreConfiguration", {}).get("MountName")
 
 
 def _describe(file_system_id: str) -> dict[str, Any]:
@@ -522,10 +541,11 @@ class LustreFileSystem:
         config = state.lustre_config()
         return create_file_system(state.run, config, subnet_ids, security_group_id)
 
-    def check(self, state: RunState, mode: "Mode") -> FileSystemStatus:
+    def check(
+        self, state: RunState, mode: "Mode", previous: dict[str, Any] | None
+    ) -> FileSystemStatus:
         """``check_file_system``; the association exports by itself when ``mode`` does."""
         system_id = state.require_file_system().fileSystemId
-        previous = state.previous(FileSystemStatus)
         exports = mode.exports_automatically
         return check_file_system(state.run, state.lustre_config(), system_id, previous, exports)
 

@@ -15,6 +15,8 @@ parameter's type is the pydantic model the event is parsed into (as Powertools'
    error keeps its own name, which their Catch and Retry match;
 4. parsing the event into the model (``aws_lambda_powertools.utilities.parser.parse``: a
    pydantic ``ValidationError`` when it does not validate);
+5. recording the invocation's remaining time (``polling.start_invocation``), so that a check
+   step may watch (``polling.watch``) within it;
 
 and after the call logs ``log_message`` with the output's fields (``StepOutput.log_fields``)
 and returns the output as a plain dict (``model_dump``), which Lambda serialises to JSON.
@@ -34,6 +36,7 @@ from pydantic import BaseModel
 
 from batchscratch.aws import transient_errors_retried
 from batchscratch.outputs import StepOutput
+from batchscratch.polling import end_invocation, start_invocation
 
 logger = Logger()
 tracer = Tracer()
@@ -73,7 +76,12 @@ def _invocation(
     # ``lambda_handler:<line>`` as it did when each handler logged its own output.
     @functools.wraps(handler)
     def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-        output = handler(parse(event=event, model=event_model), context)
+        parsed = parse(event=event, model=event_model)
+        invocation = start_invocation(context.get_remaining_time_in_millis())
+        try:
+            output = handler(parsed, context)
+        finally:
+            end_invocation(invocation)
         if not isinstance(output, output_model):
             raise TypeError(
                 f"{handler.__qualname__} returned {type(output).__name__}, "

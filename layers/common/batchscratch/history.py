@@ -6,16 +6,19 @@ execution that reaches it fails at once, without running its Catch, so nothing c
 what the run created. LoadConfig therefore refuses a configuration whose poll loops could
 take a state machine past it.
 
-Each loop is a Wait of the configured interval, the check Task and a Choice
-(``tools/asl/spine.py`` ``poll``); one pass adds the events of those three states, counted
-in ``EVENTS_PER_STATE`` (Step Functions Developer Guide, "Execution history events": a Lambda
-Task is TaskStateEntered, TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited; a Choice
-and a Wait each their StateEntered and StateExited). A loop checks once at once and then
-once per interval until its timeout: at most ``timeout // max(interval, 1) + 1`` passes. An
-interval of 0 is counted as 1 s: a pass then lasts as long as its Lambda call and
-transitions, often less than a second, so for 0 the figure is a lower estimate (a
-configuration it refuses surely overflows; one it accepts with a 0 interval may still come
-close). The rest of a state machine is a bounded number of states, at most ``FIXED_EVENTS``
+Each loop is the check Task, a Choice and a Wait (``tools/asl/spine.py`` ``poll``); one pass
+adds the events of those three states, counted in ``EVENTS_PER_STATE`` (Step Functions
+Developer Guide, "Execution history events": a Lambda Task is TaskStateEntered,
+TaskScheduled, TaskStarted, TaskSucceeded, TaskStateExited; a Choice and a Wait each their
+StateEntered and StateExited). A watched loop's task looks for ``polling.WATCH_SECONDS``
+within its invocation before its Wait (``polling.watch``), so a pass lasts at least that long:
+at most ``timeout // WATCH_SECONDS + 1`` passes. Another loop (and a watched one whose
+interval is 0, which hands back after each look) checks once at once and then once per
+interval until its timeout: at most ``timeout // max(interval, 1) + 1`` passes. An interval of
+0 is counted as 1 s: a pass then lasts as long as its Lambda call and transitions, often less
+than a second, so for 0 the figure is a lower estimate (a configuration it refuses surely
+overflows; one it accepts with a 0 interval may still come close).
+The rest of a state machine is a bounded number of states, at most ``FIXED_EVENTS``
 events.
 
 The budget is per state machine: the run's own (``run``), and the stack's release state
@@ -53,6 +56,12 @@ LOOP_STATES = ("Wait", "Task", "Choice")
 """The states one pass of a poll loop goes through (``tools/asl/spine.py`` ``poll``)."""
 EVENTS_PER_PASS = sum(EVENTS_PER_STATE[kind] for kind in LOOP_STATES)
 """A pass's events: 9 (its Lambda task 5, the Choice 2, the Wait 2)."""
+
+WATCH_SECONDS = 240
+"""The longest a check step watches within one invocation (seconds, ``polling.watch``). Its
+function's ``Timeout`` leaves ``WATCH_MARGIN_SECONDS`` beyond it (tests/template checks)."""
+WATCH_MARGIN_SECONDS = 60
+"""Time a watching invocation keeps for its last look and its answer (seconds)."""
 
 FIXED_EVENTS: Mapping[str, int] = {"run": 200, "release": 100}
 """An upper bound of the events of every state outside the loops, each passed once, plus the
@@ -104,12 +113,16 @@ class PollLoop:
     None means only this bound counts."""
     events_per_pass: int = EVENTS_PER_PASS
     """History events of one pass (a resubmission goes through a whole Parallel)."""
+    watched: bool = False
+    """The step watches within its invocation (``polling.watch``): a pass lasts at least
+    ``polling.WATCH_SECONDS`` unless its interval is 0."""
 
     def passes(self, values: Mapping[str, Any]) -> int:
         """Return the most passes the loop makes with configuration ``values`` (key -> value)."""
         if self.timeout is None:
             return int(self.max_passes or 0)
-        interval = max(min(int(values[key]) for key in self.intervals), 1)
+        shortest = min(int(values[key]) for key in self.intervals)
+        interval = WATCH_SECONDS if self.watched and shortest > 0 else max(shortest, 1)
         passes = int(values[self.timeout]) // interval + 1
         return passes if self.max_passes is None else min(passes, self.max_passes)
 

@@ -39,6 +39,10 @@ class Step:
     """
 
     name: str
+    interval: str | None = None
+    """A check step's configuration key of its longest pause between two looks (seconds;
+    ``polling.watch``): the step watches within its invocation, and its function's
+    ``Timeout`` leaves room for the watch. None: the step does not watch."""
 
     @property
     def function(self) -> str:
@@ -53,8 +57,8 @@ class Step:
 
 LOAD_CONFIG = Step("LoadConfig")
 PREPARE_COMPUTE = Step("PrepareCompute")
-CHECK_COMPUTE = Step("CheckCompute")
-CLEAN_UP_COMPUTE = Step("CleanUpCompute")
+CHECK_COMPUTE = Step("CheckCompute", interval="waitForComputeSeconds")
+CLEAN_UP_COMPUTE = Step("CleanUpCompute", interval="waitForComputeSeconds")
 CHECK_JOB_START = Step("CheckJobStart")
 """The watchdog beside RunJob: terminate a job that has not started in time."""
 FIND_RUN_JOB = Step("FindRunJob")
@@ -82,8 +86,10 @@ class StorageInterface(Protocol):
         """Create the run's storage in the zone of ``subnet_ids[0]`` (idempotent)."""
         ...
 
-    def check(self, state: RunState, mode: "Mode") -> BaseModel:
-        """Report whether the storage is ready; raise a named error on failure or timeout."""
+    def check(self, state: RunState, mode: "Mode", previous: dict[str, Any] | None) -> Any:
+        """Report whether the storage is ready (a result with ``ready``, ``waitingSince``,
+        ``waitSeconds``); raise a named error on failure or timeout. ``previous``: the
+        check's earlier result, or None."""
         ...
 
     def mount(self, state: RunState) -> StorageMount:
@@ -110,34 +116,35 @@ class StorageInterface(Protocol):
 @dataclass(frozen=True)
 class StorageKind:
     """What a mode's scratch storage is: the steps that create, check and release it, the
-    implementation that does the work (``StorageInterface``), and ``release_seconds``: the
-    configuration key of the poll interval (seconds) between two passes of its release, read
-    by the release workflow (``batchscratch.release``) and by the state machine builder's
-    release loop (tools/asl)."""
+    implementation that does the work (``StorageInterface``). The check and release steps
+    watch (``Step.interval``)."""
 
     id: str
     create: Step
     check: Step
     release: Step
     implementation: StorageInterface
-    release_seconds: str
+
+    @property
+    def release_seconds(self) -> str:
+        """The configuration key of the release step's interval (seconds), which the release
+        workflow (``batchscratch.release``) also waits between its passes."""
+        return str(self.release.interval)
 
 
 EBS_VOLUME = StorageKind(
     id="ebs-volume",
     create=Step("CreateVolume"),
-    check=Step("CheckVolume"),
-    release=Step("ReleaseVolume"),
+    check=Step("CheckVolume", interval="waitForEbsCreationSeconds"),
+    release=Step("ReleaseVolume", interval="waitAfterDetachSeconds"),
     implementation=ebs.VOLUME,
-    release_seconds="waitAfterDetachSeconds",
 )
 LUSTRE_FILE_SYSTEM = StorageKind(
     id="lustre-file-system",
     create=Step("CreateFileSystem"),
-    check=Step("CheckFileSystem"),
-    release=Step("ReleaseFileSystem"),
+    check=Step("CheckFileSystem", interval="waitForLustreCreationSeconds"),
+    release=Step("ReleaseFileSystem", interval="waitForDataRepositoryTaskSeconds"),
     implementation=fsx.FILE_SYSTEM,
-    release_seconds="waitForDataRepositoryTaskSeconds",
 )
 
 
@@ -149,11 +156,16 @@ class PostJobStage:
     steps: tuple[Step, ...]
 
 
-DRAIN = PostJobStage("drain", (Step("CheckDrain"),))
+CHECK_DRAIN = Step("CheckDrain", interval="waitForCheckMetricsSeconds")
+TURN_OFF_AUTO_EXPORT = Step("DisableAutoExport", interval="waitForCheckMetricsSeconds")
+START_EXPORT = Step("StartExport")
+CHECK_EXPORT = Step("CheckExport", interval="waitForDataRepositoryTaskSeconds")
+
+DRAIN = PostJobStage("drain", (CHECK_DRAIN,))
 """Wait until auto-export's queue has drained (``AgeOfOldestQueuedMessage`` at 0)."""
-DISABLE_AUTO_EXPORT = PostJobStage("disable-auto-export", (Step("DisableAutoExport"),))
+DISABLE_AUTO_EXPORT = PostJobStage("disable-auto-export", (TURN_OFF_AUTO_EXPORT,))
 """Turn auto-export off on the association, so that an export task may run."""
-EXPORT = PostJobStage("export", (Step("StartExport"), Step("CheckExport")))
+EXPORT = PostJobStage("export", (START_EXPORT, CHECK_EXPORT))
 """Run an ``EXPORT_TO_REPOSITORY`` task and wait until it succeeded with 0 failed files."""
 
 
@@ -204,8 +216,8 @@ class Mode:
         return (
             LOAD_CONFIG,
             self.storage.create,
-            self.storage.check,
             PREPARE_COMPUTE,
+            self.storage.check,
             CHECK_COMPUTE,
             CHECK_JOB_START,
             FIND_RUN_JOB,

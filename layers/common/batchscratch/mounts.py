@@ -49,17 +49,19 @@ def lustre_mount(state: RunState) -> StorageMount:
     """Return how the run's Lustre file system reaches the job: ``/fsx/scratch`` on the
     host, ``/scratch`` in the container. The user data carries the run id, as for EBS.
 
+    The mount details come from CreateFileSystem's answer, so this works while the file
+    system is still being created: the instances boot only for a job, which is submitted
+    once the file system and its association are ready.
+
     Raises:
-        ValueError: the state lacks the file system or its mount details (CreateFileSystem
-            or CheckFileSystem did not finish).
+        ValueError: the state lacks the file system (CreateFileSystem did not run).
     """
     file_system = state.require_file_system()
-    status = state.require_mount()
     return StorageMount(
         subnet_ids=file_system.subnetIds,
         user_data=lustre_user_data(
-            str(status.dnsName),
-            str(status.mountName),
+            file_system.dnsName,
+            file_system.mountName,
             state.run.runId,
             LUSTRE_MOUNT_POINT,
             LUSTRE_SCRATCH_DIR,

@@ -9,6 +9,10 @@ with the same models, so a field is added, renamed or removed here and nowhere e
 The handlers return these models (``batchscratch.handler.step_handler`` turns them into the
 plain dict Lambda sends back). Every model refuses unknown keys: what a later step reads from
 the state is exactly what an earlier step returned.
+
+Every check step's result (the ones with ``waitingSince``) also carries ``waitSeconds``: the
+pause in seconds before the step's next look, which the state machine's Wait takes, 0 once
+done (``batchscratch.polling.watch`` sets it).
 """
 
 from typing import Any, ClassVar, Literal
@@ -83,13 +87,16 @@ class VolumeStatus(StepOutput):
     ready: bool
     state: str
     waitingSince: str
+    waitSeconds: int = 0
 
 
 class FileSystemRef(StepOutput):
     """CreateFileSystem, ``$.fileSystem``: the run's FSx for Lustre file system.
 
     ``subnetIds``: the private subnets in the file system's zone, for the compute
-    environment; ``createdAt``: ISO 8601, UTC.
+    environment; ``dnsName`` and ``mountName``: how instances mount it (FSx assigns both
+    when it accepts the file system, before it is AVAILABLE), so the run's compute is
+    prepared while the file system is created; ``createdAt``: ISO 8601, UTC.
     """
 
     state_key: ClassVar[str] = "fileSystem"
@@ -97,6 +104,8 @@ class FileSystemRef(StepOutput):
     fileSystemId: str
     availabilityZone: str
     subnetIds: list[str]
+    dnsName: str
+    mountName: str
     createdAt: str
 
 
@@ -113,6 +122,7 @@ class FileSystemStatus(StepOutput):
     associationId: str | None = None
     dataRepositoryPath: str | None = None
     waitingSince: str
+    waitSeconds: int = 0
 
 
 class ComputeRef(StepOutput):
@@ -146,6 +156,7 @@ class ComputeStatus(StepOutput):
     jobQueueArn: str | None
     jobTimeoutSeconds: int
     waitingSince: str
+    waitSeconds: int = 0
 
 
 class JobStart(StepOutput):
@@ -200,6 +211,7 @@ class CleanupStatus(StepOutput):
     done: bool
     remaining: list[str]
     waitingSince: str
+    waitSeconds: int = 0
 
 
 class DrainStatus(StepOutput):
@@ -218,6 +230,7 @@ class DrainStatus(StepOutput):
     reason: str
     jobEndedAt: str
     waitingSince: str
+    waitSeconds: int = 0
 
 
 class AutoExportStatus(StepOutput):
@@ -230,6 +243,7 @@ class AutoExportStatus(StepOutput):
     associationId: str
     lifecycle: str
     waitingSince: str
+    waitSeconds: int = 0
 
 
 class ExportRef(StepOutput):
@@ -255,6 +269,7 @@ class ExportStatus(StepOutput):
     totalCount: int
     reportLocation: str
     waitingSince: str
+    waitSeconds: int = 0
 
 
 class ReleaseStatus(StepOutput):
@@ -273,6 +288,7 @@ class ReleaseStatus(StepOutput):
     retained: list[str]
     deleted: list[str]
     waitingSince: str
+    waitSeconds: int = 0
 
 
 JobStatus = Literal["SUCCEEDED", "FAILED", "NONE", "UNKNOWN"]

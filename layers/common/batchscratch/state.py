@@ -170,13 +170,6 @@ class RunState(LoadedConfig):
             raise ValueError("the state has no file system: CreateFileSystem did not run")
         return self.fileSystem
 
-    def require_mount(self) -> FileSystemStatus:
-        """Return ``fileSystemStatus`` once it has the mount details; else ``ValueError``."""
-        status = self.fileSystemStatus
-        if status is None or not (status.ready and status.dnsName and status.mountName):
-            raise ValueError("the file system is not ready: CheckFileSystem did not finish")
-        return status
-
     def require_export(self) -> ExportRef:
         """Return ``export``; raise ``ValueError`` when the state has none."""
         if self.export is None:
