@@ -1,13 +1,15 @@
 """The acceptance limits (tools/bench/limits.py) on hand-made benches, and docs/benchmarks.md's
 limits table against the one in code."""
 
+from dataclasses import replace
+
 import pytest
 
 from tests.conftest import REPO
 from tools.bench.cost import Dollars, Usage
 from tools.bench.limits import LIMITS, check
 from tools.bench.original import Modeled
-from tools.bench.report import DOCS_PATH, LIMIT_HEADER, limit_rows, markdown
+from tools.bench.report import DOCS_PATH, LIMIT_HEADER, limit_rows, markdown, spread_text
 from tools.bench.run import Bench, HandlerFigures, RunFigures
 from tools.bench.timeline import Span, Timeline
 
@@ -153,3 +155,13 @@ def test_a_single_length_cannot_show_growth(length: str) -> None:
     growth = next(limit for limit in LIMITS if limit.bound == "never")
     assert results[growth].unmeasured == "needs runs of two job lengths"
     assert not results[growth].holds
+
+
+def test_repeated_rehearsals_that_differ_say_so() -> None:
+    agreeing = replace(run(), repeats=((200.0, 82), (201.5, 82), (203.0, 82)))
+    assert spread_text(agreeing) == ""
+    differing = replace(run(), repeats=((206.5, 82), (236.5, 85), (206.6, 82)))
+    assert spread_text(differing) == (
+        "its 3 rehearsals differed: overhead 206.5 to 236.5 s, transitions 82 to 85; "
+        "the least is shown"
+    )

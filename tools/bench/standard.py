@@ -1,6 +1,6 @@
 """The standard run the bench rehearses: one table of its figures, and the scenario built from it.
 
-The standard run is the issue's model of a run on the rehearsal's clock: the storage is ready
+The standard run is a model run on the rehearsal's clock: the storage is ready
 5 minutes after its create call, the job runs 2 hours with one Spot reclaim half-way and a
 successful attempt for the rest, and the mode's export follows. The bench also runs it with
 1-hour and 24-hour jobs (``JOB_LENGTHS``). Every figure is a row of ``STANDARD_RUN`` with the
@@ -80,7 +80,7 @@ STANDARD_RUN: tuple[Setting, ...] = (
         300.0,
         "300 s",
         EVERY_MODE,
-        "The issue's model: the storage is ready 5 minutes after its create call (an FSx for "
+        "The model run: the storage is ready 5 minutes after its create call (an FSx for "
         "Lustre file system takes minutes; an EBS volume is usually faster, which changes the "
         "total, not the overhead: creation is AWS work).",
     ),
@@ -114,7 +114,7 @@ STANDARD_RUN: tuple[Setting, ...] = (
         _attempts,
         "FAILED (Spot reclaim) after half the job, then SUCCEEDED after the other half",
         EVERY_MODE,
-        "The issue's model: one Spot reclaim at half the job ("
+        "The model run: one Spot reclaim at half the job ("
         + SPOT_RECLAIM
         + "), retried by the job definition's retry strategy, then a successful attempt.",
     ),
@@ -131,21 +131,21 @@ STANDARD_RUN: tuple[Setting, ...] = (
         600.0,
         "600 s",
         TASK_EXPORT,
-        "The issue's model: the export task after the job runs 10 minutes.",
+        "The model run: the export task after the job runs 10 minutes.",
     ),
     Setting(
         "aws.export.seconds",
         60.0,
         "60 s",
         AUTO_EXPORT,
-        "The issue's model: the verifying export after the drain has little left to copy.",
+        "The model run: the verifying export after the drain has little left to copy.",
     ),
     Setting(
         "aws.export.queueAgeSeconds",
         QUEUE_DRAIN,
         "540, 480, ..., 60, 0 (one a minute after the job)",
         AUTO_EXPORT,
-        "The issue's model: auto-export's queue drains over 10 minutes after the job.",
+        "The model run: auto-export's queue drains over 10 minutes after the job.",
     ),
 )
 """The standard run's figures, in the order docs/benchmarks.md lists them."""
