@@ -32,7 +32,7 @@ SHELL_SCRIPTS = .ci/run $(shell find docker layers/common/batchscratch -type f -
 DOCKERFILES = $(shell find docker -type f -name Dockerfile 2>/dev/null | sort)
 
 .PHONY: help setup lock lint lint-python lint-types lint-template lint-asl lint-shell \
-	lint-docker lint-pins asl format test check rehearse build clean distclean
+	lint-docker lint-pins asl format test check rehearse bench build clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -144,6 +144,13 @@ rehearse: setup ## Rehearse every scenario of the implemented modes locally (no 
 		exit 1; \
 	fi
 	$(BIN)/python -m tools.rehearse $(SCENARIOS)
+
+# The standard run of every mode at 1, 2 and 24 hours in the rehearsal, beside the original
+# design's polling model, and the built handlers' cold imports and sizes (hence `build`).
+# It reports and writes docs/benchmarks.md; `python -m tools.bench --check` also exits 1
+# when an acceptance limit is broken.
+bench: build ## Orchestration overhead, cost and transitions per run; writes docs/benchmarks.md
+	$(BIN)/python -m tools.bench
 
 # ---------------------------------------------------------------------------- build
 

@@ -26,6 +26,7 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -84,6 +85,37 @@ class Summary:
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(", ", ": "))
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What one execution of a rehearsal leaves to read beyond its summary line, for tools
+    that measure a run (``tools.bench``): handed to ``run_scenario``'s ``observe`` while the
+    local AWS still stands, once per execution, after its summary is made.
+
+    Every time is epoch seconds on the rehearsal's virtual clock.
+    """
+
+    summary: Summary
+    events: list[dict[str, Any]]
+    """The execution's history (GetExecutionHistory events, oldest first)."""
+    releases: list[tuple[dict[str, Any], list[dict[str, Any]]]]
+    """Each release execution started for the run: its DescribeExecution answer and its
+    history, oldest first."""
+    simulation: Simulation
+    """The rehearsal's records (``Created``, ``Released``, ``Lifecycle``, jobs, metric
+    datapoints ...), shared by every execution of the scenario."""
+    arns: frozenset[str]
+    """The run's execution ARN and its release executions' (what the records are filtered by)."""
+    jobs: list[JobRecord]
+    """The Batch jobs the run submitted."""
+    started: float
+    """When the execution started."""
+    end: float
+    """When the rehearsal ended (every execution and release done)."""
+    function_memory: dict[str, int] = field(default_factory=dict)
+    """``MemorySize`` (MB) of every deployed Lambda function, by function name and by ARN
+    (ListFunctions)."""
 
 
 # --------------------------------------------------------------------------- expectations
@@ -886,6 +918,7 @@ def _run(
     out: TextIO | None,
     echo: TextIO | None,
     quiet: bool = False,
+    observe: Callable[[Observed], None] | None = None,
 ) -> list[Summary]:
     name = scenario.name or "scenario"
     sim = _simulation(scenario)
@@ -926,9 +959,12 @@ def _run(
             events = _history(aws, arn)
             history = read_history(events)
             started = _started_at(events, execution.at)
+            release_events = [
+                (release, _history(aws, release["executionArn"])) for release in releases[arn]
+            ]
             released = [
-                (release, read_history(_history(aws, release["executionArn"]), started))
-                for release in releases[arn]
+                (release, read_history(release_history, started))
+                for release, release_history in release_events
             ]
             arns = frozenset({arn, *(release["executionArn"] for release, _ in released)})
             mine = [n for n in notifications if names_run(n, arn)]
@@ -1013,7 +1049,32 @@ def _run(
                 trace(f"  expectation not met: {item}")
             say(summary.to_json())
             summaries.append(summary)
+            if observe is not None:
+                observe(
+                    Observed(
+                        summary=summary,
+                        events=events,
+                        releases=release_events,
+                        simulation=sim,
+                        arns=arns,
+                        jobs=jobs,
+                        started=started,
+                        end=end,
+                        function_memory=_function_memory(aws),
+                    )
+                )
         return summaries
+
+
+def _function_memory(aws: LocalAws) -> dict[str, int]:
+    """``MemorySize`` (MB) of every deployed function, by name and by ARN (ListFunctions)."""
+    memory: dict[str, int] = {}
+    for page in aws.client("lambda").get_paginator("list_functions").paginate():
+        for function in page["Functions"]:
+            size = int(function.get("MemorySize") or 128)
+            memory[function["FunctionName"]] = size
+            memory[function["FunctionArn"]] = size
+    return memory
 
 
 def _started_at(events: list[dict[str, Any]], default: float) -> float:
@@ -1240,6 +1301,7 @@ def run_scenario(
     out: TextIO | None = None,
     echo: TextIO | None = None,
     quiet: bool = False,
+    observe: Callable[[Observed], None] | None = None,
 ) -> list[Summary]:
     """Rehearse one scenario and return one summary per execution.
 
@@ -1249,6 +1311,8 @@ def run_scenario(
         out: where the trace and summary lines are printed (default: nowhere).
         echo: where the handlers' captured output is copied (default: nowhere).
         quiet: print only the summary lines to ``out``, not the trace.
+        observe: called with each execution's ``Observed`` (its history, its release
+            executions' and the rehearsal's records), while the local AWS still stands.
 
     Raises:
         ScenarioError: the scenario breaks the format.
@@ -1263,7 +1327,7 @@ def run_scenario(
         parsed = load(scenario)
     repository = Path(root) if root else ROOT
     check_states(parsed, repository)
-    return _run(parsed, repository, out, echo, quiet=quiet)
+    return _run(parsed, repository, out, echo, quiet=quiet, observe=observe)
 
 
 @dataclass

@@ -143,9 +143,24 @@ class Association(Strict):
 
     updateStuck: bool = False
     """UpdateDataRepositoryAssociation leaves it ``UPDATING`` for ever."""
+    readySeconds: Seconds | None = None
+    """Virtual seconds a new association is ``CREATING`` before it is ``AVAILABLE``, however
+    often it is described (default: one describe call, or 60 simulated seconds)."""
+    updateSeconds: Seconds | None = None
+    """Virtual seconds it is ``UPDATING`` after UpdateDataRepositoryAssociation, however often
+    it is described (default: one describe call, or 60 simulated seconds)."""
     failsAfterSeconds: Seconds | None = None
     """Once ``AVAILABLE``, the association turns ``lateStatus`` this many seconds later."""
     lateStatus: Literal["FAILED", "MISCONFIGURED"] = "FAILED"
+
+    @model_validator(mode="after")
+    def _stuck(self) -> Association:
+        if self.updateStuck and self.updateSeconds is not None:
+            raise ValueError(
+                "updateStuck and updateSeconds: an update that never ends takes no number of "
+                "seconds"
+            )
+        return self
 
 
 # --------------------------------------------------------------------------- compute

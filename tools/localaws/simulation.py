@@ -206,6 +206,28 @@ class Released:
 
 
 @dataclass(frozen=True)
+class Lifecycle:
+    """A per-run resource of the emulated AWS reaching a lifecycle state, and when it did.
+
+    ``at`` is when the change happened on the virtual clock, not when a describe call first
+    reported it: an FSx file system's or EBS volume's ``AVAILABLE``/``available`` at the
+    time it became ready (``aws.storage.readySeconds``), a data repository association's
+    ``UPDATING`` at the UpdateDataRepositoryAssociation call and its ``AVAILABLE`` at the
+    step that made it so, a data repository task's ``EXECUTING`` at its ``StartTime`` and its
+    end (``SUCCEEDED``, ``FAILED``, ``CANCELED``) at its ``EndTime``. Recorded by the
+    emulation the first time it reports the state (``Simulation.record_lifecycle``).
+    """
+
+    kind: str
+    """The resource kind, as in ``Created`` (``fsx:file-system``, ``ec2:volume``,
+    ``fsx:data-repository-association``, ``fsx:data-repository-task``)."""
+    resource_id: str
+    execution_arn: str | None
+    state: str
+    at: float
+
+
+@dataclass(frozen=True)
 class Refusal:
     """An error answer of the local AWS: the emulated FSx (e.g. DeleteFileSystem while a task
     runs), or any service refusing a value its API does not accept (``constraints``)."""
@@ -388,6 +410,9 @@ class Simulation:
     """File systems the emulated FSx started deleting, in order (``tools.localaws.patches.fsx``)."""
     metrics: list[Published] = field(default_factory=list)
     """AutoExport metric datapoints published so far, in order."""
+    lifecycles: list[Lifecycle] = field(default_factory=list)
+    """Lifecycle changes of per-run storage, associations and tasks, in the order the
+    emulation reported them (``record_lifecycle``)."""
     lambda_faults: list[Any] = field(default_factory=list)
     """The Lambda invocation faults played, in order (``faults.LambdaFault``)."""
     lambda_containers: dict[str, Any] = field(default_factory=dict)
@@ -529,6 +554,32 @@ class Simulation:
                 or self.execution_at_work()
             )
             self.released.append(Released(kind, resource_id, execution, self.clock.now()))
+
+    def record_lifecycle(self, kind: str, resource_id: str, state: str, at: float) -> None:
+        """Record that ``resource_id`` reached ``state`` at ``at`` (virtual epoch seconds),
+        for the execution that created it (else the execution at work), unless that change
+        (the same state at the same time) is recorded already: the emulation reports a state
+        each time it describes the resource."""
+        if not self.enabled:
+            return
+        with self._lock:
+            if any(
+                (item.kind, item.resource_id, item.state, item.at) == (kind, resource_id, state, at)
+                for item in self.lifecycles
+            ):
+                return
+            execution = (
+                next(
+                    (
+                        c.execution_arn
+                        for c in self.created
+                        if (c.kind, c.resource_id) == (kind, resource_id)
+                    ),
+                    None,
+                )
+                or self.execution_at_work()
+            )
+            self.lifecycles.append(Lifecycle(kind, resource_id, execution, state, at))
 
     def record_refusal(
         self,

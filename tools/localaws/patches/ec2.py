@@ -308,6 +308,9 @@ def patch_volume_lifecycle(patcher: Patcher) -> None:
                     script = _script(volume)
                     if script is not None and script.gone_at is None:
                         script.readiness.observe(now)
+                        ready = script.readiness.ready_at()
+                        if ready is not None and script.state(False, now) == "available":
+                            sim.record_lifecycle("ec2:volume", volume.id, "available", ready)
             return matches
 
         return describe_volumes

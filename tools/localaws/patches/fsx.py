@@ -37,7 +37,9 @@ operation's documented ones, messages are paraphrased):
   most 8 per file system (``ServiceLimitExceeded``). Lifecycle ``CREATING`` for one describe,
   then ``AVAILABLE``; UpdateDataRepositoryAssociation (import chunk size, ``S3`` auto-import
   and auto-export policies) is ``UPDATING`` for one describe (for ever with the scenario's
-  ``association.updateStuck``); DeleteDataRepositoryAssociation ``DELETING`` for one, then
+  ``association.updateStuck``); with ``association.readySeconds`` (``updateSeconds``) it is
+  ``CREATING`` (``UPDATING``) for that long instead, however often it is described;
+  DeleteDataRepositoryAssociation ``DELETING`` for one, then
   gone. With ``association.failsAfterSeconds`` it turns ``association.lateStatus``
   (``FAILED``, "a terminal state that cannot be recovered", or ``MISCONFIGURED``, "automatic
   import and automatic export will not work") that long after it first became AVAILABLE,
@@ -120,6 +122,11 @@ EXPORTED_FILES = 120
 """Files a simulated export processes besides the scenario's failed ones."""
 MAX_ASSOCIATIONS = 8
 TASK_RUNNING = ("PENDING", "EXECUTING")
+TASK_ENDED = ("SUCCEEDED", "FAILED", "CANCELED")
+"""A data repository task's terminal lifecycles (FSx API Reference, DataRepositoryTask)."""
+ASSOCIATION = "fsx:data-repository-association"
+TASK = "fsx:data-repository-task"
+"""Resource kinds of the simulation's records (as ``hooks.CREATES`` names them)."""
 
 _SSD_DEPLOYMENTS = ("SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2")
 _THROUGHPUT = {"PERSISTENT_1": (50, 100, 200), "PERSISTENT_2": (125, 250, 500, 1000)}
@@ -343,6 +350,9 @@ class Association:
     milestone: Callable[[float], None]
     available_at: float | None = None
     """When it first became AVAILABLE."""
+    settles_at: float | None = None
+    """With ``association.readySeconds`` (``updateSeconds``): when the CREATING (UPDATING) in
+    progress ends, whatever the describe calls; None: ``phases`` decide."""
 
     @property
     def data_repository_path(self) -> str:
@@ -359,8 +369,12 @@ class Association:
         phase = self.phases.current
         if phase in ("DELETING", GONE):
             return phase
+        if self.settles_at is not None:
+            self.milestone(self.settles_at)
+            settling = self.phases.phases[0][0]
+            phase = settling if self.phases.clock() < self.settles_at else "AVAILABLE"
         if self.available_at is None and phase == "AVAILABLE":
-            self.available_at = self.phases.entered(len(self.phases.phases) - 1)
+            self.available_at = self.available_since()
         seconds = self.behaviour.failsAfterSeconds
         if self.available_at is not None and seconds is not None:
             late = self.available_at + seconds
@@ -368,6 +382,13 @@ class Association:
             if self.phases.clock() >= late:
                 return self.behaviour.lateStatus
         return phase
+
+    def available_since(self) -> float | None:
+        """When its current ``AVAILABLE`` began (after its creation or its last update), on
+        the virtual clock; None if it is not AVAILABLE yet."""
+        if self.settles_at is not None:
+            return self.settles_at if self.phases.clock() >= self.settles_at else None
+        return self.phases.entered(len(self.phases.phases) - 1)
 
     @property
     def failure_message(self) -> str | None:
@@ -729,6 +750,13 @@ class Lustre:
                 )
         return str(subnet.vpc_id)
 
+    def _note(self, kind: str, resource_id: str, state: str, at: float | None) -> None:
+        """Record a lifecycle change in the simulation (``Simulation.lifecycles``), if one
+        plays and the time of the change is known."""
+        sim = self.sim
+        if sim is not None and at is not None:
+            sim.record_lifecycle(kind, resource_id, state, at)
+
     def _describe_file_system(self, fs: FileSystem) -> dict[str, Any]:
         request = fs.request
         lustre: dict[str, Any] = {
@@ -743,6 +771,8 @@ class Lustre:
             "LogConfiguration": {"Level": "DISABLED"},
         }
         lifecycle = fs.lifecycle
+        if lifecycle == "AVAILABLE":
+            self._note("fsx:file-system", fs.file_system_id, lifecycle, fs.readiness.ready_at())
         described: dict[str, Any] = {
             "OwnerId": fs.owner,
             "CreationTime": fs.created,
@@ -928,19 +958,24 @@ class Lustre:
             chunk = _check_chunk_size(params.get("ImportedFileChunkSize") or 1024)
             s3 = _check_s3_policies(params.get("S3"))
             association_id = f"dra-{secrets.token_hex(9)[:17]}"
+            behaviour = (
+                self.sim.behaviour.association if self.sim is not None else AssociationBehaviour()
+            )
+            created = self.now()
             association = Association(
                 association_id=association_id,
                 arn=self._arn("association", f"{fs.file_system_id}/{association_id}"),
                 file_system_id=fs.file_system_id,
                 request={**params, "FileSystemPath": path, "DataRepositoryPath": repository},
-                created=self.now(),
+                created=created,
                 phases=Phases([("CREATING", 1), ("AVAILABLE", 0)], self.now, timed=True),
                 s3=s3,
                 chunk_size=chunk,
-                behaviour=self.sim.behaviour.association
-                if self.sim is not None
-                else AssociationBehaviour(),
+                behaviour=behaviour,
                 milestone=self.milestone,
+                settles_at=None
+                if behaviour.readySeconds is None
+                else created + behaviour.readySeconds,
             )
             self._keep(
                 "CreateDataRepositoryAssociation",
@@ -971,6 +1006,12 @@ class Lustre:
     def _describe_association(self, association: Association) -> dict[str, Any]:
         request = association.request
         lifecycle = self._association_lifecycle(association)
+        phases = association.phases
+        if lifecycle == "UPDATING":
+            self._note(ASSOCIATION, association.association_id, lifecycle, phases.since)
+        elif lifecycle == "AVAILABLE":
+            at = association.available_since()
+            self._note(ASSOCIATION, association.association_id, lifecycle, at)
         described: dict[str, Any] = {
             "AssociationId": association.association_id,
             "ResourceARN": association.arn,
@@ -1033,6 +1074,8 @@ class Lustre:
                 association.chunk_size = _check_chunk_size(params["ImportedFileChunkSize"])
             if "S3" in params:
                 association.s3 = _check_s3_policies(params["S3"])
+            seconds = association.behaviour.updateSeconds
+            association.settles_at = None if seconds is None else self.now() + seconds
             if association.behaviour.updateStuck:
                 association.phases.restart([("UPDATING", 0)])
             else:
@@ -1152,6 +1195,10 @@ class Lustre:
 
     def _describe_task(self, task: Task) -> dict[str, Any]:
         lifecycle = task.lifecycle
+        if lifecycle not in ("PENDING", "CANCELING"):
+            self._note(TASK, task.task_id, "EXECUTING", task.started)
+        if lifecycle in TASK_ENDED:
+            self._note(TASK, task.task_id, lifecycle, task.ended)
         now = self.now()
         total = EXPORTED_FILES + task.failed_files
         if lifecycle == "PENDING":
