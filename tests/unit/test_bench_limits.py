@@ -163,5 +163,5 @@ def test_repeated_rehearsals_that_differ_say_so() -> None:
     differing = replace(run(), repeats=((206.5, 82), (236.5, 85), (206.6, 82)))
     assert spread_text(differing) == (
         "its 3 rehearsals differed: overhead 206.5 to 236.5 s, transitions 82 to 85; "
-        "the least is shown"
+        "the worst is shown"
     )

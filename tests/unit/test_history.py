@@ -181,11 +181,11 @@ def test_the_original_ebs_defaults_fit_with_figures():
     totals = worst_case_events(type(config).POLL_LOOPS, config.model_dump())
 
     # run: the watched loops pass at most every 240 s: storage and compute 1800 // 240 + 1 =
-    # 8, cleanup and release 10800 // 240 + 1 = 46; job start 121 (not watched); a followed
+    # 8, job start 3600 // 240 + 1 = 16, cleanup and release 10800 // 240 + 1 = 46; a followed
     # job at most 400 passes of 9; 5 resubmissions of 40.
     assert WATCH_SECONDS == 240
     assert totals == {
-        "run": 200 + (8 + 8 + 121 + 46 + 46) * 9 + 400 * 9 + 5 * 40,
+        "run": 200 + (8 + 8 + 16 + 46 + 46) * 9 + 400 * 9 + 5 * 40,
         "release": 100 + 1081 * 9,
     }
 
@@ -264,9 +264,10 @@ def test_the_loops_of_watching_steps_are_counted_as_watched(mode):
             "3,601 polls (32,409 events)",
         ),
         (
+            # An interval of 0 hands back after each look: the watch saves nothing.
             "OnlyEBS",
-            {"waitForComputeSeconds": 1},
-            "CleanUpCompute: cleanupTimeoutSeconds = 10800 / waitForComputeSeconds = 1",
+            {"waitForComputeSeconds": 0},
+            "CleanUpCompute: cleanupTimeoutSeconds = 10800 / waitForComputeSeconds = 0",
         ),
     ],
 )

@@ -5,7 +5,7 @@ docs/benchmarks.md.
 Options: ``--json`` prints the raw figures instead of the table; ``--check`` exits 1 when an
 acceptance limit is broken or could not be measured (naming it); ``--no-docs`` leaves
 docs/benchmarks.md alone; ``--repeats N`` rehearses each run N times (default 3) and reports
-the one with the least overhead. Exit status 0 otherwise (2 for bad arguments).
+the one with the most overhead. Exit status 0 otherwise (2 for bad arguments).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         "--repeats",
         type=int,
         default=REPEATS,
-        help=f"rehearsals of each run, the least overhead reported (default {REPEATS})",
+        help=f"rehearsals of each run, the most overhead reported (default {REPEATS})",
     )
     args = parser.parse_args(argv)
     if args.repeats < 1:

@@ -201,7 +201,7 @@ def spread_text(run: RunFigures) -> str:
         differ.append(f"transitions {transitions[0]:g} to {transitions[-1]:g}")
     if not differ:
         return ""
-    return f"its {len(run.repeats)} rehearsals differed: {', '.join(differ)}; the least is shown"
+    return f"its {len(run.repeats)} rehearsals differed: {', '.join(differ)}; the worst is shown"
 
 
 def original_lines(run: RunFigures) -> list[str]:
@@ -402,10 +402,9 @@ def docs(bench: Bench) -> str:
         "orchestration's figures, not AWS's: real creation, boot and export times vary. "
         "They are one run's figures, not averages over the phase of each poll: a poll that "
         "happens to line up with what it waits for (a 600 s export checked every 300 s) "
-        "shows no lag. Each run is rehearsed several times and the one with the least "
-        "overhead shown: the rehearsal's Parallel branches share one virtual clock, so a "
-        "Wait in one branch can pass before the other branch's next call, which only ever "
-        "adds time.",
+        "shows no lag. Each run is rehearsed several times and the one with the most "
+        "overhead shown: the rehearsal's Parallel branches share one virtual clock, so the "
+        "timing of one branch against the other can vary between rehearsals.",
         "",
         "## Per run",
         "",

@@ -164,7 +164,13 @@ class CommonConfig(BaseModel):
         PollLoop(
             "run", "CheckCompute", "computeTimeoutSeconds", ("waitForComputeSeconds",), watched=True
         ),
-        PollLoop("run", "CheckJobStart", "jobStartTimeoutSeconds", ("waitForComputeSeconds",)),
+        PollLoop(
+            "run",
+            "CheckJobStart",
+            "jobStartTimeoutSeconds",
+            ("waitForComputeSeconds",),
+            watched=True,
+        ),
         PollLoop("run", "FindRunJob", None, (), FOLLOW_PASSES),
         PollLoop("run", "RunJobWithDeadline", None, (), RESUBMISSIONS, RESUBMISSION_EVENTS),
         PollLoop(

@@ -4,6 +4,7 @@ Reads CloudWatch ``GetMetricData`` with one ``MetricStat`` (statistic Maximum), 
 CloudWatch API Reference; the rule itself is ``batchscratch.drain.drain_verdict``.
 """
 
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -102,12 +103,12 @@ def next_period_seconds(job_ended_at: datetime, now: datetime, period: int) -> i
     origin = ceil_minute(job_ended_at)
     elapsed = max(0.0, (now - origin).total_seconds())
     if now < origin:
-        return int((origin - now).total_seconds()) + METRIC_DELAY_SECONDS
+        return math.ceil((origin - now).total_seconds()) + METRIC_DELAY_SECONDS
     since_end = elapsed % period
-    if since_end < METRIC_DELAY_SECONDS:
+    if since_end < METRIC_DELAY_SECONDS - 1:
         # A period ended a moment ago: read it once the delay has passed, not a period later.
-        return int(METRIC_DELAY_SECONDS - since_end)
-    return int(period - since_end) + METRIC_DELAY_SECONDS
+        return math.ceil(METRIC_DELAY_SECONDS - since_end)
+    return math.ceil(period - since_end) + METRIC_DELAY_SECONDS
 
 
 def check_drain(

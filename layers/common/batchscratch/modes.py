@@ -59,7 +59,7 @@ LOAD_CONFIG = Step("LoadConfig")
 PREPARE_COMPUTE = Step("PrepareCompute")
 CHECK_COMPUTE = Step("CheckCompute", interval="waitForComputeSeconds")
 CLEAN_UP_COMPUTE = Step("CleanUpCompute", interval="waitForComputeSeconds")
-CHECK_JOB_START = Step("CheckJobStart")
+CHECK_JOB_START = Step("CheckJobStart", interval="waitForComputeSeconds")
 """The watchdog beside RunJob: terminate a job that has not started in time."""
 FIND_RUN_JOB = Step("FindRunJob")
 """After a transient SubmitJob or ``.sync`` poll error: follow the run's job, or resubmit."""

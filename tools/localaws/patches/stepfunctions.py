@@ -456,13 +456,23 @@ BRANCH_ROUTINE = Target(
     "waits for ever",
 )
 
+BRANCHES_EVAL = Target(
+    "parallel_branches_eval",
+    f"{_SFN}.state.exec.state_parallel.branches_decl:BranchesDecl._eval_body",
+    "(self, env: moto.stepfunctions.parser.asl.eval.environment.Environment) -> None",
+    "fast clock: every branch of a Parallel counts as running before the first one starts, so "
+    "a .sync poll in the first branch never takes itself for the only one",
+)
+
 
 def patch_parallel_branches(patcher: Patcher, sim: Simulation) -> None:
     """Fast clock: the ``.sync`` poll skips on to its job's next change (``patches.clock``),
     however long that is; beside another branch of a Parallel state (the job's watchdog) that
     would skip past everything the other branch does meanwhile (the job's start deadline).
 
-    Each branch's thread now counts as running for its execution while it runs
+    Each branch now counts as running for its execution from the moment its Parallel starts
+    its branches (all of them at once, before the first thread runs: a branch that started
+    first would otherwise see itself alone for a moment) until its thread ends
     (``Simulation.branch_running``), so the poll steps its own interval while another branch
     runs beside it (``Simulation.beside_other_branches``).
 
@@ -476,7 +486,6 @@ def patch_parallel_branches(patcher: Patcher, sim: Simulation) -> None:
         def thread_routine(self: Any) -> None:
             context = self.env.states.context_object.context_object_data
             execution = str(context["Execution"]["Id"])
-            sim.branch_running(execution, 1)
             try:
                 original(self)
             except RuntimeError:
@@ -488,7 +497,16 @@ def patch_parallel_branches(patcher: Patcher, sim: Simulation) -> None:
 
         return thread_routine
 
+    def build_eval(original: Any) -> Callable[[Any, Any], None]:
+        def eval_body(self: Any, env: Any) -> None:
+            context = env.states.context_object.context_object_data
+            sim.branch_running(str(context["Execution"]["Id"]), len(self.programs))
+            original(self, env)
+
+        return eval_body
+
     patcher.replace(BRANCH_ROUTINE, build)
+    patcher.replace(BRANCHES_EVAL, build_eval)
 
 
 # --------------------------------------------------------------------------- .sync job, stopped
