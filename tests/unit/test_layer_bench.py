@@ -85,6 +85,13 @@ def test_each_function_is_imported_the_given_number_of_times(build: Path) -> Non
     )
 
 
+def test_the_cpu_time_of_an_import_is_at_most_its_wall_time(build: Path) -> None:
+    (build / "One" / "app.py").write_text("import time\ntime.sleep(0.2)\n")
+    (build / "Two" / "app.py").write_text("")
+    assert cold_import_seconds(build, repeats=1)["One"][0] >= 0.2
+    assert cold_import_seconds(build, repeats=1, cpu=True)["One"][0] < 0.1
+
+
 def test_a_function_sees_its_folder_its_layers_and_the_runtime_sdk_only(build: Path) -> None:
     cold_import_seconds(build, repeats=1)
     one = seen(build, "One")

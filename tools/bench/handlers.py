@@ -60,14 +60,15 @@ PSEUDO_PARAMETERS: Mapping[str, str] = {
 _IMPORT = """\
 import sys, time
 sys.path[:0] = sys.argv[1:]
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 import app
-print(time.perf_counter() - start)
+print(time.perf_counter() - start, time.process_time() - cpu)
 """
 """What each measuring interpreter runs: the paths first (function, layers, SDK), then the
-timed import. ``-I -S`` leave only the standard library on ``sys.path`` (no site-packages,
-no ``.pth`` files, no current directory); ``-B`` writes no ``.pyc``, as Lambda cannot
-(``/var/task`` and ``/opt`` are read-only), so every run compiles what the build did not."""
+timed import; it prints its wall and CPU seconds. ``-I -S`` leave only the standard library
+on ``sys.path`` (no site-packages, no ``.pth`` files, no current directory); ``-B`` writes no
+``.pyc``, as Lambda cannot (``/var/task`` and ``/opt`` are read-only), so every run compiles
+what the build did not."""
 
 
 # --------------------------------------------------------------------------- the build
@@ -299,7 +300,9 @@ def _runs(build_dir: Path) -> Iterator[dict[str, _Run]]:
         }
 
 
-def cold_import_seconds(build_dir: Path, repeats: int = 5) -> dict[str, list[float]]:
+def cold_import_seconds(
+    build_dir: Path, repeats: int = 5, *, cpu: bool = False
+) -> dict[str, list[float]]:
     """Time ``import app`` of every built function, ``repeats`` times each, cold.
 
     Each sample is a new ``python -I -S -B`` (this interpreter) whose ``sys.path`` is the
@@ -310,7 +313,8 @@ def cold_import_seconds(build_dir: Path, repeats: int = 5) -> dict[str, list[flo
     function in turn, so a slow moment of the machine spreads over all of them.
 
     Returns ``{logical id: [seconds, ...]}`` (wall time of the import alone, interpreter start
-    excluded), one list of ``repeats`` samples per function, in ``functions()`` order.
+    excluded; with ``cpu``, the CPU time the import used instead, which a busy machine
+    stretches less), one list of ``repeats`` samples per function, in ``functions()`` order.
 
     Raises:
         RuntimeError: an import failed (its standard error is in the message): the function
@@ -321,7 +325,8 @@ def cold_import_seconds(build_dir: Path, repeats: int = 5) -> dict[str, list[flo
         samples: dict[str, list[float]] = {name: [] for name in runs}
         for _ in range(repeats):
             for name, run in runs.items():
-                samples[name].append(float(run.run().stdout.split()[-1]))
+                wall, used = run.run().stdout.split()[-2:]
+                samples[name].append(float(used if cpu else wall))
     return samples
 
 
