@@ -110,15 +110,19 @@ lint-shell: setup ## shellcheck on the shell scripts
 lint-docker: setup ## hadolint on docker/**/Dockerfile
 	$(BIN)/hadolint $(DOCKERFILES)
 
-lint-pins: ## Check that the layer's pins match requirements-dev.txt
-	@status=0; \
-	while read -r pin; do \
-		case "$$pin" in ""|\#*) continue ;; esac; \
-		grep -qxF "$$pin" requirements-dev.txt || { \
-			echo "layers/common/requirements.txt pins '$$pin', requirements-dev.txt does not" >&2; \
-			status=1; }; \
-	done < layers/common/requirements.txt; \
-	exit $$status
+# Every pin of layers/common/requirements.txt (name==version) must be the version that
+# requirements-dev.lock installs, so that the tests run what the layer ships. Names compare in
+# their normal form (PEP 503: lower case, runs of - _ . as one -).
+PIN_NORMAL = awk -F'==' '!/^[[:space:]]*(\#|$$)/ { name = tolower($$1); gsub(/[-_.]+/, "-", name); print name "==" $$2 }'
+
+lint-pins: ## Check that the layer's pins are the versions requirements-dev.lock installs
+	@unlocked="$$(comm -23 <($(PIN_NORMAL) layers/common/requirements.txt | sort) \
+		<($(PIN_NORMAL) requirements-dev.lock | sort))"; \
+	if [ -n "$$unlocked" ]; then \
+		echo "layers/common/requirements.txt pins what requirements-dev.lock does not install:" >&2; \
+		echo "$$unlocked" >&2; \
+		exit 1; \
+	fi
 
 asl: setup ## Write statemachine/*.asl.json from the spine and each mode's slots (tools/asl)
 	$(BIN)/python -m tools.asl

@@ -35,7 +35,6 @@ from collections.abc import Iterator, Mapping
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
-from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import (
     BaseModel,
@@ -585,6 +584,9 @@ def load_config(mode: str, secret_id: str, overlay: dict[str, Any]) -> CommonCon
         aws_lambda_powertools.utilities.parameters.exceptions.GetParameterError: the secret
             cannot be read for any other reason (permissions, not found).
     """
+    # Imported here: only the functions that read the secret load Powertools' providers.
+    from aws_lambda_powertools.utilities import parameters  # noqa: PLC0415
+
     try:
         # Read afresh for every run: a warm function must not run with a secret edited
         # seconds ago as it was before (Powertools would cache it for max_age).

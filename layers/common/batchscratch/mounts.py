@@ -3,7 +3,6 @@
 from dataclasses import dataclass
 
 from batchscratch.state import RunState
-from batchscratch.user_data import ebs_user_data, lustre_user_data
 
 EBS_MOUNT_POINT = "/data"
 LUSTRE_MOUNT_POINT = "/fsx"
@@ -36,6 +35,9 @@ def ebs_mount(state: RunState) -> StorageMount:
     Raises:
         ValueError: the state has no volume (CreateVolume did not run).
     """
+    # Imported here: only PrepareCompute writes user data (the MIME modules it loads).
+    from batchscratch.user_data import ebs_user_data  # noqa: PLC0415
+
     volume = state.require_volume()
     return StorageMount(
         subnet_ids=volume.subnetIds,
@@ -56,6 +58,8 @@ def lustre_mount(state: RunState) -> StorageMount:
     Raises:
         ValueError: the state lacks the file system (CreateFileSystem did not run).
     """
+    from batchscratch.user_data import lustre_user_data  # noqa: PLC0415 - as in ebs_mount
+
     file_system = state.require_file_system()
     return StorageMount(
         subnet_ids=file_system.subnetIds,
