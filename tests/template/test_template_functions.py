@@ -227,7 +227,9 @@ def test_the_layer_is_built_from_layers_common(
     layer = sam_template["Resources"]["CommonLayer"]
     assert layer["Type"] == "AWS::Serverless::LayerVersion"
     assert layer["Properties"]["ContentUri"] == "layers/common/"
-    assert layer["Metadata"] == {"BuildMethod": "python3.13", "BuildArchitecture": "arm64"}
+    # layers/common/Makefile builds it: arm64 wheels without the AWS SDK, compiled to .pyc.
+    assert layer["Metadata"] == {"BuildMethod": "makefile", "BuildArchitecture": "arm64"}
+    assert (REPO / "layers" / "common" / "Makefile").is_file()
     assert (REPO / "layers" / "common" / "requirements.txt").is_file()
     assert (REPO / "layers" / "common" / "batchscratch" / "__init__.py").is_file()
     (rendered,) = resources_of_type(only_ebs, "AWS::Lambda::LayerVersion").values()
