@@ -21,7 +21,12 @@ def lambda_handler(state: RunState, context: LambdaContext) -> ReleaseStatus:
     config = state.lustre_config()
     return watch(
         lambda previous: FILE_SYSTEM.release(
-            state.run, config, state.error_name, previous, job_succeeded=state.job_succeeded
+            state.run,
+            config,
+            state.error_name,
+            previous,
+            job_succeeded=state.job_succeeded,
+            job_confirmed=state.job_succeeded,
         ),
         state.previous(ReleaseStatus),
         done=lambda status: status.done,

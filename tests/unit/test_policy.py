@@ -121,12 +121,21 @@ def test_reasons_to_keep_a_file_system(lifecycle, association, policy, expected)
     assert reason_to_keep_file_system(None, lifecycle, association, policy, "r") == expected
 
 
-def test_a_job_that_may_have_succeeded_keeps_a_file_system_nothing_can_export():
-    assert reason_to_keep_file_system(None, "AVAILABLE", None, "export", "r", True) == (
-        "r: no data repository association to export to"
+def test_a_job_batch_says_succeeded_keeps_a_file_system_nothing_can_export():
+    keep = reason_to_keep_file_system(
+        None, "AVAILABLE", None, "export", "r", job_succeeded=True, job_confirmed=True
     )
+    assert keep == "r: no data repository association to export to"
     # Without a job, a file system without an association never held results.
     assert reason_to_keep_file_system(None, "AVAILABLE", None, "export", "r", False) is None
+
+
+def test_an_unknown_outcome_does_not_keep_a_file_system_that_was_never_linked():
+    # The compute (and its job definition) is prepared while the file system is created, so
+    # the release may not know whether a job ran; but a job is submitted only once the
+    # association is AVAILABLE: without one, there is nothing to keep.
+    keep = reason_to_keep_file_system(None, "CREATING", None, "export", "r", job_succeeded=True)
+    assert keep is None
 
 
 def test_a_retained_file_system_is_never_touched():

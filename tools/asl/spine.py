@@ -502,12 +502,7 @@ def after_job(mode: Mode, slots: Slots, next_state: str) -> States:
             "StorageReleased": {"Type": "Succeed"},
         }
     )
-    storage_branch: States = {}
-    for fragment in fragments:
-        twice = sorted(set(fragment) & set(storage_branch))
-        if twice:
-            raise ValueError(f"{mode.name}: states defined twice: {twice}")
-        storage_branch |= fragment
+    storage_branch = _merged(mode, fragments)
     return {
         AFTER_JOB: {
             "Type": "Parallel",
@@ -548,12 +543,7 @@ def definition(mode: Mode, slots: Slots) -> dict[str, Any]:
         {"Summarize": summarize(mode, slots)},
         failure_path(mode, slots),
     ]
-    states: States = {}
-    for fragment in fragments:
-        twice = sorted(set(fragment) & set(states))
-        if twice:
-            raise ValueError(f"{mode.name}: states defined twice: {twice}")
-        states |= fragment
+    states = _merged(mode, fragments)
 
     comments = {**SPINE_COMMENTS, **storage.comments}
     for stage in slots.stages:
@@ -571,6 +561,17 @@ def definition(mode: Mode, slots: Slots) -> dict[str, Any]:
     states = _commented(states, comments)
     _check_intervals(mode)
     return {"Comment": slots.mode.comment, "StartAt": LOAD_CONFIG.name, "States": states}
+
+
+def _merged(mode: Mode, fragments: Iterable[States]) -> States:
+    """The fragments' states in one mapping; a name defined twice is refused."""
+    states: States = {}
+    for fragment in fragments:
+        twice = sorted(set(fragment) & set(states))
+        if twice:
+            raise ValueError(f"{mode.name}: states defined twice: {twice}")
+        states |= fragment
+    return states
 
 
 def all_states(states: States) -> list[tuple[str, State]]:

@@ -285,6 +285,8 @@ class _Run:
 
 @contextlib.contextmanager
 def _runs(build_dir: Path) -> Iterator[dict[str, _Run]]:
+    # Absolute: each interpreter runs in its function's folder.
+    build_dir = build_dir.resolve()
     template = load(build_dir / "template.yaml")
     built = functions(build_dir)
     layers = {name: layer_dirs(build_dir, template, name) for name in built}

@@ -542,18 +542,16 @@ class Simulation:
         if not self.enabled:
             return
         with self._lock:
-            execution = (
-                next(
-                    (
-                        c.execution_arn
-                        for c in self.created
-                        if (c.kind, c.resource_id) == (kind, resource_id)
-                    ),
-                    None,
-                )
-                or self.execution_at_work()
-            )
+            execution = self._creator(kind, resource_id)
             self.released.append(Released(kind, resource_id, execution, self.clock.now()))
+
+    def _creator(self, kind: str, resource_id: str) -> str | None:
+        """The execution that created ``resource_id`` (else the execution at work); call it
+        holding ``_lock``."""
+        created = (
+            c.execution_arn for c in self.created if (c.kind, c.resource_id) == (kind, resource_id)
+        )
+        return next(created, None) or self.execution_at_work()
 
     def record_lifecycle(self, kind: str, resource_id: str, state: str, at: float) -> None:
         """Record that ``resource_id`` reached ``state`` at ``at`` (virtual epoch seconds),
@@ -568,17 +566,7 @@ class Simulation:
                 for item in self.lifecycles
             ):
                 return
-            execution = (
-                next(
-                    (
-                        c.execution_arn
-                        for c in self.created
-                        if (c.kind, c.resource_id) == (kind, resource_id)
-                    ),
-                    None,
-                )
-                or self.execution_at_work()
-            )
+            execution = self._creator(kind, resource_id)
             self.lifecycles.append(Lifecycle(kind, resource_id, execution, state, at))
 
     def record_refusal(

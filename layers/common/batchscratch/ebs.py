@@ -161,6 +161,7 @@ def release_volumes(
     error_name: str | None,
     previous: dict[str, Any] | None,
     job_succeeded: bool = False,
+    job_confirmed: bool = False,
 ) -> ReleaseStatus:
     """Apply the end-of-run policy to every volume of the run; call again until ``done``.
 
@@ -182,7 +183,7 @@ def release_volumes(
             (``cleanupTimeoutSeconds``).
         error_name: what sent the run to its release (``$.error.Error``); None on success.
         previous: this step's earlier result (carries ``waitingSince``), or None.
-        job_succeeded: ignored (``policy.choose_volume_policy``).
+        job_succeeded, job_confirmed: ignored (``policy.choose_volume_policy``).
 
     Returns:
         ``done`` once nothing is pending, the policy applied, ``retained``
@@ -194,6 +195,7 @@ def release_volumes(
         CleanupTimeout: not done within ``cleanupTimeoutSeconds``; what is left keeps its
             tags.
     """
+    del job_succeeded, job_confirmed  # the volume's policy does not depend on the job
     policy, reason = choose_volume_policy(config, error_name)
     ec2 = client("ec2")
     progress = ReleaseProgress(policy, waiting_since(previous))

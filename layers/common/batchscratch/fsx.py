@@ -240,7 +240,9 @@ def disable_auto_export(
         ``done`` once the association is AVAILABLE without auto-export events.
 
     Raises:
-        StorageFailed: the file system has no association.
+        StorageFailed: the file system has no association, or it is FAILED or MISCONFIGURED
+            (it will not become AVAILABLE again: the release keeps the file system, which
+            cannot be exported).
         ExportTimeout: not done within ``timeout_seconds``; the file system is tagged and
             kept, since its export cannot be verified.
     """
@@ -248,6 +250,13 @@ def disable_auto_export(
     association = _association(file_system_id)
     if association is None:
         raise StorageFailed(f"File system {file_system_id} has no data repository association")
+    if association["Lifecycle"] in FSX_BROKEN:
+        details = association.get("FailureDetails", {}).get("Message", "no details given")
+        raise StorageFailed(
+            f"Data repository association {association['AssociationId']} of file system "
+            f"{file_system_id} is {association['Lifecycle']}: {details}; auto-export cannot "
+            "be turned off, so no export task can verify the file system"
+        )
     s3 = association.get("S3", {})
     exporting = bool(s3.get("AutoExportPolicy", {}).get("Events"))
     if exporting and association["Lifecycle"] == "AVAILABLE":
@@ -445,6 +454,7 @@ def release_file_systems(
     error_name: str | None,
     previous: dict[str, Any] | None,
     job_succeeded: bool = False,
+    job_confirmed: bool = False,
 ) -> ReleaseStatus:
     """Apply the end-of-run policy to every file system of the run; call again until ``done``.
 
@@ -460,7 +470,7 @@ def release_file_systems(
     not get every file to S3, is kept whatever the policy; one whose creation FAILED holds
     no data and is deleted; a MISCONFIGURED one cannot be exported, so ``export`` keeps it;
     one without an AVAILABLE association never had a job (compute starts after the
-    association), so ``export`` deletes it, unless ``job_succeeded`` says a job ran. A
+    association), so ``export`` deletes it, unless ``job_confirmed`` says a job ran. A
     finished export of the run that SUCCEEDED with 0 failed files (the run's own post-job
     export counts) covers the file system: no second export runs
     (``policy.needs_failure_export``).
@@ -472,8 +482,9 @@ def release_file_systems(
         error_name: what sent the run to its release (``$.error.Error``); None on success.
         previous: this step's earlier result (carries ``waitingSince``), or None.
         job_succeeded: the job ended SUCCEEDED, or (the release workflow) its outcome is
-            unknown: ``delete`` exports first, and a file system without an association to
-            export to is kept.
+            unknown: ``delete`` exports first.
+        job_confirmed: Batch says the job SUCCEEDED (not merely unknown): a file system
+            without an association to export to is then kept.
 
     Returns:
         ``done`` once nothing is pending, the policy applied, ``retained`` and ``deleted``
@@ -500,6 +511,7 @@ def release_file_systems(
             policy,
             reason,
             job_succeeded,
+            job_confirmed,
         )
         if keep is not None:
             progress.keep(entry, tags, keep, mark)

@@ -106,7 +106,13 @@ class StorageInterface(Protocol):
         ...
 
     def release(
-        self, run: Run, config: Any, error_name: Failure, previous: Any, job_succeeded: bool = False
+        self,
+        run: Run,
+        config: Any,
+        error_name: Failure,
+        previous: Any,
+        job_succeeded: bool = False,
+        job_confirmed: bool = False,
     ) -> ReleaseStatus:
         """Apply the end-of-run policy to the run's storage; call again until ``done``
         (``previous``: this step's earlier result, or None)."""

@@ -157,6 +157,7 @@ def reason_to_keep_file_system(
     policy: FileSystemPolicy,
     reason: str,
     job_succeeded: bool = False,
+    job_confirmed: bool = False,
 ) -> str | None:
     """Return why the file system must be kept before any task is looked at, or None.
 
@@ -167,12 +168,16 @@ def reason_to_keep_file_system(
             because the policy does not export).
         policy: the chosen policy; reason: why it was chosen.
         job_succeeded: the job SUCCEEDED or its outcome is unknown.
+        job_confirmed: Batch itself says the job SUCCEEDED (not merely unknown).
 
     Returns:
         The existing tag; else None for a file system whose creation FAILED; ``reason`` under
         ``retain``; under ``export``, ``reason`` with why a broken file system or association
-        cannot be exported, or (``job_succeeded``) why one without an association cannot;
-        otherwise None.
+        cannot be exported, or (``job_confirmed``) why one without an association cannot;
+        otherwise None. A job runs only once the association is AVAILABLE (the run submits
+        it after CheckFileSystem is ready), so with an unknown outcome a file system without
+        one had no job on it: nothing to keep (its compute may exist, prepared while the file
+        system was created).
     """
     if retained_reason is not None:
         return retained_reason
@@ -181,20 +186,20 @@ def reason_to_keep_file_system(
     if policy == "retain":
         return reason
     if policy == "export":
-        return _reason_not_to_export(lifecycle, association_lifecycle, reason, job_succeeded)
+        return _reason_not_to_export(lifecycle, association_lifecycle, reason, job_confirmed)
     return None
 
 
 def _reason_not_to_export(
-    lifecycle: str, association_lifecycle: str | None, reason: str, job_succeeded: bool
+    lifecycle: str, association_lifecycle: str | None, reason: str, job_confirmed: bool
 ) -> str | None:
     """Why a file system under ``export`` cannot be exported (so it is kept), or None."""
     if lifecycle in FSX_BROKEN:
         return f"{reason}: {lifecycle}, cannot export"
     if association_lifecycle in FSX_BROKEN:
         return f"{reason}: association {association_lifecycle}"
-    if job_succeeded and association_lifecycle is None:
-        # A job ran (compute starts after the association), but nothing can export it now.
+    if job_confirmed and association_lifecycle is None:
+        # Batch says a job ran (it starts after the association), but nothing can export it.
         return f"{reason}: no data repository association to export to"
     return None
 

@@ -224,6 +224,7 @@ def release_pass(
                 error_name,
                 clock_of_release,
                 job_succeeded=outcome.may_have_succeeded,
+                job_confirmed=outcome.status == "SUCCEEDED",
             )
     except (ClientError, BotoCoreError, AwsTransientError) as error:
         # Throttling or a transient fault ends this pass, not the release.
