@@ -230,8 +230,7 @@ def invocation_paused(sim: Simulation) -> Iterator[None]:
     frame.env = dict(os.environ)
     frame.execution, frame.function = sim.current_execution, sim.enter_function(None)
     _swap_out(frame)
-    os.environ.clear()
-    os.environ.update(frame.saved_env)
+    _apply_environment(frame.saved_env)
     depth = 0
     while INVOCATION_LOCK._is_owned():  # type: ignore[attr-defined]  # CPython RLock
         INVOCATION_LOCK.release()
@@ -242,8 +241,7 @@ def invocation_paused(sim: Simulation) -> Iterator[None]:
         for _ in range(depth):
             INVOCATION_LOCK.acquire()
         frame.saved_env = dict(os.environ)
-        os.environ.clear()
-        os.environ.update(frame.env)
+        _apply_environment(frame.env)
         frame.outside = [(slot, slot.read()) for slot in PROCESS_STATE]
         for slot in PROCESS_STATE:
             slot.write(frame.container.state.get(slot.key, _ABSENT))
@@ -343,13 +341,22 @@ def _lambda_environment(
 @contextmanager
 def _environment(env: dict[str, str]) -> Iterator[dict[str, str]]:
     saved = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(env)
+    _apply_environment(env)
     try:
         yield saved
     finally:
-        os.environ.clear()
-        os.environ.update(saved)
+        _apply_environment(saved)
+
+
+def _apply_environment(env: dict[str, str]) -> None:
+    """Make ``os.environ`` equal ``env`` key by key, never emptying it on the way: other
+    threads (the interpreter's service integrations, which create clients) read it meanwhile,
+    and a variable both environments share (the Region) must never be missing."""
+    for key in [key for key in os.environ if key not in env]:
+        os.environ.pop(key, None)
+    for key, value in env.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
 
 
 def _load_module(sim: Simulation, code: FunctionCode) -> ModuleType:
