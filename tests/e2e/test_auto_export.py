@@ -91,7 +91,8 @@ def test_default_run_drains_verifies_then_deletes_everything(rehearsed: Rehearse
     assert summary.states[-1] == "Summarize"
     for state in ("CheckDrain", "IsVerificationRequired", "DisableAutoExport", "StartExport"):
         assert state in summary.states
-    assert in_order(summary.states, "CleanUpCompute", "CheckDrain", "IsVerificationRequired")
+    assert in_order(summary.states, "AfterJob", "CheckDrain", "IsVerificationRequired")
+    assert in_order(summary.states, "AfterJob", "CleanUpCompute")
     # the queue was still busy at the first checks: the run waited for it
     assert "WaitForDrain" in summary.states
     assert set(summary.created) == {*LUSTRE, *COMPUTE}

@@ -63,7 +63,11 @@ def test_default_run_exports_then_deletes_everything(rehearsed: Rehearsed) -> No
     assert summary.states[-1] == "Summarize"
     for state in ("CreateFileSystem", "CheckFileSystem", "RunJob", "StartExport", "CheckExport"):
         assert state in summary.states
-    assert summary.states.index("CleanUpCompute") < summary.states.index("StartExport")
+    # The compute's cleanup and the export run side by side, both after the job.
+    after_job = summary.states.index("AfterJob")
+    assert summary.states.index("RunJob") < after_job
+    assert after_job < summary.states.index("CleanUpCompute")
+    assert after_job < summary.states.index("StartExport")
     assert summary.states.index("CheckExport") < summary.states.index("ReleaseFileSystem")
     assert set(summary.created) == {*LUSTRE, *COMPUTE}
     assert summary.created["fsx:file-system"] == 1
