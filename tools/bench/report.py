@@ -44,8 +44,11 @@ DEFINITIONS = (
     (
         "Run $",
         "The whole run: storage lifetime, the instance for the job's attempts and after the "
-        "job, transitions, Lambda requests and GB-seconds (each invocation "
-        f"{LAMBDA_INVOCATION_SECONDS:g} s at its function's MemorySize, as in the rehearsal).",
+        "job, transitions, Lambda requests and GB-seconds (each invocation from its "
+        "TaskScheduled to its end in the execution history, at least "
+        f"{LAMBDA_INVOCATION_SECONDS:g} s, at its function's MemorySize: a check step that "
+        "watches runs for minutes; the original's checks look once, "
+        f"{LAMBDA_INVOCATION_SECONDS:g} s each).",
     ),
     (
         "Overhead $",

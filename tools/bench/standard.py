@@ -110,6 +110,16 @@ STANDARD_RUN: tuple[Setting, ...] = (
         "storage is being created.",
     ),
     Setting(
+        "aws.compute.deleteSeconds",
+        0.0,
+        "0 s",
+        EVERY_MODE,
+        "Batch's own deletion times are AWS latency, left out: a job queue or compute "
+        "environment is gone as soon as Batch accepts its deletion. In AWS each takes a while "
+        "DELETING, and the compute environment can be deleted only once its queue is gone, so "
+        "'After job' there is this figure plus the queue's deletion time.",
+    ),
+    Setting(
         "aws.job.attempts",
         _attempts,
         "FAILED (Spot reclaim) after half the job, then SUCCEEDED after the other half",

@@ -355,17 +355,26 @@ def run_config(events: list[dict[str, Any]]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class LambdaUse:
-    """The Lambda invocations Step Functions scheduled, and their GB-seconds (each taking the
-    rehearsal's ``LAMBDA_INVOCATION_SECONDS``)."""
+    """The Lambda invocations Step Functions scheduled, and their GB-seconds (each lasting
+    from its TaskScheduled to the event that ended it: a check step that watches runs for
+    minutes)."""
 
     invocations: int
     gb_seconds: float
 
 
+_TASK_ENDS = frozenset({"TaskSucceeded", "TaskFailed", "TaskTimedOut"})
+
+
+def _seconds(value: Any) -> float:
+    return float(value.timestamp()) if hasattr(value, "timestamp") else float(value)
+
+
 def lambda_use(histories: Iterable[list[dict[str, Any]]], memory: dict[str, int]) -> LambdaUse:
     """Count the ``lambda:invoke`` tasks scheduled in ``histories`` (retries included: each
     is a request) and their GB-seconds at each function's ``MemorySize`` (``memory``, MB by
-    function name or ARN).
+    function name or ARN), each for as long as its task ran (at least the rehearsal's
+    ``LAMBDA_INVOCATION_SECONDS``; that long when the history shows no end).
 
     Raises:
         ValueError: a scheduled function whose memory size ``memory`` does not give.
@@ -373,6 +382,16 @@ def lambda_use(histories: Iterable[list[dict[str, Any]]], memory: dict[str, int]
     invocations = 0
     gb_seconds = 0.0
     for events in histories:
+        by_id = {event.get("id"): event for event in events}
+        ended: dict[Any, float] = {}
+        for event in events:
+            if event.get("type") not in _TASK_ENDS:
+                continue
+            earlier = by_id.get(event.get("previousEventId"))
+            while earlier is not None and earlier.get("type") != "TaskScheduled":
+                earlier = by_id.get(earlier.get("previousEventId"))
+            if earlier is not None:
+                ended[earlier.get("id")] = _seconds(event["timestamp"])
         for event in events:
             details = event.get("taskScheduledEventDetails") or {}
             if event.get("type") != "TaskScheduled" or details.get("resourceType") != "lambda":
@@ -384,5 +403,9 @@ def lambda_use(histories: Iterable[list[dict[str, Any]]], memory: dict[str, int]
             if size is None:
                 raise ValueError(f"no MemorySize for the function {name!r}")
             invocations += 1
-            gb_seconds += size / 1024 * LAMBDA_INVOCATION_SECONDS
+            end = ended.get(event.get("id"))
+            duration = LAMBDA_INVOCATION_SECONDS
+            if end is not None:
+                duration = max(duration, end - _seconds(event["timestamp"]))
+            gb_seconds += size / 1024 * duration
     return LambdaUse(invocations, gb_seconds)
