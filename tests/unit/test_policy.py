@@ -112,6 +112,9 @@ def test_snapshot_steps(state, step):
         ("AVAILABLE", "AVAILABLE", "export", None),
         ("AVAILABLE", None, "retain", "r"),
         ("FAILED", None, "retain", None),  # creation failed: it never held data
+        ("FAILED", "AVAILABLE", "retain", "r"),  # failed after a job may have written to it
+        ("FAILED", "AVAILABLE", "export", "r: FAILED, cannot export"),
+        ("FAILED", "AVAILABLE", "delete", None),
         ("MISCONFIGURED", "AVAILABLE", "export", "r: MISCONFIGURED, cannot export"),
         ("AVAILABLE", "MISCONFIGURED", "export", "r: association MISCONFIGURED"),
         ("MISCONFIGURED", None, "delete", None),

@@ -467,8 +467,10 @@ def release_file_systems(
     - ``retain``: tag ``retained-reason`` and keep.
 
     A file system that already carries ``retained-reason``, or has an export task that did
-    not get every file to S3, is kept whatever the policy; one whose creation FAILED holds
-    no data and is deleted; a MISCONFIGURED one cannot be exported, so ``export`` keeps it;
+    not get every file to S3, is kept whatever the policy; a FAILED one that was never linked
+    (no association: its creation failed) holds no data and is deleted, one that failed after
+    it was linked is kept under ``retain`` and ``export`` (it cannot be exported); a
+    MISCONFIGURED one cannot be exported, so ``export`` keeps it;
     one without an AVAILABLE association never had a job (compute starts after the
     association), so ``export`` deletes it, unless ``job_confirmed`` says a job ran. A
     finished export of the run that SUCCEEDED with 0 failed files (the run's own post-job
@@ -502,7 +504,8 @@ def release_file_systems(
         tags = tags_of(system)
         mark = partial(mark_fsx_retained, system["ResourceARN"])
         exporting = exports_before_delete(policy, system["Lifecycle"])
-        association = _association(system_id) if exporting else None
+        failed = system["Lifecycle"] == "FAILED"
+        association = _association(system_id) if exporting or failed else None
         association_lifecycle = association["Lifecycle"] if association else None
         keep = reason_to_keep_file_system(
             tags.get(TAG_RETAINED),

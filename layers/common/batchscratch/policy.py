@@ -171,7 +171,8 @@ def reason_to_keep_file_system(
         job_confirmed: Batch itself says the job SUCCEEDED (not merely unknown).
 
     Returns:
-        The existing tag; else None for a file system whose creation FAILED; ``reason`` under
+        The existing tag; else None for a FAILED file system that was never linked to S3 (no
+        association: no job ran on it); ``reason`` under
         ``retain``; under ``export``, ``reason`` with why a broken file system or association
         cannot be exported, or (``job_confirmed``) why one without an association cannot;
         otherwise None. A job runs only once the association is AVAILABLE (the run submits
@@ -181,7 +182,10 @@ def reason_to_keep_file_system(
     """
     if retained_reason is not None:
         return retained_reason
-    if lifecycle == "FAILED":  # creation failed: it never held data
+    if lifecycle == "FAILED" and association_lifecycle is None:
+        # Never linked (its creation failed, or it failed before its association): no job
+        # ran on it, so it never held results. One that failed later may have: it is kept
+        # under retain, and under export as one that cannot be exported.
         return None
     if policy == "retain":
         return reason
