@@ -22,5 +22,5 @@ def lambda_handler(state: RunState, context: LambdaContext) -> ComputeStatus:
         lambda previous: check_compute(state.run, config, previous),
         state.previous(ComputeStatus),
         done=lambda status: status.ready,
-        interval_seconds=state.config[str(CHECK_COMPUTE.interval)],
+        interval_seconds=CHECK_COMPUTE.interval_of(state.config),
     )

@@ -35,6 +35,6 @@ def lambda_handler(state: RunState, context: LambdaContext) -> DrainStatus:
         lambda earlier: check_drain(file_system_id, config, earlier, ended),
         previous,
         done=lambda status: status.drained or status.timedOut,
-        interval_seconds=state.config[str(CHECK_DRAIN.interval)],
+        interval_seconds=CHECK_DRAIN.interval_of(state.config),
         pause=pause,
     )

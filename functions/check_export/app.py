@@ -24,5 +24,5 @@ def lambda_handler(state: RunState, context: LambdaContext) -> ExportStatus:
         lambda previous: check_export(file_system_id, export, config, previous),
         state.previous(ExportStatus),
         done=lambda status: status.done,
-        interval_seconds=state.config[str(CHECK_EXPORT.interval)],
+        interval_seconds=CHECK_EXPORT.interval_of(state.config),
     )

@@ -23,5 +23,5 @@ def lambda_handler(state: RunState, context: LambdaContext) -> FileSystemStatus:
         lambda previous: FILE_SYSTEM.check(state, mode, previous),
         state.previous(FileSystemStatus),
         done=lambda status: status.ready,
-        interval_seconds=state.config[str(LUSTRE_FILE_SYSTEM.check.interval)],
+        interval_seconds=LUSTRE_FILE_SYSTEM.check.interval_of(state.config),
     )

@@ -23,6 +23,6 @@ def lambda_handler(state: RunState, context: LambdaContext) -> JobStart:
         lambda previous: check_job_start(state.run, config, previous),
         state.previous(JobStart),
         done=lambda status: status.done,
-        interval_seconds=state.config[str(CHECK_JOB_START.interval)],
+        interval_seconds=CHECK_JOB_START.interval_of(state.config),
         pause=lambda status: status.waitSeconds,
     )

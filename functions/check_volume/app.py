@@ -21,5 +21,5 @@ def lambda_handler(state: RunState, context: LambdaContext) -> VolumeStatus:
         lambda previous: VOLUME.check(state, mode, previous),
         state.previous(VolumeStatus),
         done=lambda status: status.ready,
-        interval_seconds=state.config[str(EBS_VOLUME.check.interval)],
+        interval_seconds=EBS_VOLUME.check.interval_of(state.config),
     )

@@ -21,5 +21,5 @@ def lambda_handler(state: RunState, context: LambdaContext) -> CleanupStatus:
         lambda previous: cleanup_compute(state.run, config, previous),
         state.previous(CleanupStatus),
         done=lambda status: status.done,
-        interval_seconds=state.config[str(CLEAN_UP_COMPUTE.interval)],
+        interval_seconds=CLEAN_UP_COMPUTE.interval_of(state.config),
     )

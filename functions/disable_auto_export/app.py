@@ -23,5 +23,5 @@ def lambda_handler(state: RunState, context: LambdaContext) -> AutoExportStatus:
         lambda previous: disable_auto_export(file_system_id, limit, previous),
         state.previous(AutoExportStatus),
         done=lambda status: status.done,
-        interval_seconds=state.config[str(TURN_OFF_AUTO_EXPORT.interval)],
+        interval_seconds=TURN_OFF_AUTO_EXPORT.interval_of(state.config),
     )

@@ -30,5 +30,5 @@ def lambda_handler(state: RunState, context: LambdaContext) -> ReleaseStatus:
         ),
         state.previous(ReleaseStatus),
         done=lambda status: status.done,
-        interval_seconds=state.config[LUSTRE_FILE_SYSTEM.release_seconds],
+        interval_seconds=LUSTRE_FILE_SYSTEM.release.interval_of(state.config),
     )

@@ -23,5 +23,5 @@ def lambda_handler(state: RunState, context: LambdaContext) -> ReleaseStatus:
         lambda previous: VOLUME.release(state.run, config, state.error_name, previous),
         state.previous(ReleaseStatus),
         done=lambda status: status.done,
-        interval_seconds=state.config[EBS_VOLUME.release_seconds],
+        interval_seconds=EBS_VOLUME.release.interval_of(state.config),
     )

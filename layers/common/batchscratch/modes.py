@@ -44,6 +44,16 @@ class Step:
     ``polling.watch``): the step watches within its invocation, and its function's
     ``Timeout`` leaves room for the watch. None: the step does not watch."""
 
+    def interval_of(self, config: Mapping[str, Any]) -> int:
+        """Return the step's interval (seconds) in a run's configuration (``$.config``).
+
+        Raises:
+            ValueError: the step does not watch (no ``interval``).
+        """
+        if self.interval is None:
+            raise ValueError(f"{self.name} does not watch: it has no interval")
+        return int(config[self.interval])
+
     @property
     def function(self) -> str:
         """The template's logical id of the step's function, e.g. ``CleanUpComputeFunction``."""

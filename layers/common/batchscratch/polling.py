@@ -119,8 +119,9 @@ def watch[R: Watched](
     while True:
         if done(result):
             return result.model_copy(update={"waitSeconds": 0})
-        if _answer(result.model_dump()) != answer:
-            answer, changed_at = _answer(result.model_dump()), _now()
+        latest = _answer(result.model_dump())
+        if latest != answer:
+            answer, changed_at = latest, _now()
         waited = seconds_since(result.waitingSince)
         if changed_at is not None:
             waited = min(waited, _now() - changed_at)
