@@ -125,9 +125,13 @@ class CommonConfig(BaseModel):
     step, which watches within its invocation and backs off from 2 s
     (``batchscratch.polling.watch``); the ``…TimeoutSeconds`` limits end a loop with a named
     error instead of letting it spin.
+
+    Every model here and in ``batchscratch.outputs`` and ``batchscratch.state`` builds its
+    validator at first use (pydantic ``defer_build``), so a function's cold start builds only
+    the models its step uses.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     jobDefinitionContainerImage: str = Field(min_length=1, max_length=MAX_IMAGE_LENGTH)
     jobDefinitionRetryAttempts: int = Field(5, ge=1, le=10)

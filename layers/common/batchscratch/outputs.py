@@ -28,9 +28,10 @@ class StepOutput(BaseModel):
 
     ``state_key``: the key of the state the result is stored under; ``""`` when the result
     becomes the whole state (LoadConfig) or no state machine stores it (StartRelease).
+    Validators are built at first use (``defer_build``): a step builds only its own.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     state_key: ClassVar[str] = ""
 
@@ -305,7 +306,7 @@ class JobOutcome(BaseModel):
     None when there is no job.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     status: JobStatus
     jobId: str | None = None

@@ -58,7 +58,7 @@ class Run(BaseModel):
     function's environment; ``startedAt`` the execution start time (ISO 8601, UTC).
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     executionArn: str = Field(min_length=1)
     runId: str = Field(min_length=1)

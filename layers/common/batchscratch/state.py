@@ -99,7 +99,7 @@ class RunState(LoadedConfig):
     The declared results are the steps' own output models, under their ``state_key``.
     """
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, defer_build=True)
 
     volume: VolumeRef | None = None
     fileSystem: FileSystemRef | None = None
