@@ -14,6 +14,14 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.requirements-installed
 PTH_FILE := batch-scratch-dev.pth
+# The scanner (checkov) has an environment of its own: it pins an older boto3 than .venv's.
+SCAN_VENV := .venv-scan
+SCAN_BIN := $(SCAN_VENV)/bin
+SCAN_STAMP := $(SCAN_VENV)/.requirements-installed
+# Where `make lint-scan` writes the rendered template of every mode (python -m tools.scan).
+SCAN_DIR := .scan
+# No Prisma Cloud download (offline; skips are by CKV_* id), failures only, one line each.
+CHECKOV = $(SCAN_BIN)/checkov --skip-download --quiet --compact
 
 # Region for the offline template checks (cfn-lint needs one; nothing calls AWS).
 LINT_REGION := $(or $(AWS_DEFAULT_REGION),$(AWS_REGION),us-east-1)
@@ -32,7 +40,7 @@ SHELL_SCRIPTS = .ci/run $(shell find docker layers/common/batchscratch -type f -
 DOCKERFILES = $(shell find docker -type f -name Dockerfile 2>/dev/null | sort)
 
 .PHONY: help setup lock lint lint-python lint-types lint-template lint-asl lint-shell \
-	lint-docker lint-pins asl format test check rehearse bench build clean distclean
+	lint-docker lint-scan lint-pins asl format test check rehearse bench build clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -51,43 +59,58 @@ define require_python
 	fi
 endef
 
-setup: $(STAMP) ## Create .venv (Python from .python-version) and install the pinned tools
+setup: $(STAMP) $(SCAN_STAMP) ## Create .venv and .venv-scan (Python from .python-version) with the pinned tools
 	@$(BIN)/python -c 'import pathlib, sys, sysconfig; \
 		pth = pathlib.Path(sysconfig.get_paths()["purelib"], "$(PTH_FILE)"); \
 		text = "".join(line + "\n" for line in sys.argv[1:]); \
 		pth.exists() and pth.read_text() == text or pth.write_text(text)' \
 		"$(CURDIR)/layers/common" "$(CURDIR)"
 
-# Re-runs only when the requirements (or the Python version) change.
-$(STAMP): requirements-dev.txt requirements-dev.lock .python-version
+# $(call install_venv,VENV,REQUIREMENTS,LOCK): create VENV with $(PYTHON) if it is missing
+# (refusing one made with another Python version), then install REQUIREMENTS at LOCK's versions.
+define install_venv
 	$(require_python)
-	@if [ -x $(BIN)/python ] && ! $(BIN)/python -c \
+	@if [ -x $(1)/bin/python ] && ! $(1)/bin/python -c \
 		'import sys; sys.exit("%d.%d" % sys.version_info[:2] != "$(PYTHON_VERSION)")'; then \
-		echo "error: $(VENV) was made with another Python version; run 'make distclean setup'" >&2; \
+		echo "error: $(1) was made with another Python version; run 'make distclean setup'" >&2; \
 		exit 1; \
 	fi
-	@[ -x $(BIN)/python ] || { echo "Creating $(VENV) with $$(command -v $(PYTHON))"; $(PYTHON) -m venv $(VENV); }
-	@echo "Installing requirements-dev.txt (versions from requirements-dev.lock) into $(VENV)"
-	$(BIN)/python -m pip install --disable-pip-version-check --quiet \
-		-r requirements-dev.txt -c requirements-dev.lock
+	@[ -x $(1)/bin/python ] || { echo "Creating $(1) with $$(command -v $(PYTHON))"; $(PYTHON) -m venv $(1); }
+	@echo "Installing $(2) (versions from $(3)) into $(1)"
+	$(1)/bin/python -m pip install --disable-pip-version-check --quiet -r $(2) -c $(3)
 	@touch $@
+endef
 
-lock: ## Re-resolve requirements-dev.txt into requirements-dev.lock (after changing a pin)
-	$(require_python)
+# Each re-runs only when its requirements (or the Python version) change.
+$(STAMP): requirements-dev.txt requirements-dev.lock .python-version
+	$(call install_venv,$(VENV),requirements-dev.txt,requirements-dev.lock)
+
+$(SCAN_STAMP): requirements-scan.txt requirements-scan.lock .python-version
+	$(call install_venv,$(SCAN_VENV),requirements-scan.txt,requirements-scan.lock)
+
+# $(call resolve,REQUIREMENTS,LOCK,WHAT): install REQUIREMENTS alone into a throwaway venv and
+# write its pip freeze to LOCK, under a header naming WHAT.
+define resolve
 	@tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
 	$(PYTHON) -m venv "$$tmp/venv"; \
-	"$$tmp/venv/bin/python" -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt; \
+	"$$tmp/venv/bin/python" -m pip install --disable-pip-version-check --quiet -r $(1); \
 	{ \
-		echo "# Every package of the development environment at an exact version: the resolution of"; \
-		echo "# requirements-dev.txt on Python $(PYTHON_VERSION). \`make setup\` uses it as a constraints file."; \
+		echo "# Every package of $(3) at an exact version: the resolution of"; \
+		echo "# $(1) on Python $(PYTHON_VERSION). \`make setup\` uses it as a constraints file."; \
 		echo "# Regenerate with \`make lock\`; do not edit by hand."; \
 		"$$tmp/venv/bin/python" -m pip freeze --disable-pip-version-check; \
-	} > requirements-dev.lock
-	@echo "Wrote requirements-dev.lock"
+	} > $(2)
+	@echo "Wrote $(2)"
+endef
+
+lock: ## Re-resolve requirements-dev.txt and requirements-scan.txt into their .lock files
+	$(require_python)
+	$(call resolve,requirements-dev.txt,requirements-dev.lock,the development environment)
+	$(call resolve,requirements-scan.txt,requirements-scan.lock,the scanner's environment ($(SCAN_VENV)))
 
 # ---------------------------------------------------------------------------- lint
 
-lint: lint-python lint-types lint-template lint-asl lint-shell lint-docker lint-pins ## Run every linter and type check
+lint: lint-python lint-types lint-template lint-asl lint-shell lint-docker lint-scan lint-pins ## Run every linter, type check and scan
 
 lint-python: setup ## ruff: lint and formatting
 	$(BIN)/ruff check .
@@ -109,6 +132,15 @@ lint-shell: setup ## shellcheck on the shell scripts
 
 lint-docker: setup ## hadolint on docker/**/Dockerfile
 	$(BIN)/hadolint $(DOCKERFILES)
+
+# checkov fails on any failed check. A check that does not apply is skipped next to what it
+# is about, with the reason: a resource's `Metadata: checkov: skip: [{id, comment}]` in
+# template.yaml, a `# checkov:skip=CKV_DOCKER_n: reason` line in a Dockerfile.
+lint-scan: setup ## checkov on the rendered template of every mode and docker/**/Dockerfile
+	@rm -rf $(SCAN_DIR)
+	$(BIN)/python -m tools.scan $(SCAN_DIR)
+	$(CHECKOV) --framework cloudformation --directory $(SCAN_DIR)
+	$(CHECKOV) --framework dockerfile $(addprefix --file ,$(DOCKERFILES))
 
 # Every pin of layers/common/requirements.txt (name==version) must be the version that
 # requirements-dev.lock installs, so that the tests run what the layer ships. Names compare in
@@ -162,9 +194,9 @@ bench: build ## Orchestration overhead, cost and transitions per run; writes doc
 build: setup ## sam build: the functions and the layer, into .aws-sam/
 	PATH="$(CURDIR)/$(BIN):$$PATH" SAM_CLI_TELEMETRY=0 $(BIN)/sam build
 
-clean: ## Remove build output and caches (keeps .venv)
-	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
-	find . -path ./$(VENV) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
+clean: ## Remove build output and caches (keeps .venv and .venv-scan)
+	rm -rf .aws-sam $(SCAN_DIR) .pytest_cache .mypy_cache .ruff_cache
+	find . \( -path ./$(VENV) -o -path ./$(SCAN_VENV) \) -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +
 
-distclean: clean ## Remove .venv too
-	rm -rf $(VENV)
+distclean: clean ## Remove .venv and .venv-scan too
+	rm -rf $(VENV) $(SCAN_VENV)

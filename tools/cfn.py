@@ -31,6 +31,7 @@ where it must (in a condition or a rule) raises ``EvaluationError``.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -108,6 +109,34 @@ def translate(
         sam_template, dict(parameters or {}), _NoManagedPolicies()
     )
     return translated
+
+
+def translate_local(sam_template: dict[str, Any], root: Path) -> dict[str, Any]:
+    """Translate a SAM template whose code and state machines are local files under ``root``.
+
+    ``CodeUri`` / ``ContentUri`` become ``s3://placeholder/<folder>.zip`` (named after the
+    local folder), and each state machine's ``DefinitionUri`` file is inlined as
+    ``Definition`` (so a missing or malformed ASL file fails here). ``sam_template`` is not
+    changed. Needs a Region (``AWS_DEFAULT_REGION``), as ``translate`` does.
+    """
+    template = copy.deepcopy(sam_template)
+    for resource in template["Resources"].values():
+        properties = resource.get("Properties", {})
+        kind = resource["Type"]
+        if kind == "AWS::Serverless::Function" and isinstance(properties.get("CodeUri"), str):
+            folder = properties["CodeUri"].strip("/").replace("/", "-")
+            properties["CodeUri"] = f"s3://placeholder/{folder}.zip"
+        elif kind == "AWS::Serverless::LayerVersion" and isinstance(
+            properties.get("ContentUri"), str
+        ):
+            folder = properties["ContentUri"].strip("/").replace("/", "-")
+            properties["ContentUri"] = f"s3://placeholder/{folder}.zip"
+        elif kind == "AWS::Serverless::StateMachine" and isinstance(
+            properties.get("DefinitionUri"), str
+        ):
+            path = Path(root) / properties.pop("DefinitionUri")
+            properties["Definition"] = json.loads(path.read_text())
+    return translate(template)
 
 
 # --------------------------------------------------------------------------- parameters

@@ -10,7 +10,6 @@ read. ``rule_failures()`` evaluates the template's ``Rules`` for a set of parame
 The rest reads rendered templates.
 """
 
-import copy
 import json
 import os
 import shlex
@@ -42,31 +41,14 @@ def load_sam_template() -> dict[str, Any]:
 
 
 def translate(sam_template: dict[str, Any]) -> dict[str, Any]:
-    """Translate the SAM template to CloudFormation offline.
+    """Translate the SAM template to CloudFormation offline (``tools.cfn.translate_local``).
 
     ``CodeUri`` / ``ContentUri`` become ``s3://`` placeholders named after the local folder,
     and each state machine's ``DefinitionUri`` file is inlined as ``Definition`` (so a
     missing or malformed ASL file fails here).
     """
-    template = copy.deepcopy(sam_template)
-    for resource in template["Resources"].values():
-        properties = resource.get("Properties", {})
-        kind = resource["Type"]
-        if kind == "AWS::Serverless::Function" and isinstance(properties.get("CodeUri"), str):
-            folder = properties["CodeUri"].strip("/").replace("/", "-")
-            properties["CodeUri"] = f"s3://placeholder/{folder}.zip"
-        elif kind == "AWS::Serverless::LayerVersion" and isinstance(
-            properties.get("ContentUri"), str
-        ):
-            folder = properties["ContentUri"].strip("/").replace("/", "-")
-            properties["ContentUri"] = f"s3://placeholder/{folder}.zip"
-        elif kind == "AWS::Serverless::StateMachine" and isinstance(
-            properties.get("DefinitionUri"), str
-        ):
-            path = REPO / properties.pop("DefinitionUri")
-            properties["Definition"] = json.loads(path.read_text())
     os.environ.setdefault("AWS_DEFAULT_REGION", PSEUDO_PARAMETERS["AWS::Region"])
-    return cfn.translate(template)
+    return cfn.translate_local(sam_template, REPO)
 
 
 def parse_overrides(text: str) -> dict[str, str]:
