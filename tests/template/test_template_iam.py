@@ -2,11 +2,22 @@
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from batchscratch.run import TAG_STACK
+import batchscratch
+from batchscratch.fsx import TAG_PURPOSE
+from batchscratch.run import (
+    TAG_EXECUTION,
+    TAG_MODE,
+    TAG_REPORTED,
+    TAG_RETAINED,
+    TAG_RUN_ID,
+    TAG_STACK,
+    resource_name_prefix,
+)
 from tests.template.cfn import (
     allows,
     as_list,
@@ -21,10 +32,17 @@ MUTATING = re.compile(
 )
 STACK = {"Ref": "AWS::StackName"}
 INSTANCE_PROFILE = {"Fn::GetAtt": ["BatchInstanceProfile", "Arn"]}
+SELF = {
+    "Fn::Sub": "arn:${AWS::Partition}:ec2:${AWS::Region}:${AWS::AccountId}:instance/"
+    "${!ec2:InstanceID}"
+}
+"""The instance a request names is the instance that made it: ``ec2:SourceInstanceARN`` (the
+caller's instance) equals the ARN built from ``ec2:InstanceID`` (the target's id)."""
 SCOPING_CONDITIONS = {
     f"aws:ResourceTag/{TAG_STACK}": STACK,
     f"aws:RequestTag/{TAG_STACK}": STACK,
     "ec2:InstanceProfile": INSTANCE_PROFILE,
+    "ec2:SourceInstanceARN": SELF,
     "ec2:CreateAction": None,  # tagging only as part of a create call that is itself scoped
     "iam:AWSServiceName": None,
 }
@@ -32,7 +50,20 @@ _LOG_DELIVERY = (
     "CloudWatch Logs vended log delivery (state machine logging) supports only Resource '*' "
     "(Step Functions Developer Guide, 'IAM policies for logging to CloudWatch Logs')"
 )
+_ECS_AGENT = (
+    "The ECS agent on a Batch instance registers with, and reports to, the ECS cluster AWS Batch "
+    "creates for the compute environment; this stack does not choose its name, and AWS "
+    "documents no tag on it. Limited to clusters and container instances of this account and "
+    "Region (ECS Developer Guide, 'AWS managed policies for Amazon ECS')."
+)
 EXCEPTIONS = {
+    "ecs:RegisterContainerInstance": _ECS_AGENT,
+    "ecs:DeregisterContainerInstance": _ECS_AGENT,
+    "ecs:SubmitTaskStateChange": _ECS_AGENT,
+    "ecs:SubmitContainerStateChange": _ECS_AGENT,
+    "ecs:SubmitAttachmentStateChanges": _ECS_AGENT,
+    "ecs:StartTelemetrySession": _ECS_AGENT,
+    "ecs:UpdateContainerInstancesState": _ECS_AGENT,
     "batch:TerminateJob": (
         "A Batch job carries only the tags given when it is submitted, and the workflow gives "
         "none; callers terminate jobs of the run's own tag-scoped queue only. Resource is "
@@ -51,7 +82,6 @@ EXCEPTIONS = {
 AWS_MANAGED_POLICIES = {
     "service-role/AWSLambdaBasicExecutionRole",
     "AWSXrayWriteOnlyAccess",
-    "service-role/AmazonEC2ContainerServiceforEC2Role",
 }
 FUNCTION_CALLS = {
     "LoadConfigFunction": {
@@ -274,6 +304,12 @@ def test_scoping_conditions_name_this_stack(deployment: dict[str, Any]) -> None:
     for owner, statement in _allow_statements(deployment):
         for operator, pairs in statement.get("Condition", {}).items():
             for key, value in pairs.items():
+                if (operator, key) == ("Null", f"aws:ResourceTag/{TAG_RETAINED}"):
+                    # "not kept by a release": the only other tag a condition reads.
+                    assert value == "true", (owner, key, value)
+                    continue
+                if key == "ec2:SourceInstanceARN":
+                    assert operator == "ArnEquals", (owner, key)
                 if key.startswith(("aws:ResourceTag/", "aws:RequestTag/")):
                     assert operator == "StringEquals", (owner, key)
                     assert key.split("/", 1)[1] == TAG_STACK, (owner, key)
@@ -318,7 +354,8 @@ def _fsx_grants(rendered: dict[str, Any]) -> set[tuple[str, str, str]]:
         for action in as_list(statement["Action"]):
             if not action.startswith("fsx:") or action.startswith("fsx:Describe"):
                 continue
-            assert list(condition) == ["StringEquals"], (action, condition)
+            # aws:TagKeys limits what a tagging statement may set (test_no_tag_forgery).
+            assert set(condition) <= {"StringEquals", "ForAllValues:StringEquals"}, condition
             ((key, value),) = condition["StringEquals"].items()
             assert value == STACK, (action, key, value)
             for resource in as_list(statement["Resource"]):
@@ -344,6 +381,183 @@ def test_fsx_writes_reach_only_this_stack_s_runs(lustre: dict[str, Any]) -> None
         ("fsx:DeleteFileSystem", "file-system/*", "aws:ResourceTag"),
         ("fsx:UpdateDataRepositoryAssociation", "association/*", "aws:ResourceTag"),
     }
+
+
+# --- no tag forgery ----------------------------------------------------------------------
+
+TAGGING_ACTIONS = {"ec2:CreateTags", "fsx:TagResource", "batch:TagResource", "ecs:TagResource"}
+RUN_TAG_KEYS = {TAG_STACK, TAG_EXECUTION, TAG_RUN_ID, TAG_MODE}
+"""The keys of ``Run.tags()``, which every create call gives the resource it creates."""
+MARK_TAG_KEYS = {TAG_RETAINED, TAG_REPORTED}
+"""The only tags set on resources that already exist: what a release keeps, and its report."""
+FSX_CREATE_TAG_KEYS = {
+    "file-system/*": RUN_TAG_KEYS | {"Name"},
+    "association/*": RUN_TAG_KEYS,
+    "task/*": RUN_TAG_KEYS | {TAG_PURPOSE},
+}
+"""What each FSx create call tags (``fsx.create_file_system``, ``check_file_system``,
+``start_export``)."""
+FSX_CREATE_ACTIONS = {
+    "file-system/*": "fsx:CreateFileSystem",
+    "association/*": "fsx:CreateDataRepositoryAssociation",
+    "task/*": "fsx:CreateDataRepositoryTask",
+}
+BATCH_ARN = "arn:${AWS::Partition}:batch:${AWS::Region}:${AWS::AccountId}:"
+BATCH_RUN_NAMES = resource_name_prefix("STACK").replace("STACK", "${AWS::StackName}") + "*"
+"""The names of a stack's per-run Batch resources, as an IAM resource pattern: the template's
+side of ``batchscratch.run.resource_name_prefix``."""
+
+
+def _tag_keys(statement: dict[str, Any]) -> set[str] | None:
+    """The keys a statement lets a request set (ForAllValues:StringEquals aws:TagKeys)."""
+    allowed = statement.get("Condition", {}).get("ForAllValues:StringEquals", {})
+    return set(as_list(allowed["aws:TagKeys"])) if "aws:TagKeys" in allowed else None
+
+
+def _tagging_kind(statement: dict[str, Any], role: list[dict[str, Any]]) -> str:
+    """Classify a statement that allows a tagging action; raise AssertionError when it would
+    let a caller tag an existing resource with the stack's or a run's tags.
+
+    ``role`` is every statement of the same principal (an FSx tag-on-create must sit beside
+    the create call it serves).
+    """
+    (action,) = as_list(statement["Action"])  # tagging never shares a statement
+    condition = statement.get("Condition", {})
+    equals = condition.get("StringEquals", {})
+    keys = _tag_keys(statement)
+    resources = [resource_text(r) for r in as_list(statement["Resource"])]
+    if equals.get(f"aws:ResourceTag/{TAG_STACK}") == STACK:
+        # An existing resource of this stack, marked: never the stack or run tags.
+        assert keys is not None and keys <= MARK_TAG_KEYS, (action, keys)
+        if action == "batch:TagResource":
+            assert all(r.startswith(BATCH_ARN) and r.endswith(BATCH_RUN_NAMES) for r in resources)
+        return "mark existing"
+    if action == "ec2:CreateTags":
+        assert "ec2:CreateAction" in equals, statement  # EC2 tags on create only
+        return "ec2 on create"
+    if action == "ecs:TagResource":
+        assert "ecs:CreateAction" in equals, statement
+        return "ecs on create"
+    assert equals.get(f"aws:RequestTag/{TAG_STACK}") == STACK, statement
+    if action == "batch:TagResource":
+        # Batch has no create-action key: the run names of this stack, the run's keys only.
+        assert resources and all(
+            r.startswith(BATCH_ARN) and r.endswith(BATCH_RUN_NAMES) for r in resources
+        ), resources
+        assert keys is not None and keys <= RUN_TAG_KEYS, keys
+        return "batch on create, by name"
+    assert action == "fsx:TagResource", action
+    # FSx has neither a create-action key nor a name to match (docs/architecture.md): the
+    # statement serves a create call of the same principal and sets only that call's keys.
+    for resource in resources:
+        kind = resource.removeprefix(FSX_ARN)
+        assert keys is not None and keys <= FSX_CREATE_TAG_KEYS[kind], (kind, keys)
+        assert allows(role, FSX_CREATE_ACTIONS[kind]), (kind, "without its create call")
+    return "fsx on create"
+
+
+def _principals(rendered: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every statement that applies to each role of the template."""
+    return {
+        name: role_statements(rendered, name)
+        for name, body in rendered["Resources"].items()
+        if body["Type"] == "AWS::IAM::Role"
+    }
+
+
+def test_no_tag_forgery(deployment: dict[str, Any]) -> None:
+    """Tags are set on resources being created (EC2: ec2:CreateAction; Batch: this stack's
+    run names; FSx: beside the create call), and on existing resources of this stack only as
+    retained-reason / reported-message, so no statement can give a foreign resource the stack
+    tag that the delete statements trust."""
+    kinds = set()
+    for statements in _principals(deployment).values():
+        for statement in statements:
+            if statement["Effect"] == "Allow" and TAGGING_ACTIONS & set(
+                as_list(statement["Action"])
+            ):
+                kinds.add(_tagging_kind(statement, statements))
+    expected = {"mark existing", "ec2 on create", "batch on create, by name"}
+    if deployment["Parameters"]["Mode"] != "OnlyEBS":
+        expected.add("fsx on create")
+    assert kinds == expected
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        pytest.param(
+            {
+                "Effect": "Allow",
+                "Action": "fsx:TagResource",
+                "Resource": {"Fn::Sub": f"{FSX_ARN}file-system/*"},
+                "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_STACK}": STACK}},
+            },
+            id="fsx-request-tag-only",
+        ),
+        pytest.param(
+            {
+                "Effect": "Allow",
+                "Action": "batch:TagResource",
+                "Resource": {"Fn::Sub": f"{BATCH_ARN}compute-environment/*"},
+                "Condition": {
+                    "StringEquals": {f"aws:RequestTag/{TAG_STACK}": STACK},
+                    "ForAllValues:StringEquals": {"aws:TagKeys": sorted(RUN_TAG_KEYS)},
+                },
+            },
+            id="batch-any-name",
+        ),
+        pytest.param(
+            {
+                "Effect": "Allow",
+                "Action": "ec2:CreateTags",
+                "Resource": {"Fn::Sub": "arn:${AWS::Partition}:ec2:*:*:volume/*"},
+                "Condition": {"StringEquals": {f"aws:ResourceTag/{TAG_STACK}": STACK}},
+            },
+            id="ec2-existing-any-key",
+        ),
+        pytest.param(
+            {
+                "Effect": "Allow",
+                "Action": "ec2:CreateTags",
+                "Resource": {"Fn::Sub": "arn:${AWS::Partition}:ec2:*:*:volume/*"},
+                "Condition": {"StringEquals": {f"aws:RequestTag/{TAG_STACK}": STACK}},
+            },
+            id="ec2-request-tag-without-create-action",
+        ),
+    ],
+)
+def test_the_forgery_check_refuses_tagging_existing_resources(forgery: dict[str, Any]) -> None:
+    with pytest.raises(AssertionError):
+        _tagging_kind(forgery, [forgery])
+
+
+def test_tag_keys_in_the_template_are_the_layer_s(deployment: dict[str, Any]) -> None:
+    """The template spells the tag keys out; they must be those batchscratch writes."""
+    written = {
+        key for _, statement in _allow_statements(deployment) for key in _tag_keys(statement) or ()
+    }
+    assert written
+    assert written <= RUN_TAG_KEYS | MARK_TAG_KEYS | {"Name", TAG_PURPOSE}
+
+
+def test_batch_writes_reach_only_this_stack_s_run_names(deployment: dict[str, Any]) -> None:
+    """Every Batch statement on compute environments, queues and job definitions that may
+    change something names them by this stack's run-name prefix."""
+    for _, statement in _allow_statements(deployment):
+        actions = [a for a in as_list(statement["Action"]) if a.startswith("batch:")]
+        if not any(MUTATING.match(a) for a in actions):
+            continue
+        for resource in as_list(statement["Resource"]):
+            text = resource_text(resource)
+            kind = text.removeprefix(BATCH_ARN).split("/")[0]
+            # SubmitJob and RegisterJobDefinition name a job definition that is not the
+            # run's own yet (a revision to come); their statements are scoped otherwise.
+            by_name = {"compute-environment", "job-queue"}
+            if not {"batch:SubmitJob", "batch:RegisterJobDefinition"} & set(actions):
+                by_name.add("job-definition")
+            if kind in by_name:
+                assert text.endswith(BATCH_RUN_NAMES), (actions, text)
 
 
 def test_only_ebs_allows_no_fsx_action_and_no_metric_read(only_ebs: dict[str, Any]) -> None:
@@ -439,47 +653,127 @@ def test_roles_are_passed_only_to_batch_resources(deployment: dict[str, Any]) ->
     assert passed == {"<GetAtt BatchInstanceRole.Arn>", "<GetAtt JobRole.Arn>"}
 
 
-def test_batch_instances_attach_only_run_volumes_and_stop_only_themselves(
+SCRIPTS = Path(batchscratch.__file__).parent / "scripts"
+_AWS_CALL = re.compile(r"\baws (ec2|ecs|ecr|logs|s3|fsx) ([a-z0-9-]+)")
+SELF_ONLY = {
+    "StringEquals": {"ec2:InstanceProfile": INSTANCE_PROFILE},
+    "ArnEquals": {"ec2:SourceInstanceARN": SELF},
+}
+
+
+def _script_calls(*names: str) -> set[str]:
+    """The IAM actions of the AWS CLI calls in the boot scripts (``aws ec2 attach-volume``
+    is ``ec2:AttachVolume``)."""
+    calls = set()
+    for name in names:
+        for service, command in _AWS_CALL.findall((SCRIPTS / name).read_text()):
+            calls.add(f"{service}:{''.join(part.title() for part in command.split('-'))}")
+    return calls
+
+
+def test_the_boot_may_make_its_calls(deployment: dict[str, Any]) -> None:
+    """Every AWS CLI call of the instance's boot scripts is allowed to the instance role."""
+    scripts = ["common.sh", "spot_watcher.sh"]
+    scripts.append(
+        "mount_ebs_volume.sh" if deployment["Conditions"]["IsEbs"] else "mount_lustre.sh"
+    )
+    calls = _script_calls(*scripts)
+    assert "ec2:TerminateInstances" in calls
+    statements = role_statements(deployment, "BatchInstanceRole")
+    assert {call for call in calls if not allows(statements, call)} == set()
+
+
+def test_batch_instances_attach_only_unkept_stack_volumes_to_themselves(
     only_ebs: dict[str, Any],
 ) -> None:
-    role = only_ebs["Resources"]["BatchInstanceRole"]["Properties"]
-    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
-        "Service": "ec2.amazonaws.com"
-    }
-    assert role["ManagedPolicyArns"] == [
-        {
-            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
-            "AmazonEC2ContainerServiceforEC2Role"
-        }
-    ]
     statements = role_statements(only_ebs, "BatchInstanceRole")
-    for action in ("ec2:DescribeVolumes", "ec2:DescribeInstances"):
-        assert allows(statements, action)
+    assert _script_calls("mount_ebs_volume.sh") == {
+        "ec2:DescribeVolumes",
+        "ec2:DescribeInstances",
+        "ec2:AttachVolume",
+    }
     attach = {
         resource_text(statement["Resource"]).rsplit(":", 1)[1]: statement["Condition"]
         for statement in allows(statements, "ec2:AttachVolume")
     }
     assert attach == {
-        "volume/*": {"StringEquals": {f"aws:ResourceTag/{TAG_STACK}": STACK}},
-        "instance/*": {"StringEquals": {"ec2:InstanceProfile": INSTANCE_PROFILE}},
+        "volume/*": {
+            "StringEquals": {f"aws:ResourceTag/{TAG_STACK}": STACK},
+            "Null": {f"aws:ResourceTag/{TAG_RETAINED}": "true"},
+        },
+        "instance/*": SELF_ONLY,
     }
+
+
+def test_batch_instances_terminate_only_themselves(deployment: dict[str, Any]) -> None:
+    statements = role_statements(deployment, "BatchInstanceRole")
     (terminate,) = allows(statements, "ec2:TerminateInstances")
-    assert terminate["Condition"] == {"StringEquals": {"ec2:InstanceProfile": INSTANCE_PROFILE}}
+    assert as_list(terminate["Action"]) == ["ec2:TerminateInstances"]
+    assert resource_text(terminate["Resource"]).endswith(":instance/*")
+    assert terminate["Condition"] == SELF_ONLY
 
 
-def test_lustre_instances_need_nothing_but_to_stop_themselves(lustre: dict[str, Any]) -> None:
+def test_the_instance_role_holds_the_ecs_agent_s_needs_not_the_managed_policy(
+    deployment: dict[str, Any],
+) -> None:
+    """A job reaches the instance role (host networking), so the role has no AWS managed
+    policy and, beyond the boot's calls, only what the ECS agent and Docker use: the
+    permissions of AmazonEC2ContainerServiceforEC2Role (ECS Developer Guide, "AWS managed
+    policies for Amazon ECS") less ecs:CreateCluster, ec2:DescribeTags and ecs:TagResource,
+    each on the narrowest resource its API supports."""
+    role = deployment["Resources"]["BatchInstanceRole"]["Properties"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
+        "Service": "ec2.amazonaws.com"
+    }
+    assert "ManagedPolicyArns" not in role
+    (agent,) = role["Policies"]
+    granted = {
+        action: resource_text(statement["Resource"])
+        for statement in agent["PolicyDocument"]["Statement"]
+        for action in as_list(statement["Action"])
+    }
+    ecs = "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:"
+    assert granted == {
+        "ecs:RegisterContainerInstance": f"{ecs}cluster/*",
+        "ecs:DeregisterContainerInstance": f"{ecs}cluster/*",
+        "ecs:SubmitTaskStateChange": f"{ecs}cluster/*",
+        "ecs:SubmitContainerStateChange": f"{ecs}cluster/*",
+        "ecs:SubmitAttachmentStateChanges": f"{ecs}cluster/*",
+        "ecs:Poll": f"{ecs}container-instance/*",
+        "ecs:StartTelemetrySession": f"{ecs}container-instance/*",
+        "ecs:UpdateContainerInstancesState": f"{ecs}container-instance/*",
+        "ecs:DiscoverPollEndpoint": "*",
+        "ecr:GetAuthorizationToken": "*",
+        "ecr:BatchCheckLayerAvailability": "<GetAtt EcrRepository.Arn>",
+        "ecr:GetDownloadUrlForLayer": "<GetAtt EcrRepository.Arn>",
+        "ecr:BatchGetImage": "<GetAtt EcrRepository.Arn>",
+        "logs:CreateLogStream": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+        ":log-group:/aws/batch/job:log-stream:*",
+        "logs:PutLogEvents": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
+        ":log-group:/aws/batch/job:log-stream:*",
+    }
+    assert all("Condition" not in statement for statement in agent["PolicyDocument"]["Statement"])
+
+
+def test_lustre_instances_need_nothing_but_the_agent_and_to_stop_themselves(
+    lustre: dict[str, Any],
+) -> None:
     """Mounting Lustre needs no IAM permission: the client talks to the file servers over the
     network, which the security group admits. An instance that cannot mount leaves."""
     role = lustre["Resources"]["BatchInstanceRole"]["Properties"]
-    assert role["ManagedPolicyArns"] == [
-        {
-            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
-            "AmazonEC2ContainerServiceforEC2Role"
-        }
-    ]
-    (terminate,) = role_statements(lustre, "BatchInstanceRole")
-    assert as_list(terminate["Action"]) == ["ec2:TerminateInstances"]
-    assert terminate["Condition"] == {"StringEquals": {"ec2:InstanceProfile": INSTANCE_PROFILE}}
+    agent = {
+        action
+        for policy in role["Policies"]
+        for statement in policy["PolicyDocument"]["Statement"]
+        for action in as_list(statement["Action"])
+    }
+    others = {
+        action
+        for statement in role_statements(lustre, "BatchInstanceRole")
+        for action in as_list(statement["Action"])
+    } - agent
+    # Other policies of the role (the job log group's, a KMS key's) hold no EC2 action.
+    assert {action for action in others if action.startswith("ec2:")} == {"ec2:TerminateInstances"}
 
 
 def test_jobs_reach_only_the_data_bucket(deployment: dict[str, Any]) -> None:

@@ -2,6 +2,7 @@
 
 import base64
 import email
+import re
 from typing import Any
 
 import boto3
@@ -10,8 +11,8 @@ from botocore.stub import Stubber
 
 from batchscratch import aws as layer_aws
 from batchscratch.compute import Names
-from batchscratch.errors import ComputeFailed
-from batchscratch.run import Run
+from batchscratch.errors import ComputeFailed, InvalidConfiguration
+from batchscratch.run import BATCH_NAME_LIMIT, MAX_STACK_NAME_LENGTH, Run
 from functions.check_compute import app as check_compute
 from functions.clean_up_compute import app as clean_up_compute
 from functions.create_volume import app as create_volume
@@ -266,3 +267,28 @@ def test_lustre_compute_refuses_without_the_file_system(network, lambda_context)
 
     with pytest.raises(ValueError, match="CreateFileSystem did not run"):
         prepare_compute.lambda_handler(state, lambda_context)
+
+
+@pytest.mark.parametrize("stack_name", ["s", "batch-scratch-test", "a" * MAX_STACK_NAME_LENGTH])
+@pytest.mark.parametrize("run_id", ["run-1", "r" * 80, "días de cálculo"])
+def test_compute_names_start_with_the_stack_name_that_iam_matches(
+    run: Run, stack_name: str, run_id: str
+) -> None:
+    """The IAM statements name the run's Batch resources ``${AWS::StackName}-*`` (tagging by
+    name prefix): every name starts with the whole stack name and fits Batch's 128."""
+    other = run.model_copy(update={"stackName": stack_name, "runId": run_id})
+    names = Names.of(other)
+    for name in (names.compute_environment, names.job_queue, names.job_definition, names.job):
+        assert name.startswith(f"{stack_name}-")
+        assert len(name) <= BATCH_NAME_LIMIT
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", name)
+    assert (
+        names.compute_environment
+        != Names.of(other.model_copy(update={"executionArn": "x"})).compute_environment
+    )
+
+
+def test_a_stack_name_too_long_for_the_names_is_refused(run: Run) -> None:
+    other = run.model_copy(update={"stackName": "a" * (MAX_STACK_NAME_LENGTH + 1)})
+    with pytest.raises(InvalidConfiguration, match="stack name"):
+        Names.of(other)

@@ -105,13 +105,52 @@ class Run(BaseModel):
     def resource_name(self, kind: str) -> str:
         """Return the name of this run's ``kind`` resource (e.g. ``"ce"``, ``"jq"``).
 
-        AWS Batch names allow up to 128 letters, digits, hyphens and underscores; launch
-        template names allow more, so one rule serves both. The name is
-        ``<stack>-<runId>-<kind>-<digest>``, trimmed and sanitised, unique per execution.
+        The name is ``<stack>-<runId>-<kind>-<digest>``: unique per execution, and it starts
+        with ``resource_name_prefix(stackName)``, the whole stack name, which the IAM
+        statements for Batch name as ``<type>/${AWS::StackName}-*`` (tagging by name prefix:
+        Batch has no create-action condition key). AWS Batch names allow up to 128 letters,
+        digits, hyphens and underscores; launch template names allow more, so one rule
+        serves both. The run id part is sanitised and shortened to fit.
+
+        Raises:
+            InvalidConfiguration: the stack name is longer than ``MAX_STACK_NAME_LENGTH``.
         """
-        stack = _BATCH_NAME_CHARS.sub("-", self.stackName)[:40]
-        run_id = _BATCH_NAME_CHARS.sub("-", self.runId)[:48]
-        return f"{stack}-{run_id}-{kind}-{self.digest(kind, 8)}"
+        digest = self.digest(kind, 8)
+        prefix = resource_name_prefix(self.stackName)
+        room = BATCH_NAME_LIMIT - len(prefix) - len(f"-{kind}-{digest}")
+        run_id = _BATCH_NAME_CHARS.sub("-", self.runId)[: min(_RUN_ID_PART, room)]
+        return f"{prefix}{run_id}-{kind}-{digest}"
+
+
+BATCH_NAME_LIMIT = 128
+"""AWS Batch compute environment, job queue and job definition names: up to 128 letters,
+numbers, hyphens and underscores (AWS Batch API Reference, CreateComputeEnvironment
+``computeEnvironmentName``, CreateJobQueue ``jobQueueName``, RegisterJobDefinition
+``jobDefinitionName``)."""
+MAX_STACK_NAME_LENGTH = 100
+"""The longest stack name whose runs' resource names keep the whole stack name (and so the
+IAM name prefix) with room for the run id, the kind and the digest."""
+_RUN_ID_PART = 48
+
+
+def resource_name_prefix(stack_name: str) -> str:
+    """Return ``"<stack_name>-"``, the start of every per-run resource name of the stack.
+
+    CloudFormation stack names hold only letters, digits and hyphens, which Batch names allow,
+    so the prefix is the stack name itself: what template.yaml writes as
+    ``${AWS::StackName}-``.
+
+    Raises:
+        InvalidConfiguration: ``stack_name`` is longer than ``MAX_STACK_NAME_LENGTH``
+            characters, or holds a character a Batch name refuses.
+    """
+    if len(stack_name) > MAX_STACK_NAME_LENGTH or _BATCH_NAME_CHARS.search(stack_name):
+        raise InvalidConfiguration(
+            f"stack name = {stack_name!r}: the runs' resource names start with the stack "
+            f"name, which must be at most {MAX_STACK_NAME_LENGTH} letters, digits, hyphens "
+            "or underscores; deploy the stack under a shorter name"
+        )
+    return f"{stack_name}-"
 
 
 RUN_TIMEOUT_SETTING = "RUN_TIMEOUT_SECONDS"
