@@ -88,6 +88,9 @@ GLOBAL_CONDITION_KEYS = frozenset(
         "aws:SourceOrgID",
         "aws:SourceOrgPaths",
         "aws:UserAgent",
+        # A cross-service global key of role sessions made from an instance profile
+        # (same page, "Properties of the role session": ec2:SourceInstanceArn).
+        "ec2:SourceInstanceARN",
     }
 )
 GLOBAL_CONDITION_KEY_PREFIXES = ("aws:PrincipalTag/",)
@@ -99,6 +102,23 @@ a resource type for them: ``{action: the reason, with the document}``. None toda
 this template allows on ``*`` (vended log delivery, ``logs:PutResourcePolicy``) have no resource
 type in the database, which is how the Service Authorization Reference says they need ``*``.
 An entry that no statement needs fails tests/template/test_iam_definitions.py."""
+
+
+TAGS_ON_CREATE_WITHOUT_CREATE_ACTION: dict[str, str] = {
+    "fsx:TagResource": (
+        "FSx authorizes the tags of CreateFileSystem, CreateDataRepositoryAssociation and "
+        "CreateDataRepositoryTask as fsx:TagResource and has no create-action condition key "
+        "(Service Authorization Reference, Amazon FSx: TagResource supports only "
+        "aws:RequestTag, aws:TagKeys and the resource's tags); the new id is unknown, so the "
+        "resource is <type>/*. Accepted only with the stack tag required in the request and "
+        "aws:TagKeys limited (ForAllValues) to the run's tag keys; docs/architecture.md "
+        "states what is left."
+    ),
+}
+"""Tagging actions whose service cannot tell tagging on create from tagging an existing
+resource: ``{action: the reason, with the document}``. Such a statement passes only when the
+request must carry the stack tag and may carry only listed tag keys. An entry that no
+statement needs fails tests/template/test_iam_definitions.py."""
 
 
 @dataclass(frozen=True)
@@ -182,13 +202,28 @@ def _names_this_stack(resource: Any) -> bool:
     return "${AWS::StackName}" in text.split(":", 5)[-1] and bool(_NAMED_RESOURCE.match(text))
 
 
-def _tags_only_own_resources(statement: dict[str, Any]) -> bool:
-    """Whether a statement that adds tags reaches only resources being created or this stack's."""
+def _tags_only_on_create_request(statement: dict[str, Any]) -> bool:
+    """Whether the request must carry the stack tag and may carry only listed tag keys."""
+    conditions = list(_condition_keys(statement))
+    return any(
+        operator == "StringEquals" and key == f"aws:RequestTag/{TAG_STACK}"
+        for operator, key, _ in conditions
+    ) and any(
+        operator == "ForAllValues:StringEquals" and key == "aws:TagKeys"
+        for operator, key, _ in conditions
+    )
+
+
+def _tags_only_own_resources(statement: dict[str, Any], action: str) -> bool:
+    """Whether a statement that adds tags reaches only resources being created or this stack's
+    (``TAGS_ON_CREATE_WITHOUT_CREATE_ACTION``: the narrowest form IAM has for ``action``)."""
     for operator, key, _ in _condition_keys(statement):
         if operator != "StringEquals":
             continue
         if key == "ec2:CreateAction" or key == f"aws:ResourceTag/{TAG_STACK}":
             return True
+    if action in TAGS_ON_CREATE_WITHOUT_CREATE_ACTION and _tags_only_on_create_request(statement):
+        return True
     return all(_names_this_stack(resource) for resource in as_list(statement["Resource"]))
 
 
@@ -228,7 +263,7 @@ def check_statement(owner: str, statement: dict[str, Any]) -> list[Finding]:
             and action not in NEEDS_EVERY_RESOURCE
         ):
             found("mutating action on '*'", f"{action} ({level}) has narrower resource types")
-        if ADDS_TAGS.match(action) and not _tags_only_own_resources(statement):
+        if ADDS_TAGS.match(action) and not _tags_only_own_resources(statement, action):
             found(
                 "tags existing resources",
                 f"{action} on {[resource_text(r) for r in resources_]} is limited neither to "

@@ -16,6 +16,7 @@ from batchscratch.run import TAG_STACK
 from tests.template.cfn import REPO, as_list, policy_statements
 from tests.template.iam_definitions import (
     NEEDS_EVERY_RESOURCE,
+    TAGS_ON_CREATE_WITHOUT_CREATE_ACTION,
     Finding,
     has_resource_arn,
     problems,
@@ -50,6 +51,62 @@ def test_every_allow_listed_action_is_still_needed(deployment: dict[str, Any]) -
         assert reason
         assert has_resource_arn(action), f"{action}: the database already says it needs '*'"
         assert action in on_every_resource, f"{action}: no statement allows it on '*' any more"
+
+
+def test_every_tag_on_create_exception_is_still_needed(deployment: dict[str, Any]) -> None:
+    tagging = {
+        action
+        for _, statement in policy_statements(deployment)
+        if statement["Effect"] == "Allow"
+        for action in as_list(statement["Action"])
+    }
+    for action, reason in TAGS_ON_CREATE_WITHOUT_CREATE_ACTION.items():
+        assert reason
+        if deployment["Parameters"]["Mode"] != "OnlyEBS":
+            assert action in tagging, f"{action}: no statement of a Lustre mode tags with it"
+
+
+RUN_TAG_KEYS = {"ForAllValues:StringEquals": {"aws:TagKeys": [TAG_STACK, "batch-scratch:run-id"]}}
+FSX = "arn:${AWS::Partition}:fsx:${AWS::Region}:${AWS::AccountId}:"
+
+
+@pytest.mark.parametrize(
+    ("action", "resource", "condition"),
+    [
+        # FSx has no create-action key: the request's stack tag alone is not enough...
+        (
+            "fsx:TagResource",
+            f"{FSX}file-system/*",
+            {"StringEquals": {f"aws:RequestTag/{TAG_STACK}": STACK}},
+        ),
+        # ...nor the tag keys alone...
+        ("fsx:TagResource", f"{FSX}file-system/*", RUN_TAG_KEYS),
+        # ...and the FSx exception does not extend to Batch, which has run-name ARNs.
+        (
+            "batch:TagResource",
+            f"{BATCH}job-queue/*",
+            {"StringEquals": {f"aws:RequestTag/{TAG_STACK}": STACK}, **RUN_TAG_KEYS},
+        ),
+    ],
+)
+def test_tagging_on_create_without_create_action_needs_both_conditions(
+    task_export: dict[str, Any], action: str, resource: str, condition: dict[str, Any]
+) -> None:
+    statement = {"Effect": "Allow", "Action": action, "Resource": resource, "Condition": condition}
+    assert "tags existing resources" in {f.rule for f in _with_statement(task_export, statement)}
+
+
+def test_fsx_tagging_with_the_request_tag_and_run_tag_keys_passes(
+    task_export: dict[str, Any],
+) -> None:
+    condition = {"StringEquals": {f"aws:RequestTag/{TAG_STACK}": STACK}, **RUN_TAG_KEYS}
+    statement = {
+        "Effect": "Allow",
+        "Action": "fsx:TagResource",
+        "Resource": f"{FSX}file-system/*",
+        "Condition": condition,
+    }
+    assert _with_statement(task_export, statement) == set()
 
 
 # --- the checker fails on what it must refuse ----------------------------------------------
