@@ -477,9 +477,45 @@ def test_lustre_instances_need_nothing_but_to_stop_themselves(lustre: dict[str, 
             "AmazonEC2ContainerServiceforEC2Role"
         }
     ]
-    (terminate,) = role_statements(lustre, "BatchInstanceRole")
+    (terminate,) = [
+        statement
+        for statement in role_statements(lustre, "BatchInstanceRole")
+        if statement not in _job_log_statements(lustre)
+    ]
     assert as_list(terminate["Action"]) == ["ec2:TerminateInstances"]
     assert terminate["Condition"] == {"StringEquals": {"ec2:InstanceProfile": INSTANCE_PROFILE}}
+
+
+def _job_log_statements(rendered: dict[str, Any]) -> list[dict[str, Any]]:
+    policy = rendered["Resources"]["BatchInstanceJobLogsPolicy"]["Properties"]
+    statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_instances_write_job_logs_only_into_the_stack_s_job_log_group(
+    deployment: dict[str, Any],
+) -> None:
+    """The ECS agent runs a job's awslogs driver with the instance role (Batch User Guide,
+    "Use the awslogs log driver"): the role may create streams and put events in the stack's
+    job log group, and in no other group."""
+    policy = deployment["Resources"]["BatchInstanceJobLogsPolicy"]["Properties"]
+    assert policy["Roles"] == [{"Ref": "BatchInstanceRole"}]
+    assert _job_log_statements(deployment) == [
+        {
+            "Sid": "WriteJobLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": {"Fn::GetAtt": ["JobLogGroup", "Arn"]},
+        }
+    ]
+    others = [
+        action
+        for statement in role_statements(deployment, "BatchInstanceRole")
+        if statement not in _job_log_statements(deployment)
+        for action in as_list(statement["Action"])
+        if action.startswith("logs:")
+    ]
+    assert others == []
 
 
 def test_jobs_reach_only_the_data_bucket(deployment: dict[str, Any]) -> None:
