@@ -27,6 +27,11 @@ for arg in "$@"; do line="$line$(printf '\\t%s' "$arg")"; done
 printf '%s\\n' "$line" >>"$FAKE_CALLS"
 """
 
+FAKE_DIGEST = "sha256:" + "0123456789abcdef" * 4
+"""The digest the stand-in ECR reports for every image."""
+STACK_REPOSITORY_URI = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/batch-job-with-ebs"
+"""The stand-in stack's EcrRepositoryUri output (``$FAKE_STACK_REPOSITORY_URI`` overrides it)."""
+
 FAKE_AWS = f"""#!/bin/sh
 {RECORD}
 case "$1 $2" in
@@ -40,6 +45,34 @@ case "$1 $2" in
     fi
     printf '{{"repositories": []}}\\n' ;;
   "ecr get-login-password") printf 'not-a-real-password\\n' ;;
+  "ecr describe-images")
+    # An image exists once the stand-in docker pushed its tag, or $FAKE_EXISTING_TAGS names it.
+    tag=""
+    for arg in "$@"; do case "$arg" in imageTag=*) tag=${{arg#imageTag=}} ;; esac; done
+    if grep -qxF "$tag" "$FAKE_CALLS.pushed" 2>/dev/null ||
+      printf '%s\\n' ${{FAKE_EXISTING_TAGS:-}} | grep -qxF "$tag"; then
+      printf '%s\\n' "${{FAKE_DIGEST:-{FAKE_DIGEST}}}"
+    else
+      echo "An error occurred (ImageNotFoundException) when calling the DescribeImages" \\
+        "operation: The image with imageId {{imageTag:'$tag'}} does not exist" >&2
+      exit 254
+    fi ;;
+  "cloudformation describe-stacks")
+    if [ -n "${{FAKE_NO_STACK:-}}" ]; then
+      echo "An error occurred (ValidationError) when calling the DescribeStacks operation:" \\
+        "Stack with id $6 does not exist" >&2
+      exit 254
+    fi
+    case "$*" in
+      *ConfigSecretName*) printf 'BatchJobWithOnlyEbs-%s\\n' "$6" ;;
+      *EcrRepositoryUri*) printf '%s\\n' "${{FAKE_STACK_REPOSITORY_URI:-{STACK_REPOSITORY_URI}}}" ;;
+      *) printf 'None\\n' ;;
+    esac ;;
+  "secretsmanager get-secret-value") cat "$FAKE_SECRET" ;;
+  "secretsmanager put-secret-value")
+    for arg in "$@"; do
+      case "$arg" in file://*) cp "${{arg#file://}}" "$FAKE_CALLS.put" ;; esac
+    done ;;
 esac
 exit 0
 """
@@ -52,6 +85,18 @@ case "$1" in
       echo "Cannot connect to the Docker daemon" >&2; exit 1
     fi ;;
   login) cat >/dev/null; echo "Login Succeeded" ;;
+  buildx)
+    # `buildx build ... --tag REF ... --push`: the tag of REF now exists in the repository.
+    pushing="" ref=""
+    previous=""
+    for arg in "$@"; do
+      [ "$previous" = "--tag" ] && ref=$arg
+      [ "$arg" = "--push" ] && pushing=1
+      previous=$arg
+    done
+    if [ -n "$pushing" ] && [ -n "$ref" ]; then
+      printf '%s\\n' "${{ref##*:}}" >>"$FAKE_CALLS.pushed"
+    fi ;;
 esac
 exit 0
 """

@@ -18,9 +18,15 @@ from batchscratch.config import CommonConfig
 from batchscratch.modes import MODES
 from tests.template.cfn import REPO
 
+UNPINNED_TAG = "run-push-image-sh-with-pin"
+"""The tag of the default image. The repository's tags are immutable and nothing pushes this
+one: ``docker/push-image.sh --pin`` replaces the reference with the pushed image's digest, and
+a run before that fails to pull an image whose name says what to do."""
+
 STACK_KNOWN = {
     "jobDefinitionContainerImage": (
-        "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${EcrRepository}:latest"
+        "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${EcrRepository}:"
+        + UNPINNED_TAG
     ),
     "dataRepositoryPath": "s3://${DataBucket}/scratch/",
 }

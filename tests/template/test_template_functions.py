@@ -55,6 +55,7 @@ FUNCTIONS: dict[str, tuple[str, set[str]]] = {
             "INSTANCE_PROFILE_ARN",
             "JOB_ROLE_ARN",
             "DATA_BUCKET_NAME",
+            "JOB_LOG_GROUP_NAME",
             *COMPUTE_SETTINGS,
         },
     ),
@@ -197,6 +198,19 @@ def test_prepare_compute_gets_the_compute_parameters(deployment: dict[str, Any])
     assert variables["INSTANCE_PROFILE_ARN"] == {"Fn::GetAtt": ["BatchInstanceProfile", "Arn"]}
     assert variables["JOB_ROLE_ARN"] == {"Fn::GetAtt": ["JobRole", "Arn"]}
     assert variables["DATA_BUCKET_NAME"] == {"Ref": "DataBucket"}
+    assert variables["JOB_LOG_GROUP_NAME"] == {"Ref": "JobLogGroup"}
+
+
+def test_job_logs_have_a_stack_owned_group_with_a_retention(deployment: dict[str, Any]) -> None:
+    """The jobs write into the stack's own group (PrepareCompute's JOB_LOG_GROUP_NAME), kept
+    LogRetentionInDays like every other log of the stack, not into /aws/batch/job."""
+    group = deployment["Resources"]["JobLogGroup"]
+    assert group["Type"] == "AWS::Logs::LogGroup"
+    assert group["Properties"] == {
+        "LogGroupName": {"Fn::Sub": "/aws/batch/${AWS::StackName}/jobs"},
+        "RetentionInDays": {"Ref": "LogRetentionInDays"},
+    }
+    assert deployment["Outputs"]["JobLogGroupName"]["Value"] == {"Ref": "JobLogGroup"}
 
 
 def test_create_file_system_gets_the_network(lustre: dict[str, Any]) -> None:

@@ -747,10 +747,6 @@ def test_the_instance_role_holds_the_ecs_agent_s_needs_not_the_managed_policy(
         "ecr:BatchCheckLayerAvailability": "<GetAtt EcrRepository.Arn>",
         "ecr:GetDownloadUrlForLayer": "<GetAtt EcrRepository.Arn>",
         "ecr:BatchGetImage": "<GetAtt EcrRepository.Arn>",
-        "logs:CreateLogStream": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
-        ":log-group:/aws/batch/job:log-stream:*",
-        "logs:PutLogEvents": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
-        ":log-group:/aws/batch/job:log-stream:*",
     }
     assert all("Condition" not in statement for statement in agent["PolicyDocument"]["Statement"])
 
@@ -774,6 +770,38 @@ def test_lustre_instances_need_nothing_but_the_agent_and_to_stop_themselves(
     } - agent
     # Other policies of the role (the job log group's, a KMS key's) hold no EC2 action.
     assert {action for action in others if action.startswith("ec2:")} == {"ec2:TerminateInstances"}
+
+
+def _job_log_statements(rendered: dict[str, Any]) -> list[dict[str, Any]]:
+    policy = rendered["Resources"]["BatchInstanceJobLogsPolicy"]["Properties"]
+    statements: list[dict[str, Any]] = policy["PolicyDocument"]["Statement"]
+    return statements
+
+
+def test_instances_write_job_logs_only_into_the_stack_s_job_log_group(
+    deployment: dict[str, Any],
+) -> None:
+    """The ECS agent runs a job's awslogs driver with the instance role (Batch User Guide,
+    "Use the awslogs log driver"): the role may create streams and put events in the stack's
+    job log group, and in no other group."""
+    policy = deployment["Resources"]["BatchInstanceJobLogsPolicy"]["Properties"]
+    assert policy["Roles"] == [{"Ref": "BatchInstanceRole"}]
+    assert _job_log_statements(deployment) == [
+        {
+            "Sid": "WriteJobLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": {"Fn::GetAtt": ["JobLogGroup", "Arn"]},
+        }
+    ]
+    others = [
+        action
+        for statement in role_statements(deployment, "BatchInstanceRole")
+        if statement not in _job_log_statements(deployment)
+        for action in as_list(statement["Action"])
+        if action.startswith("logs:")
+    ]
+    assert others == []
 
 
 def test_jobs_reach_only_the_data_bucket(deployment: dict[str, Any]) -> None:

@@ -19,6 +19,7 @@ from tests.template.cfn import (
     resources_of_type,
     role_statements,
 )
+from tests.template.test_template_defaults import UNPINNED_TAG
 
 SECRET_KEYS: dict[str, set[str]] = {
     "OnlyEBS": {
@@ -79,6 +80,7 @@ OUTPUTS = {
     "ConfigSecretName",
     "DataBucketName",
     "EcrRepositoryUri",
+    "JobLogGroupName",
     "BatchVpcId",
     "BatchPrivateSubnetIds",
     "BatchSecurityGroupId",
@@ -223,7 +225,7 @@ def test_the_secret_defaults_pass_the_configuration_loader(
 ) -> None:
     config = build_config(mode, json.loads(_secret_text(rendered, mode)), {})
     assert config.jobDefinitionContainerImage == (
-        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{MODES[mode]['repository']}:latest"
+        f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{MODES[mode]['repository']}:" + UNPINNED_TAG
     )
 
 
@@ -272,6 +274,9 @@ def test_the_job_image_repository_has_the_mode_s_name(rendered: dict[str, Any], 
     properties = rendered["Resources"]["EcrRepository"]["Properties"]
     assert properties["RepositoryName"] == MODES[mode]["repository"]
     assert properties["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    # A tag names one image for ever (ECR CreateRepository imageTagMutability), so the
+    # image a run used can be found again; push-image.sh pushes a new tag each time.
+    assert properties["ImageTagMutability"] == "IMMUTABLE"
     assert rendered["Outputs"]["EcrRepositoryUri"]["Value"] == {
         "Fn::GetAtt": ["EcrRepository", "RepositoryUri"]
     }

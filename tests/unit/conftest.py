@@ -58,6 +58,7 @@ def network(aws: None, monkeypatch: pytest.MonkeyPatch) -> Network:
         "INSTANCE_PROFILE_ARN": profile["Arn"],
         "JOB_ROLE_ARN": role["Arn"],
         "DATA_BUCKET_NAME": "batch-scratch-data",
+        "JOB_LOG_GROUP_NAME": "/aws/batch/batch-scratch-onlyebs/jobs",
         "BATCH_SERVICE_ROLE_ARN": service_role["Arn"],
         "COMPUTE_ENVIRONMENT_TYPE": "SPOT",
         "ALLOCATION_STRATEGY": "SPOT_PRICE_CAPACITY_OPTIMIZED",

@@ -56,6 +56,24 @@ def test_launch_template_mounts_this_runs_volume_with_imdsv2(with_volume, lambda
     assert data["MetadataOptions"]["HttpTokens"] == "required"
 
 
+def test_instances_boot_from_an_encrypted_root_volume_of_the_ami_s_size(
+    with_volume, lambda_context
+):
+    compute = prepare_compute.lambda_handler(with_volume, lambda_context)
+
+    data = boto3.client("ec2").describe_launch_template_versions(
+        LaunchTemplateId=compute["launchTemplateId"]
+    )["LaunchTemplateVersions"][0]["LaunchTemplateData"]
+    # /dev/xvda is the ECS-optimized AL2023 AMI's root device; no VolumeSize, so the volume
+    # keeps the AMI snapshot's size (30 GiB) rather than a smaller one.
+    assert data["BlockDeviceMappings"] == [
+        {
+            "DeviceName": "/dev/xvda",
+            "Ebs": {"Encrypted": True, "DeleteOnTermination": True, "VolumeType": "gp3"},
+        }
+    ]
+
+
 def test_compute_environment_uses_only_the_volumes_zone(with_volume, network, lambda_context):
     compute = prepare_compute.lambda_handler(with_volume, lambda_context)
 
@@ -95,6 +113,18 @@ def test_job_definition_retries_spot_reclaims_only_and_mounts_data(with_volume, 
     assert container["volumes"] == [{"name": "scratch", "host": {"sourcePath": "/data"}}]
     environment = {item["name"]: item["value"] for item in container["environment"]}
     assert environment["S3_BUCKET_NAME"] == "batch-scratch-data"
+
+
+def test_job_output_goes_to_the_stack_s_job_log_group(with_volume, lambda_context):
+    compute = prepare_compute.lambda_handler(with_volume, lambda_context)
+
+    [definition] = boto3.client("batch").describe_job_definitions(
+        jobDefinitions=[compute["jobDefinitionArn"]]
+    )["jobDefinitions"]
+    assert definition["containerProperties"]["logConfiguration"] == {
+        "logDriver": "awslogs",
+        "options": {"awslogs-group": "/aws/batch/batch-scratch-onlyebs/jobs"},
+    }
 
 
 def test_job_command_environment_and_timeout_come_from_the_config(with_volume, lambda_context):

@@ -58,6 +58,8 @@ class ComputeSettings:
     instance_profile_arn: str
     job_role_arn: str
     data_bucket: str
+    job_log_group: str
+    """The stack's CloudWatch Logs group for the jobs' output (template resource JobLogGroup)."""
     service_role_arn: str | None = None
     """Batch service role; None uses the AWSServiceRoleForBatch service-linked role."""
 
@@ -79,6 +81,7 @@ class ComputeSettings:
             instance_profile_arn=setting("INSTANCE_PROFILE_ARN"),
             job_role_arn=setting("JOB_ROLE_ARN"),
             data_bucket=setting("DATA_BUCKET_NAME"),
+            job_log_group=setting("JOB_LOG_GROUP_NAME"),
             service_role_arn=os.environ.get("BATCH_SERVICE_ROLE_ARN") or None,
         )
 
@@ -164,6 +167,36 @@ def job_state_time_limit_actions(config: CommonConfig) -> list[dict[str, Any]]:
     ]
 
 
+ROOT_DEVICE_NAME = "/dev/xvda"
+"""Root device of the ECS-optimized Amazon Linux 2023 AMI that ``ECS_AL2023`` selects: its
+build (aws/amazon-ecs-ami, al2023.pkr.hcl ``launch_block_device_mappings``) makes a 30 GiB
+(variables.pkr.hcl ``block_device_size_gb``) gp3 volume at this name; the Batch User Guide's
+own example ("Use Amazon EC2 launch templates with AWS Batch") maps the same device."""
+
+
+def root_volume_mapping() -> dict[str, Any]:
+    """Return the launch template's block device mapping of the instance's root volume.
+
+    The volume is encrypted whatever the account's EBS encryption-by-default setting: with no
+    ``KmsKeyId`` EC2 uses the account's default key for EBS (EC2 User Guide, "Use encryption
+    with EBS-backed AMIs": volumes restored from an AMI's unencrypted snapshots can be
+    encrypted at launch). ``VolumeSize`` is left out, so the volume keeps the AMI snapshot's
+    size (EC2 API Reference, EbsBlockDevice: "If you specify a snapshot, the default is the
+    snapshot size") and never shrinks below it; gp3 as the AMI's build has it. Batch applies
+    a launch template's block device mappings: the settings the User Guide page above lists
+    as ignored (instance type, instance role, network interface subnets, ...) do not include
+    them, and its own example encrypts this device.
+
+    Returns:
+        One ``LaunchTemplateBlockDeviceMappingRequest`` (EC2 CreateLaunchTemplate):
+        ``{"DeviceName", "Ebs": {"Encrypted", "DeleteOnTermination", "VolumeType"}}``.
+    """
+    return {
+        "DeviceName": ROOT_DEVICE_NAME,
+        "Ebs": {"Encrypted": True, "DeleteOnTermination": True, "VolumeType": "gp3"},
+    }
+
+
 def _launch_template(run: Run, name: str, user_data: str) -> str:
     ec2 = client("ec2")
     try:
@@ -172,6 +205,7 @@ def _launch_template(run: Run, name: str, user_data: str) -> str:
             ClientToken=run.client_token("launch-template"),
             LaunchTemplateData={
                 "UserData": base64.b64encode(user_data.encode()).decode(),
+                "BlockDeviceMappings": [root_volume_mapping()],
                 "MetadataOptions": {
                     "HttpTokens": "required",
                     "HttpEndpoint": "enabled",
@@ -228,6 +262,26 @@ def _compute_environment(
     return str(created["computeEnvironmentArn"])
 
 
+def job_log_configuration(log_group: str) -> dict[str, Any]:
+    """Return the job definition's ``logConfiguration``: the ``awslogs`` driver writing to the
+    stack's own log group instead of Batch's account-wide ``/aws/batch/job``, which has no
+    retention (Batch User Guide, "Use the awslogs log driver": ``awslogs-group`` defaults to
+    it). No ``awslogs-stream-prefix``: streams keep Batch's names,
+    ``<job definition>/default/<ECS task id>``, which each attempt reports as its
+    ``container.logStreamName``. On EC2 the ECS agent writes with the instance role
+    (template policy BatchInstanceJobLogsPolicy); the group exists, so no
+    ``awslogs-create-group``.
+
+    Args:
+        log_group: the group's name (``ComputeSettings.job_log_group``).
+
+    Returns:
+        ``{"logDriver": "awslogs", "options": {"awslogs-group": log_group}}`` (Batch
+        RegisterJobDefinition, ContainerProperties.logConfiguration).
+    """
+    return {"logDriver": "awslogs", "options": {"awslogs-group": log_group}}
+
+
 def _job_definition(
     run: Run,
     names: Names,
@@ -261,6 +315,7 @@ def _job_definition(
             {"sourceVolume": "scratch", "containerPath": container_path, "readOnly": False}
         ],
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+        "logConfiguration": job_log_configuration(settings.job_log_group),
     }
     if config.jobCommand:
         container["command"] = list(config.jobCommand)
