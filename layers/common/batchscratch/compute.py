@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from batchscratch.aws import client
 from batchscratch.config import CommonConfig
+from batchscratch.encryption import ebs_encryption, kms_key_arn
 from batchscratch.environment import setting, setting_list
 from batchscratch.errors import CleanupTimeout, ComputeFailed, ComputeTimeout
 from batchscratch.marker import SAMPLE_JOB_REFUSAL_EXIT_CODE
@@ -60,6 +61,8 @@ class ComputeSettings:
     data_bucket: str
     service_role_arn: str | None = None
     """Batch service role; None uses the AWSServiceRoleForBatch service-linked role."""
+    kms_key_arn: str | None = None
+    """The stack's ``KmsKeyArn`` for the instances' root volumes; None: the account's EBS key."""
 
     @classmethod
     def from_environment(cls) -> "ComputeSettings":
@@ -80,6 +83,7 @@ class ComputeSettings:
             job_role_arn=setting("JOB_ROLE_ARN"),
             data_bucket=setting("DATA_BUCKET_NAME"),
             service_role_arn=os.environ.get("BATCH_SERVICE_ROLE_ARN") or None,
+            kms_key_arn=kms_key_arn(),
         )
 
 
@@ -164,7 +168,28 @@ def job_state_time_limit_actions(config: CommonConfig) -> list[dict[str, Any]]:
     ]
 
 
-def _launch_template(run: Run, name: str, user_data: str) -> str:
+ROOT_DEVICE_NAME = "/dev/xvda"
+"""Root device of the ECS-optimized Amazon Linux AMIs Batch launches (the Batch User Guide's
+launch template example, "Use Amazon EC2 launch templates with AWS Batch", maps it)."""
+
+
+def root_volume_mapping(kms_key_arn: str | None) -> dict[str, Any]:
+    """Return the launch template's block device mapping that encrypts the root volume.
+
+    Only the encryption is given: EC2 takes the size and type from the AMI's own mapping of
+    the device. With a key, ``KmsKeyId`` (LaunchTemplateEbsBlockDeviceRequest: "the customer
+    managed KMS key to use for EBS encryption"); without, the account's EBS key.
+
+    Args:
+        kms_key_arn: the stack's key ARN, or None.
+
+    Returns:
+        ``{"DeviceName": "/dev/xvda", "Ebs": {"Encrypted": True[, "KmsKeyId": arn]}}``.
+    """
+    return {"DeviceName": ROOT_DEVICE_NAME, "Ebs": ebs_encryption(kms_key_arn)}
+
+
+def _launch_template(run: Run, name: str, user_data: str, kms_key: str | None = None) -> str:
     ec2 = client("ec2")
     try:
         created = ec2.create_launch_template(
@@ -180,6 +205,7 @@ def _launch_template(run: Run, name: str, user_data: str) -> str:
                     # whatever this limit. 2 serves containers on a bridge network too.
                     "HttpPutResponseHopLimit": 2,
                 },
+                "BlockDeviceMappings": [root_volume_mapping(kms_key)],
             },
             TagSpecifications=[{"ResourceType": "launch-template", "Tags": run.tag_list()}],
         )
@@ -301,7 +327,9 @@ def prepare_compute(
         botocore.exceptions.ClientError: EC2 or Batch refused.
     """
     names = Names.of(run)
-    template_id = _launch_template(run, names.launch_template, mount.user_data)
+    template_id = _launch_template(
+        run, names.launch_template, mount.user_data, settings.kms_key_arn
+    )
     environment_arn = _compute_environment(run, names, settings, template_id, mount.subnet_ids)
     definition_arn = _job_definition(
         run, names, config, settings, (mount.host_path, mount.container_path)
