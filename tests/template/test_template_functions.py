@@ -33,13 +33,13 @@ COMPUTE_SETTINGS = {
 FUNCTIONS: dict[str, tuple[str, set[str]]] = {
     "LoadConfigFunction": (
         "load_config",
-        {"CONFIG_SECRET_ID", "DATA_BUCKET_NAME", "INSTANCE_TYPES", "MAX_VCPUS"},
+        {"CONFIG_SECRET_ID", "DATA_BUCKET_NAME", "INSTANCE_TYPES", "MAX_VCPUS", "KMS_KEY_ARN"},
     ),
-    "CreateVolumeFunction": ("create_volume", {"PRIVATE_SUBNET_IDS"}),
+    "CreateVolumeFunction": ("create_volume", {"PRIVATE_SUBNET_IDS", "KMS_KEY_ARN"}),
     "CheckVolumeFunction": ("check_volume", set()),
     "CreateFileSystemFunction": (
         "create_file_system",
-        {"PRIVATE_SUBNET_IDS", "BATCH_SECURITY_GROUP_ID"},
+        {"PRIVATE_SUBNET_IDS", "BATCH_SECURITY_GROUP_ID", "KMS_KEY_ARN"},
     ),
     "CheckFileSystemFunction": ("check_file_system", set()),
     "StartExportFunction": ("start_export", set()),
@@ -56,6 +56,7 @@ FUNCTIONS: dict[str, tuple[str, set[str]]] = {
             "JOB_ROLE_ARN",
             "DATA_BUCKET_NAME",
             "JOB_LOG_GROUP_NAME",
+            "KMS_KEY_ARN",
             *COMPUTE_SETTINGS,
         },
     ),

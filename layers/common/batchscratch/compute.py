@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 
 from batchscratch.aws import client
 from batchscratch.config import CommonConfig
+from batchscratch.encryption import ebs_encryption, kms_key_arn
 from batchscratch.environment import setting, setting_list
 from batchscratch.errors import CleanupTimeout, ComputeFailed, ComputeTimeout
 from batchscratch.marker import SAMPLE_JOB_REFUSAL_EXIT_CODE
@@ -62,6 +63,8 @@ class ComputeSettings:
     """The stack's CloudWatch Logs group for the jobs' output (template resource JobLogGroup)."""
     service_role_arn: str | None = None
     """Batch service role; None uses the AWSServiceRoleForBatch service-linked role."""
+    kms_key_arn: str | None = None
+    """The stack's ``KmsKeyArn`` for the instances' root volumes; None: the account's EBS key."""
 
     @classmethod
     def from_environment(cls) -> "ComputeSettings":
@@ -83,6 +86,7 @@ class ComputeSettings:
             data_bucket=setting("DATA_BUCKET_NAME"),
             job_log_group=setting("JOB_LOG_GROUP_NAME"),
             service_role_arn=os.environ.get("BATCH_SERVICE_ROLE_ARN") or None,
+            kms_key_arn=kms_key_arn(),
         )
 
 
@@ -174,30 +178,34 @@ build (aws/amazon-ecs-ami, al2023.pkr.hcl ``launch_block_device_mappings``) make
 own example ("Use Amazon EC2 launch templates with AWS Batch") maps the same device."""
 
 
-def root_volume_mapping() -> dict[str, Any]:
+def root_volume_mapping(key_arn: str | None) -> dict[str, Any]:
     """Return the launch template's block device mapping of the instance's root volume.
 
-    The volume is encrypted whatever the account's EBS encryption-by-default setting: with no
-    ``KmsKeyId`` EC2 uses the account's default key for EBS (EC2 User Guide, "Use encryption
-    with EBS-backed AMIs": volumes restored from an AMI's unencrypted snapshots can be
-    encrypted at launch). ``VolumeSize`` is left out, so the volume keeps the AMI snapshot's
-    size (EC2 API Reference, EbsBlockDevice: "If you specify a snapshot, the default is the
-    snapshot size") and never shrinks below it; gp3 as the AMI's build has it. Batch applies
-    a launch template's block device mappings: the settings the User Guide page above lists
-    as ignored (instance type, instance role, network interface subnets, ...) do not include
-    them, and its own example encrypts this device.
+    The volume is encrypted whatever the account's EBS encryption-by-default setting: with the
+    stack's key, ``KmsKeyId`` (LaunchTemplateEbsBlockDeviceRequest: "the customer managed KMS
+    key to use for EBS encryption"); with no ``KmsKeyId`` EC2 uses the account's default key for
+    EBS (EC2 User Guide, "Use encryption with EBS-backed AMIs": volumes restored from an AMI's
+    unencrypted snapshots can be encrypted at launch). ``VolumeSize`` is left out, so the volume
+    keeps the AMI snapshot's size (EC2 API Reference, EbsBlockDevice: "If you specify a
+    snapshot, the default is the snapshot size") and never shrinks below it; gp3 as the AMI's
+    build has it. Batch applies a launch template's block device mappings: the settings the User
+    Guide page above lists as ignored (instance type, instance role, network interface subnets,
+    ...) do not include them, and its own example encrypts this device.
+
+    Args:
+        key_arn: the stack's key ARN (``KmsKeyArn``), or None.
 
     Returns:
         One ``LaunchTemplateBlockDeviceMappingRequest`` (EC2 CreateLaunchTemplate):
-        ``{"DeviceName", "Ebs": {"Encrypted", "DeleteOnTermination", "VolumeType"}}``.
+        ``{"DeviceName", "Ebs": {"Encrypted"[, "KmsKeyId"], "DeleteOnTermination", "VolumeType"}}``.
     """
     return {
         "DeviceName": ROOT_DEVICE_NAME,
-        "Ebs": {"Encrypted": True, "DeleteOnTermination": True, "VolumeType": "gp3"},
+        "Ebs": {**ebs_encryption(key_arn), "DeleteOnTermination": True, "VolumeType": "gp3"},
     }
 
 
-def _launch_template(run: Run, name: str, user_data: str) -> str:
+def _launch_template(run: Run, name: str, user_data: str, kms_key: str | None = None) -> str:
     ec2 = client("ec2")
     try:
         created = ec2.create_launch_template(
@@ -205,7 +213,6 @@ def _launch_template(run: Run, name: str, user_data: str) -> str:
             ClientToken=run.client_token("launch-template"),
             LaunchTemplateData={
                 "UserData": base64.b64encode(user_data.encode()).decode(),
-                "BlockDeviceMappings": [root_volume_mapping()],
                 "MetadataOptions": {
                     "HttpTokens": "required",
                     "HttpEndpoint": "enabled",
@@ -214,6 +221,7 @@ def _launch_template(run: Run, name: str, user_data: str) -> str:
                     # whatever this limit. 2 serves containers on a bridge network too.
                     "HttpPutResponseHopLimit": 2,
                 },
+                "BlockDeviceMappings": [root_volume_mapping(kms_key)],
             },
             TagSpecifications=[{"ResourceType": "launch-template", "Tags": run.tag_list()}],
         )
@@ -356,7 +364,9 @@ def prepare_compute(
         botocore.exceptions.ClientError: EC2 or Batch refused.
     """
     names = Names.of(run)
-    template_id = _launch_template(run, names.launch_template, mount.user_data)
+    template_id = _launch_template(
+        run, names.launch_template, mount.user_data, settings.kms_key_arn
+    )
     environment_arn = _compute_environment(run, names, settings, template_id, mount.subnet_ids)
     definition_arn = _job_definition(
         run, names, config, settings, (mount.host_path, mount.container_path)

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from batchscratch.aws import client
 from batchscratch.config import OnlyEbsConfig
+from batchscratch.encryption import ebs_encryption, kms_key_arn
 from batchscratch.errors import SnapshotFailed, StorageFailed, StorageTimeout
 from batchscratch.mounts import ebs_mount
 from batchscratch.outputs import ReleaseStatus, VolumeRef, VolumeStatus
@@ -37,13 +38,17 @@ deleting | deleted | error) from which a volume never becomes usable: fail at on
 than wait until ``storageTimeoutSeconds``."""
 
 
-def create_volume(run: Run, config: OnlyEbsConfig, subnet_ids: list[str]) -> VolumeRef:
+def create_volume(
+    run: Run, config: OnlyEbsConfig, subnet_ids: list[str], kms_key_arn: str | None = None
+) -> VolumeRef:
     """Create the run's encrypted gp3 volume in the Availability Zone of ``subnet_ids[0]``.
 
     Args:
         run: the run (tags, idempotency token).
         config: size (GiB), IOPS and throughput (MiB/s).
         subnet_ids: the stack's private subnets; the first one picks the zone.
+        kms_key_arn: the stack's key (``encryption.ebs_encryption``); None encrypts with the
+            account's EBS key. Its snapshots are encrypted with the same key by EBS.
 
     Returns:
         The volume, and the private subnets in its zone (a volume attaches only to an
@@ -59,7 +64,7 @@ def create_volume(run: Run, config: OnlyEbsConfig, subnet_ids: list[str]) -> Vol
         VolumeType="gp3",
         Iops=config.ebsIOPS,
         Throughput=config.ebsThroughput,
-        Encrypted=True,
+        **ebs_encryption(kms_key_arn),
         ClientToken=run.client_token("volume"),
         TagSpecifications=[
             {
@@ -265,8 +270,9 @@ class EbsVolume:
     release = staticmethod(release_volumes)
 
     def create(self, state: RunState, subnet_ids: list[str], security_group_id: str) -> VolumeRef:
-        """``create_volume`` for the run (a volume has no security group)."""
-        return create_volume(state.run, state.ebs_config(), subnet_ids)
+        """``create_volume`` for the run, with the stack's key (a volume has no security
+        group)."""
+        return create_volume(state.run, state.ebs_config(), subnet_ids, kms_key_arn())
 
     def check(self, state: RunState, mode: "Mode", previous: dict[str, Any] | None) -> VolumeStatus:
         """``check_volume`` of the run's volume (the same in every mode)."""

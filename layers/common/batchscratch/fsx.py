@@ -18,6 +18,7 @@ from botocore.exceptions import ClientError
 
 from batchscratch.aws import client
 from batchscratch.config import LustreConfig
+from batchscratch.encryption import file_system_kms_key, kms_key_arn
 from batchscratch.errors import (
     ExportFailed,
     ExportTimeout,
@@ -64,7 +65,11 @@ def _tag_list(run: Run, extra: dict[str, str] | None = None) -> list[dict[str, s
 
 
 def create_file_system(
-    run: Run, config: LustreConfig, subnet_ids: list[str], security_group_id: str
+    run: Run,
+    config: LustreConfig,
+    subnet_ids: list[str],
+    security_group_id: str,
+    kms_key_arn: str | None = None,
 ) -> FileSystemRef:
     """Create the run's Lustre file system in the first private subnet.
 
@@ -73,6 +78,8 @@ def create_file_system(
         config: capacity (GiB), deployment type, Lustre version, throughput (MB/s/TiB).
         subnet_ids: the stack's private subnets; the first one hosts the file system.
         security_group_id: the Batch instances' group, which admits Lustre traffic from itself.
+        kms_key_arn: the stack's key, sent as ``KmsKeyId`` (persistent types only:
+            ``encryption.file_system_kms_key``); None lets FSx use its own key.
 
     Returns:
         The file system, its mount details (``DNSName``, ``LustreConfiguration.MountName``:
@@ -82,8 +89,11 @@ def create_file_system(
 
     Raises:
         botocore.exceptions.ClientError: FSx refused (quota, capacity, permissions).
+        InvalidConfiguration: the stack has a key and the deployment type is a scratch one
+            (LoadConfig refuses it first); nothing is created.
         StorageFailed: FSx described the file system without its mount details.
     """
+    key = file_system_kms_key(config.lustreDeploymentType, kms_key_arn)
     where = placement(subnet_ids)
     lustre: dict[str, Any] = {
         "DeploymentType": config.lustreDeploymentType,
@@ -102,6 +112,7 @@ def create_file_system(
         # Always sent: without it FSx creates 2.10, which cannot have associations.
         FileSystemTypeVersion=config.lustreFileSystemTypeVersion,
         LustreConfiguration=lustre,
+        **({"KmsKeyId": key} if key else {}),
         Tags=_tag_list(run, {"Name": run.resource_name("fs")}),
     )["FileSystem"]
     dns_name, mount_name = _mount_details(created)
@@ -552,9 +563,9 @@ class LustreFileSystem:
     def create(
         self, state: RunState, subnet_ids: list[str], security_group_id: str
     ) -> FileSystemRef:
-        """``create_file_system`` for the run, in ``security_group_id``."""
+        """``create_file_system`` for the run, in ``security_group_id``, with the stack's key."""
         config = state.lustre_config()
-        return create_file_system(state.run, config, subnet_ids, security_group_id)
+        return create_file_system(state.run, config, subnet_ids, security_group_id, kms_key_arn())
 
     def check(
         self, state: RunState, mode: "Mode", previous: dict[str, Any] | None

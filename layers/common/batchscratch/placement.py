@@ -22,6 +22,8 @@ step re-validates.
   FSx for Lustre storage quota, which differs between accounts.
 - ``dataRepositoryPath`` under a prefix of the stack's data bucket, which must exist
   (HeadBucket: 404 when it does not, 403 when it is not this account's to read).
+- ``lustreDeploymentType`` a persistent one when the stack has a ``KmsKeyArn``: FSx
+  encrypts scratch file systems with its own key only (``encryption.file_system_kms_key``).
 """
 
 import os
@@ -33,6 +35,7 @@ from botocore.exceptions import ClientError
 
 from batchscratch.aws import client, is_transient
 from batchscratch.config import CommonConfig, LustreConfig
+from batchscratch.encryption import file_system_kms_key, kms_key_arn
 from batchscratch.environment import setting, setting_list
 from batchscratch.errors import InvalidConfiguration, MissingSetting
 
@@ -52,12 +55,14 @@ class StackLimits:
         max_lustre_storage_capacity: ``MaxLustreStorageCapacity``, GiB
             (``MAX_LUSTRE_STORAGE_CAPACITY``; set in the Lustre modes only, else None).
         data_bucket: the stack's data bucket (``DATA_BUCKET_NAME``).
+        kms_key_arn: the stack's ``KmsKeyArn`` (``KMS_KEY_ARN``), or None.
     """
 
     max_vcpus: int
     instance_types: tuple[str, ...]
     max_lustre_storage_capacity: int | None
     data_bucket: str
+    kms_key_arn: str | None = None
 
     @classmethod
     def from_environment(cls) -> "StackLimits":
@@ -66,6 +71,7 @@ class StackLimits:
         Raises:
             MissingSetting: a variable is not set (the deployment is broken).
             ValueError: a number variable is not an integer.
+            InvalidConfiguration: ``KMS_KEY_ARN`` is set but is not a key ARN.
         """
         lustre_capacity = os.environ.get("MAX_LUSTRE_STORAGE_CAPACITY", "").strip()
         return cls(
@@ -73,6 +79,7 @@ class StackLimits:
             instance_types=tuple(setting_list("INSTANCE_TYPES")),
             max_lustre_storage_capacity=int(lustre_capacity) if lustre_capacity else None,
             data_bucket=setting("DATA_BUCKET_NAME"),
+            kms_key_arn=kms_key_arn(),
         )
 
 
@@ -207,6 +214,7 @@ def check_stack(config: CommonConfig, limits: StackLimits) -> None:
         botocore.exceptions.ClientError: DescribeInstanceTypes or HeadBucket failed.
     """
     if isinstance(config, LustreConfig):
+        file_system_kms_key(config.lustreDeploymentType, limits.kms_key_arn)
         check_lustre_storage(config, limits)
         check_data_repository(config, limits)
     check_placement(config, limits)
