@@ -291,6 +291,7 @@ def association(export_events):
         "AssociationId": "dra-0123456789abcdef0",
         "FileSystemId": FS_ID,
         "Lifecycle": "AVAILABLE",
+        "FileSystemPath": "/scratch",
         "DataRepositoryPath": "s3://bucket/",
         "S3": {
             "AutoImportPolicy": {"Events": ["NEW", "CHANGED", "DELETED"]},
