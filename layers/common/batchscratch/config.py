@@ -337,7 +337,8 @@ class LustreConfig(CommonConfig):
     StorageCapacity (GiB) for SCRATCH_2, PERSISTENT_1 (SSD) and PERSISTENT_2 is 1200, 2400 or a
     multiple of 2400; DRAs need Lustre 2.12 or 2.15 and any deployment type but SCRATCH_1;
     ImportedFileChunkSize is 1-512,000 MiB; an array job has 2-10,000 children (arraySize 1
-    runs a single job).
+    runs a single job). ``dataRepositoryPath`` unset means the run's own prefix, which
+    LoadConfig fills in (``placement.link_run``; the layout: ``batchscratch.repository``).
     """
 
     deleteLustre: StrictBoolean = True

@@ -590,8 +590,9 @@ def release_file_systems(
 class LustreFileSystem:
     """The FSx for Lustre storage kind: ``modes.StorageInterface`` over this module.
 
-    One file system per run with a data repository association at ``/scratch``, shared by
-    every instance of the run.
+    One file system per run with a data repository association at ``/scratch`` (and, with
+    ``inputDataRepositoryPath``, an import-only one at ``/input``), shared by every instance
+    of the run.
     """
 
     mount = staticmethod(lustre_mount)
