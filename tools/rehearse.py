@@ -80,6 +80,9 @@ class Summary:
     virtualSeconds: float = 0.0
     storageSeconds: float | None = None
     computeSecondsAfterJob: float | None = None
+    linked: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Lustre modes: file system path -> ``{"prefix", "imported"}`` of each association the
+    run created (its S3 path as a key prefix of the data bucket, the keys it imported)."""
     expectationsMet: bool = True
     failedExpectations: list[str] = field(default_factory=list)
 
@@ -186,6 +189,17 @@ def check_expectations(scenario: Scenario, summary: Summary) -> list[str]:
                 f"retainedReasons: expected one to contain {json.dumps(text)}, got "
                 f"{json.dumps(reasons)}"
             )
+    if expect.linked is not None:
+        name = summary.execution
+        wanted_links = {
+            path: {
+                "prefix": link.prefix.replace("{execution}", name),
+                "imported": sorted(key.replace("{execution}", name) for key in link.imported),
+            }
+            for path, link in expect.linked.items()
+        }
+        if summary.linked != wanted_links:
+            differ("linked", wanted_links, summary.linked)
     for key in ("virtualSeconds", "storageSeconds", "computeSecondsAfterJob"):
         wanted_seconds = getattr(expect, key)
         if wanted_seconds is not None and not seconds_match(wanted_seconds, getattr(summary, key)):
@@ -438,6 +452,10 @@ class Planned:
     start_at: float
 
 
+DATA_BUCKET_PLACEHOLDER = "${DataBucketName}"
+"""Stands for the stack's data bucket in an execution input (scenarios/README.md)."""
+
+
 def plan_executions(scenario: Scenario) -> list[Planned]:
     """The executions of a scenario, in start order (names: ``Scenario.execution_names``)."""
     names = scenario.execution_names()
@@ -511,10 +529,12 @@ class _Driver:
 
     def _start_execution(self, planned: Planned) -> None:
         at = self.sim.clock.now()
+        # The data bucket's name is the stack's: a scenario writes it as ${DataBucketName}.
+        text = json.dumps(planned.input).replace(
+            DATA_BUCKET_PLACEHOLDER, self.stack.outputs.get("DataBucketName", "")
+        )
         arn = self.aws.client("stepfunctions").start_execution(
-            stateMachineArn=self.stack.state_machine_arn,
-            name=planned.name,
-            input=json.dumps(planned.input),
+            stateMachineArn=self.stack.state_machine_arn, name=planned.name, input=text
         )["executionArn"]
         with self._lock:
             self.started.append(Started(planned, arn, at))
@@ -940,6 +960,7 @@ def _run(
                 _Aborter(aws, scenario.aws.abortAfter, stack.state_machine_arn)
             )
         sim.enter_function(REHEARSAL_CALLER)
+        _fill_bucket(aws, stack, scenario.aws.bucket.objects)
         driver = _Driver(aws, sim, stack, scenario)
         driver.start_all()
         unfinished = driver.wait(time.monotonic() + timeout)
@@ -1010,6 +1031,7 @@ def _run(
                 computeSecondsAfterJob=compute_seconds_after_job(
                     sim, arns, jobs[-1] if jobs else None, end
                 ),
+                linked=linked_by(sim, arn),
             )
             failed = check_expectations(scenario, summary)
             failed += [f"unplayed: {item}" for item in never]
@@ -1292,6 +1314,26 @@ def _report_deliveries(sim: Simulation, description: dict[str, Any], say: Any) -
             f"  EventBridge rule {delivery.rule} -> {function}: {outcome} "
             f"after {delivery.attempts} attempt(s): {result}"
         )
+
+
+def _fill_bucket(aws: LocalAws, stack: Stack, keys: list[str]) -> None:
+    """Put ``keys`` (empty objects) into the stack's data bucket (``aws.bucket.objects``)."""
+    s3 = aws.client("s3")
+    for key in keys:
+        s3.put_object(Bucket=stack.outputs["DataBucketName"], Key=key, Body=b"")
+
+
+def linked_by(sim: Simulation, arn: str) -> dict[str, dict[str, Any]]:
+    """The associations the run ``arn`` created: file system path -> its S3 path as a key
+    prefix (``s3://bucket/`` dropped) and the keys it imported, sorted."""
+    return {
+        link.file_system_path: {
+            "prefix": link.data_repository_path.removeprefix("s3://").partition("/")[2],
+            "imported": sorted(link.imported),
+        }
+        for link in sim.links
+        if link.execution_arn == arn
+    }
 
 
 def run_scenario(

@@ -65,6 +65,14 @@ ExecutionStatus = Literal["SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT"]
 and ``PENDING_REDRIVE`` (it redrives nothing)."""
 
 
+class Linked(Strict):
+    """One association of the run: its S3 path as a key prefix of the data bucket, and the
+    keys it imported when it was created (in any order)."""
+
+    prefix: str
+    imported: list[str] = Field(default_factory=list)
+
+
 class Expect(Strict):
     status: ExecutionStatus | None = None
     error: str | None = None
@@ -100,6 +108,9 @@ class Expect(Strict):
     virtualSeconds: float | Range | None = None
     storageSeconds: float | Range | None = None
     computeSecondsAfterJob: float | Range | None = None
+    linked: dict[str, Linked] | None = None
+    """File system path -> what the run's association there links and imported: exactly
+    these paths (``{execution}`` in a text stands for the execution's name)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -156,6 +167,7 @@ _APPLIES: dict[tuple[str, ...], frozenset[str]] = {
     ("aws", "snapshot"): frozenset(MODES) - _LUSTRE_MODES,
     ("aws", "storage", "heldSeconds"): frozenset(MODES) - _LUSTRE_MODES,
     ("expect", "exportTasks"): _LUSTRE_MODES,
+    ("expect", "linked"): _LUSTRE_MODES,
 }
 """Keys that mean something only in some modes: given in another mode, they would be
 silently ignored, so they are refused."""

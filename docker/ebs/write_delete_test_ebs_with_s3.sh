@@ -29,7 +29,8 @@ s3://$S3_BUCKET_NAME/$S3_PREFIX.
 Environment (the run's job definition sets S3_BUCKET_NAME, SCRATCH_DIR and
 BATCH_SCRATCH_RUN_ID; Batch sets AWS_BATCH_JOB_ATTEMPT):
   S3_BUCKET_NAME        the bucket that receives the last file (required)
-  S3_PREFIX             key prefix inside the bucket (default: "$BATCH_SCRATCH_RUN_ID/"
+  S3_PREFIX             key prefix inside the bucket; a run sets its own, runs/<run id>/
+                        (default outside a run: "$BATCH_SCRATCH_RUN_ID/"
                         when that is set, so that runs do not overwrite each other's results)
   BATCH_SCRATCH_RUN_ID  when set (in a Batch run), DIR must hold the run marker
                         DIR/.batch-scratch-run-id naming this run, which the instance writes

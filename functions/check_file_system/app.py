@@ -1,7 +1,8 @@
 """CheckFileSystem: is the file system AVAILABLE and its data repository association too?
 
-Creates the association (``/scratch`` ↔ ``dataRepositoryPath``, auto-import; auto-export too
-in AutoExport mode) once the file system is AVAILABLE. Event: the state (``fileSystem``,
+Creates the associations (``/scratch`` ↔ ``dataRepositoryPath``, auto-import; auto-export too
+in AutoExport mode; ``/input`` ↔ ``inputDataRepositoryPath`` for import only, when set) once
+the file system is AVAILABLE. Event: the state (``fileSystem``,
 earlier ``fileSystemStatus``). Returns ``$.fileSystemStatus`` (``FileSystemStatus``). Raises
 ``StorageFailed`` or ``StorageTimeout``.
 """

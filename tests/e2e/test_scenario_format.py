@@ -149,7 +149,7 @@ def _documented_example() -> dict[str, object]:
 
 _FREE_FORM = {"input", "secret", "created", "stateTimeouts"}
 """Keys whose values are the user's own mapping, not format keys."""
-_KEYED = {"throttle", "errors", "lambda", "children"}
+_KEYED = {"throttle", "errors", "lambda", "children", "linked"}
 """Keys whose mapping is keyed by the user (an operation, a function, an index) and whose
 values are format models."""
 

@@ -104,6 +104,21 @@ type in the database, which is how the Service Authorization Reference says they
 An entry that no statement needs fails tests/template/test_iam_definitions.py."""
 
 
+_DRA_CALLER = (
+    'FSx for Lustre User Guide, "Linking your file system to an Amazon S3 bucket" (IAM '
+    "permissions to create a data repository association): the caller of "
+    "CreateDataRepositoryAssociation needs s3:Get*, s3:List* and s3:PutObject on the linked "
+    "bucket; FSx checks them on the caller's behalf and names no narrower list. The statement "
+    "is limited to the stack's data bucket."
+)
+DOCUMENTED_WILDCARDS: dict[tuple[str, str, str], str] = {
+    ("Role/CheckFileSystemFunctionRole", "DataBucket", "s3:Get*"): _DRA_CALLER,
+    ("Role/CheckFileSystemFunctionRole", "DataBucket", "s3:List*"): _DRA_CALLER,
+}
+"""Wildcard actions that an AWS document prescribes in exactly that form, each allowed only in
+the one statement named (``(owner, Sid, action)``) with the reason and the document. An entry
+that no statement needs fails tests/template/test_iam_definitions.py."""
+
 TAGS_ON_CREATE_WITHOUT_CREATE_ACTION: dict[str, str] = {
     "fsx:TagResource": (
         "FSx authorizes the tags of CreateFileSystem, CreateDataRepositoryAssociation and "
@@ -243,7 +258,7 @@ def check_statement(owner: str, statement: dict[str, Any]) -> list[Finding]:
     every_resource = any(resource == "*" for resource in resources_)
     for action in actions:
         if "*" in action or "?" in action:
-            if allow:
+            if allow and (owner, sid, action) not in DOCUMENTED_WILDCARDS:
                 found("wildcard action", action)
             continue
         entry = privilege(action)

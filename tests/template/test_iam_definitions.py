@@ -15,6 +15,7 @@ import pytest
 from batchscratch.run import TAG_STACK
 from tests.template.cfn import REPO, as_list, policy_statements
 from tests.template.iam_definitions import (
+    DOCUMENTED_WILDCARDS,
     NEEDS_EVERY_RESOURCE,
     TAGS_ON_CREATE_WITHOUT_CREATE_ACTION,
     Finding,
@@ -51,6 +52,25 @@ def test_every_allow_listed_action_is_still_needed(deployment: dict[str, Any]) -
         assert reason
         assert has_resource_arn(action), f"{action}: the database already says it needs '*'"
         assert action in on_every_resource, f"{action}: no statement allows it on '*' any more"
+
+
+def test_every_documented_wildcard_is_still_needed(deployment: dict[str, Any]) -> None:
+    used = {
+        (owner, str(statement.get("Sid", "")), str(action))
+        for owner, statement in policy_statements(deployment)
+        for action in as_list(statement.get("Action", []))
+    }
+    for entry, reason in DOCUMENTED_WILDCARDS.items():
+        assert reason
+        if deployment["Parameters"]["Mode"] != "OnlyEBS":
+            assert entry in used, f"{entry}: no statement allows this wildcard any more"
+
+
+def test_a_documented_wildcard_elsewhere_still_fails(task_export: dict[str, Any]) -> None:
+    found = _with_statement(
+        task_export, {"Effect": "Allow", "Action": ["s3:Get*"], "Resource": "arn:aws:s3:::x/*"}
+    )
+    assert ("wildcard action", "s3:Get*") in _rules(found)
 
 
 def test_every_tag_on_create_exception_is_still_needed(deployment: dict[str, Any]) -> None:

@@ -2,7 +2,7 @@
 and the configuration tables of the README and the mode pages must say the same.
 
 A secret holds the keys users of the original project recognise. Each value is the model's
-default, except the two the stack itself knows (its image repository and its data bucket).
+default, except the one the stack itself knows (its image repository).
 """
 
 import json
@@ -28,9 +28,9 @@ STACK_KNOWN = {
         "${AWS::AccountId}.dkr.ecr.${AWS::Region}.${AWS::URLSuffix}/${EcrRepository}:"
         + UNPINNED_TAG
     ),
-    "dataRepositoryPath": "s3://${DataBucket}/scratch/",
 }
-"""Keys whose value only the stack knows, as the template writes them."""
+"""Keys whose value only the stack knows, as the template writes them. (``dataRepositoryPath``
+is not written: unset, each run links its own prefix, which only LoadConfig knows.)"""
 
 ROW = re.compile(r"^\| `(?P<key>[A-Za-z]+)` \| (?P<default>[^|]*) \|")
 """A configuration table row: ``| `key` | default | rule | meaning |``."""

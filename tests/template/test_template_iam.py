@@ -810,11 +810,30 @@ def test_jobs_reach_only_the_data_bucket(deployment: dict[str, Any]) -> None:
         "Service": "ecs-tasks.amazonaws.com"
     }
     assert "ManagedPolicyArns" not in role
-    statements = role_statements(deployment, "JobRole")
-    for action in ("s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
-        assert allows(statements, action), action
-    for statement in statements:
+    for statement in role_statements(deployment, "JobRole"):
         for action in as_list(statement["Action"]):
             assert action.startswith("s3:"), action
         for resource in as_list(statement["Resource"]):
             assert "DataBucket" in resource_text(resource), resource
+
+
+def test_only_ebs_jobs_write_only_under_runs(only_ebs: dict[str, Any]) -> None:
+    statements = role_statements(only_ebs, "JobRole")
+    for action in ("s3:ListBucket", "s3:GetObject", "s3:PutObject"):
+        assert allows(statements, action), action
+    # Nothing a job does removes data: an overwrite keeps the earlier version (versioning).
+    for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:GetObjectVersion"):
+        assert not allows(statements, action), action
+    for statement in statements:
+        for resource in as_list(statement["Resource"]):
+            text = resource_text(resource)
+            # Objects only under runs/ (the runs' own prefixes), listing only that prefix.
+            if text.endswith("*"):
+                assert text.endswith("/runs/*"), resource
+            else:
+                assert statement["Condition"] == {"StringLike": {"s3:prefix": "runs/*"}}
+
+
+def test_lustre_jobs_have_no_s3_permission(lustre: dict[str, Any]) -> None:
+    # Their files reach S3 through the file system's association, which FSx serves itself.
+    assert role_statements(lustre, "JobRole") == []

@@ -48,7 +48,6 @@ SECRET_KEYS: dict[str, set[str]] = {
         "waitForJobCompletionSeconds",
         "waitForDataRepositoryTaskSeconds",
         "lustreDeploymentType",
-        "dataRepositoryPath",
         "arraySize",
         "onFailure",
     },
@@ -236,12 +235,13 @@ def test_every_state_machine_file_is_deployed_by_one_mode() -> None:
 
 
 @pytest.mark.parametrize("mode_name", ["TaskExport", "AutoExport"])
-def test_lustre_modes_link_the_data_bucket(
+def test_lustre_runs_link_their_own_prefix_by_default(
     render: Callable[..., dict[str, Any]], mode_name: str
 ) -> None:
     secret = json.loads(_secret_text(render(Mode=mode_name), mode_name))
-    # A prefix, not the bucket's root: LoadConfig refuses the root (batchscratch.placement).
-    assert secret["dataRepositoryPath"] == f"s3://{REFERENCES['DataBucket']}/scratch/"
+    # Unset on purpose: each run then links its own prefix, runs/<run id>/ of the data bucket
+    # (batchscratch.placement.link_run); a path written here would be shared by every run.
+    assert "dataRepositoryPath" not in secret
     # Data repository associations need Lustre 2.12 or newer and exclude SCRATCH_1.
     assert secret["lustreFileSystemTypeVersion"] == "2.15"
     assert secret["lustreDeploymentType"] != "SCRATCH_1"

@@ -291,6 +291,7 @@ def association(export_events):
         "AssociationId": "dra-0123456789abcdef0",
         "FileSystemId": FS_ID,
         "Lifecycle": "AVAILABLE",
+        "FileSystemPath": "/scratch",
         "DataRepositoryPath": "s3://bucket/",
         "S3": {
             "AutoImportPolicy": {"Events": ["NEW", "CHANGED", "DELETED"]},
@@ -334,6 +335,42 @@ def test_disable_auto_export_keeps_auto_import(lambda_context):
 
     assert first["done"] is False
     assert second["done"] is True
+
+
+def test_disable_auto_export_reads_the_run_s_association_not_the_input(lambda_context):
+    # The import-only /input association, listed first, has no auto-export to turn off.
+    imports = association([]) | {
+        "AssociationId": "dra-0123456789abcdef1",
+        "FileSystemPath": "/input",
+        "DataRepositoryPath": "s3://bucket/inputs/",
+    }
+    with Stubber(layer_aws.client("fsx")) as stub:
+        stub.add_response(
+            "describe_data_repository_associations",
+            {"Associations": [imports, association(["NEW", "CHANGED", "DELETED"])]},
+        )
+        stub.add_response(
+            "update_data_repository_association",
+            {"Association": association([]) | {"Lifecycle": "UPDATING"}},
+            {
+                "AssociationId": "dra-0123456789abcdef0",
+                "S3": {
+                    "AutoImportPolicy": {"Events": ["NEW", "CHANGED", "DELETED"]},
+                    "AutoExportPolicy": {"Events": []},
+                },
+            },
+        )
+        stub.add_response(
+            "describe_data_repository_associations",
+            {"Associations": [imports, association([])]},
+        )
+        status = disable_auto_export.lambda_handler(
+            load_event("disable_auto_export"), lambda_context
+        )
+        stub.assert_no_pending_responses()
+
+    assert status["associationId"] == "dra-0123456789abcdef0"
+    assert status["done"] is True
 
 
 @pytest.mark.parametrize(

@@ -113,6 +113,8 @@ def test_job_definition_retries_spot_reclaims_only_and_mounts_data(with_volume, 
     assert container["volumes"] == [{"name": "scratch", "host": {"sourcePath": "/data"}}]
     environment = {item["name"]: item["value"] for item in container["environment"]}
     assert environment["S3_BUCKET_NAME"] == "batch-scratch-data"
+    # The run's own prefix: the only one the job role may write under.
+    assert environment["S3_PREFIX"] == f"runs/{with_volume['run']['runId']}/"
 
 
 def test_job_output_goes_to_the_stack_s_job_log_group(with_volume, lambda_context):
@@ -271,6 +273,40 @@ def test_lustre_compute_mounts_the_file_system_as_scratch(network, lambda_contex
     assert container["volumes"] == [{"name": "scratch", "host": {"sourcePath": "/fsx/scratch"}}]
     assert container["mountPoints"][0]["containerPath"] == "/scratch"
     assert {"name": "SCRATCH_DIR", "value": "/scratch"} in container["environment"]
+
+
+def test_lustre_job_sees_its_results_prefix_and_no_input_without_one(network, lambda_context):
+    state = load_event("prepare_compute_lustre")
+    state["fileSystem"]["subnetIds"] = [network.subnet_ids[0]]
+    state["config"]["dataRepositoryPath"] = "s3://batch-scratch-data/runs/run-7/"
+
+    container = job_container(prepare_compute.lambda_handler(state, lambda_context))
+
+    assert {"name": "S3_PREFIX", "value": "runs/run-7/"} in container["environment"]
+    assert [point["containerPath"] for point in container["mountPoints"]] == ["/scratch"]
+
+
+def test_lustre_job_sees_the_input_read_only(network, lambda_context):
+    state = load_event("prepare_compute_lustre")
+    state["fileSystem"]["subnetIds"] = [network.subnet_ids[0]]
+    state["config"]["inputDataRepositoryPath"] = "s3://batch-scratch-data/inputs/"
+
+    container = job_container(prepare_compute.lambda_handler(state, lambda_context))
+
+    assert container["volumes"][1] == {"name": "read-only-0", "host": {"sourcePath": "/fsx/input"}}
+    assert container["mountPoints"][1] == {
+        "sourceVolume": "read-only-0",
+        "containerPath": "/input",
+        "readOnly": True,
+    }
+
+
+def job_container(compute: dict[str, Any]) -> dict[str, Any]:
+    [definition] = boto3.client("batch").describe_job_definitions(
+        jobDefinitions=[compute["jobDefinitionArn"]]
+    )["jobDefinitions"]
+    container: dict[str, Any] = definition["containerProperties"]
+    return container
 
 
 def test_lustre_compute_is_prepared_while_the_file_system_is_created(network, lambda_context):

@@ -224,6 +224,74 @@ def test_check_creates_the_association_once_available(fsx, lambda_context, mode,
     assert status["associationId"] == "dra-0123456789abcdef0"
 
 
+INPUT_PATH = "s3://batch-scratch-taskexport-databucket-0123456789ab/inputs/"
+
+
+def input_association(lifecycle: str) -> dict[str, Any]:
+    return association(lifecycle) | {
+        "AssociationId": "dra-0123456789abcdef1",
+        "FileSystemPath": "/input",
+        "DataRepositoryPath": INPUT_PATH,
+    }
+
+
+@pytest.mark.parametrize("mode", ["TaskExport", "AutoExport"])
+def test_check_links_the_input_prefix_for_import_only(fsx, lambda_context, mode):
+    event = load_event("check_file_system")
+    event["run"]["mode"] = mode
+    event["config"]["inputDataRepositoryPath"] = INPUT_PATH
+    run = run_of(event)
+    fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
+    fsx.add_response("describe_data_repository_associations", {"Associations": []}, BY_FILE_SYSTEM)
+    fsx.add_response("create_data_repository_association", {"Association": association("CREATING")})
+    fsx.add_response(
+        "create_data_repository_association",
+        {"Association": input_association("CREATING")},
+        {
+            "FileSystemId": FS_ID,
+            "FileSystemPath": "/input",
+            "DataRepositoryPath": INPUT_PATH,
+            "BatchImportMetaDataOnCreate": True,
+            "ImportedFileChunkSize": 1024,
+            # Import only, in every mode: FSx never exports into the shared input.
+            "S3": {"AutoImportPolicy": {"Events": EVENTS}},
+            "ClientRequestToken": run.client_token("input-association"),
+            "Tags": run.tag_list(),
+        },
+    )
+
+    status = check_file_system.lambda_handler(event, lambda_context)
+
+    assert status["ready"] is False
+    assert status["associationId"] == "dra-0123456789abcdef0"
+    assert status["dataRepositoryPath"] == DRA_PATH
+
+
+def test_check_is_not_ready_until_the_input_association_is_available(fsx, lambda_context):
+    event = load_event("check_file_system")
+    event["config"]["inputDataRepositoryPath"] = INPUT_PATH
+    fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
+    fsx.add_response(
+        "describe_data_repository_associations",
+        {"Associations": [association("AVAILABLE"), input_association("CREATING")]},
+    )
+
+    assert check_file_system.lambda_handler(event, lambda_context)["ready"] is False
+
+
+def test_check_raises_when_the_input_association_fails(fsx, lambda_context):
+    event = load_event("check_file_system")
+    event["config"]["inputDataRepositoryPath"] = INPUT_PATH
+    fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
+    fsx.add_response(
+        "describe_data_repository_associations",
+        {"Associations": [association("AVAILABLE"), input_association("FAILED")]},
+    )
+
+    with pytest.raises(StorageFailed, match=r"dra-0123456789abcdef1 \(/input\)"):
+        check_file_system.lambda_handler(event, lambda_context)
+
+
 def test_check_is_ready_with_mount_details_once_the_association_is_available(fsx, lambda_context):
     fsx.add_response("describe_file_systems", {"FileSystems": [file_system("AVAILABLE")]})
     fsx.add_response(
@@ -273,6 +341,8 @@ def test_start_export_request(fsx, lambda_context):
         {
             "Type": "EXPORT_TO_REPOSITORY",
             "FileSystemId": FS_ID,
+            # Only the run's own association: never into a shared input prefix.
+            "Paths": ["scratch"],
             "Report": {
                 "Enabled": True,
                 "Path": DRA_PATH.rstrip("/"),
@@ -287,6 +357,20 @@ def test_start_export_request(fsx, lambda_context):
     export = start_export.lambda_handler(event, lambda_context)
 
     assert export["taskId"] == TASK_ID
+    assert export["reportPath"] == DRA_PATH.rstrip("/")
+
+
+def test_start_export_reports_into_the_export_association_not_the_input(fsx, lambda_context):
+    event = load_event("start_export")
+    fsx.add_response(
+        "describe_data_repository_associations",
+        {"Associations": [input_association("AVAILABLE"), association("AVAILABLE")]},
+        BY_FILE_SYSTEM,
+    )
+    fsx.add_response("create_data_repository_task", {"DataRepositoryTask": task("PENDING")})
+
+    export = start_export.lambda_handler(event, lambda_context)
+
     assert export["reportPath"] == DRA_PATH.rstrip("/")
 
 

@@ -27,8 +27,9 @@ def stack(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Deploy a mode's secret and LoadConfig's settings (the template's defaults); return a
     function ``(mode, **settings)`` that does it."""
 
-    def deploy(mode: str, **settings: str) -> None:
-        secret = EBS_SECRET if mode == "OnlyEBS" else LUSTRE_SECRET
+    def deploy(mode: str, secret: dict[str, Any] | None = None, **settings: str) -> None:
+        if secret is None:
+            secret = EBS_SECRET if mode == "OnlyEBS" else LUSTRE_SECRET
         arn = boto3.client("secretsmanager").create_secret(
             Name=f"secret-{mode}", SecretString=json.dumps(secret)
         )["ARN"]
@@ -162,13 +163,101 @@ def test_a_path_in_another_bucket_is_refused(stack, lambda_context):
     assert f"stack's data bucket {BUCKET}" in message
 
 
-@pytest.mark.parametrize("path", [f"s3://{BUCKET}", f"s3://{BUCKET}/", f"s3://{BUCKET}//"])
-def test_the_bucket_root_is_refused(stack, lambda_context, path):
+@pytest.mark.parametrize("mode", ["TaskExport", "AutoExport"])
+def test_a_run_links_its_own_prefix_by_default(stack, lambda_context, mode):
+    stack(mode, secret={"jobDefinitionContainerImage": IMAGE})
+    start = load_event("load_config")
+
+    config = run(lambda_context)["config"]
+
+    assert config["dataRepositoryPath"] == f"s3://{BUCKET}/runs/{start['executionName']}/"
+    assert config["inputDataRepositoryPath"] is None
+
+
+def test_two_runs_link_prefixes_that_do_not_overlap(stack, lambda_context):
+    stack("TaskExport", secret={"jobDefinitionContainerImage": IMAGE})
+    start = load_event("load_config")
+    paths = [
+        app.lambda_handler(start | {"input": {}, "executionName": name}, lambda_context)["config"][
+            "dataRepositoryPath"
+        ]
+        for name in ("run-1", "run-10")
+    ]
+
+    assert paths == [f"s3://{BUCKET}/runs/run-1/", f"s3://{BUCKET}/runs/run-10/"]
+    # The trailing slash keeps run-1's prefix from holding run-10's objects.
+    assert not paths[1].startswith(paths[0])
+
+
+@pytest.mark.parametrize(
+    ("given", "linked"),
+    [
+        (f"s3://{BUCKET}", f"s3://{BUCKET}/"),
+        (f"s3://{BUCKET}/", f"s3://{BUCKET}/"),
+        (f"s3://{BUCKET}/scratch", f"s3://{BUCKET}/scratch/"),
+    ],
+)
+def test_an_explicit_path_is_linked_as_given_root_included(stack, lambda_context, given, linked):
+    # The way to keep the original layout: the root or a prefix every run shares.
     stack("TaskExport")
 
-    message = refused(lambda_context, dataRepositoryPath=path)
+    assert run(lambda_context, dataRepositoryPath=given)["config"]["dataRepositoryPath"] == linked
 
-    assert f"dataRepositoryPath = {path!r}: must name a prefix of the bucket" in message
+
+def test_an_empty_key_segment_is_refused(stack, lambda_context):
+    stack("TaskExport")
+
+    message = refused(lambda_context, dataRepositoryPath=f"s3://{BUCKET}//")
+
+    assert f"dataRepositoryPath = 's3://{BUCKET}//': holds an empty folder name" in message
+
+
+def test_an_input_prefix_beside_the_run_s_prefix_is_linked(stack, lambda_context):
+    stack("TaskExport", secret={"jobDefinitionContainerImage": IMAGE})
+
+    config = run(lambda_context, inputDataRepositoryPath=f"s3://{BUCKET}/inputs")["config"]
+
+    assert config["inputDataRepositoryPath"] == f"s3://{BUCKET}/inputs/"
+
+
+@pytest.mark.parametrize(
+    ("export", "given"),
+    [
+        (None, f"s3://{BUCKET}/"),  # the root holds every run's prefix
+        (None, f"s3://{BUCKET}/runs/"),
+        (f"s3://{BUCKET}/shared/", f"s3://{BUCKET}/shared/inputs/"),
+        (f"s3://{BUCKET}/", f"s3://{BUCKET}/inputs/"),
+        (f"s3://{BUCKET}/data/", f"s3://{BUCKET}/data"),
+    ],
+)
+def test_an_input_prefix_that_overlaps_the_export_path_is_refused(
+    stack, lambda_context, export, given
+):
+    stack("TaskExport", secret={"jobDefinitionContainerImage": IMAGE})
+    paths = {"inputDataRepositoryPath": given}
+    if export is not None:
+        paths["dataRepositoryPath"] = export
+
+    message = refused(lambda_context, **paths)
+
+    linked = given if given.endswith("/") else f"{given}/"  # as the run would link it
+    assert f"inputDataRepositoryPath = {linked!r}: overlaps dataRepositoryPath" in message
+
+
+def test_an_input_prefix_in_another_bucket_is_refused(stack, lambda_context):
+    stack("TaskExport")
+
+    message = refused(lambda_context, inputDataRepositoryPath="s3://someone-elses-bucket/in/")
+
+    assert "inputDataRepositoryPath = 's3://someone-elses-bucket/in/': must lie in the " in message
+
+
+def test_an_execution_name_fsx_cannot_link_is_refused(stack, lambda_context):
+    stack("TaskExport", secret={"jobDefinitionContainerImage": IMAGE})
+    start = load_event("load_config") | {"input": {}, "executionName": "run\u2028one"}
+
+    with pytest.raises(InvalidConfiguration, match="not a valid FSx DataRepositoryPath"):
+        app.lambda_handler(start, lambda_context)
 
 
 def test_a_bucket_that_no_longer_exists_is_refused(stack, lambda_context):

@@ -325,8 +325,17 @@ class StepFunctions(Strict):
 # --------------------------------------------------------------------------- aws
 
 
+class Bucket(Strict):
+    objects: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(
+        default_factory=list, max_length=100
+    )
+    """Keys put into the stack's data bucket (empty objects) before the first execution
+    starts: what a file system linked to their prefix imports."""
+
+
 class Aws(Strict):
     storage: Storage = Field(default_factory=Storage)
+    bucket: Bucket = Field(default_factory=Bucket)
     snapshot: Snapshot = Field(default_factory=Snapshot)
     association: Association = Field(default_factory=Association)
     compute: Compute = Field(default_factory=Compute)

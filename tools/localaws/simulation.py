@@ -264,6 +264,18 @@ class Deletion:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A data repository association the emulated FSx created, and what it imported."""
+
+    execution_arn: str | None
+    file_system_path: str
+    data_repository_path: str
+    imported: tuple[str, ...]
+    """The data bucket's keys under ``data_repository_path`` when the association was created
+    with ``BatchImportMetaDataOnCreate``: the files its file system shows at first."""
+
+
+@dataclass(frozen=True)
 class FunctionCode:
     """Where a deployed Lambda function's handler lives in the repository."""
 
@@ -408,6 +420,8 @@ class Simulation:
     refuse (``tools.localaws.constraints``), in order."""
     deletions: list[Deletion] = field(default_factory=list)
     """File systems the emulated FSx started deleting, in order (``tools.localaws.patches.fsx``)."""
+    links: list[Link] = field(default_factory=list)
+    """Data repository associations the emulated FSx created, in order."""
     metrics: list[Published] = field(default_factory=list)
     """AutoExport metric datapoints published so far, in order."""
     lifecycles: list[Lifecycle] = field(default_factory=list)
@@ -607,6 +621,12 @@ class Simulation:
         service integrations, e.g. ``batch:submitJob.sync``, and its Lambda invocations), or
         the execution of the Lambda invocation in progress (e.g. StartRelease's)."""
         return getattr(self._thread, "execution", None) or self.current_execution
+
+    def record_link(self, link: Link) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self.links.append(link)
 
     def record_deletion(self, deletion: Deletion) -> None:
         if not self.enabled:

@@ -18,7 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from batchscratch.aws import client
-from batchscratch.config import CommonConfig
+from batchscratch.config import CommonConfig, LustreConfig
 from batchscratch.encryption import ebs_encryption, kms_key_arn
 from batchscratch.environment import setting, setting_list
 from batchscratch.errors import CleanupTimeout, ComputeFailed, ComputeTimeout
@@ -26,6 +26,7 @@ from batchscratch.marker import SAMPLE_JOB_REFUSAL_EXIT_CODE
 from batchscratch.mounts import StorageMount
 from batchscratch.outputs import CleanupStatus, ComputeRef, ComputeStatus
 from batchscratch.polling import enforce_deadline, waiting_since
+from batchscratch.repository import key_prefix, run_prefix
 from batchscratch.run import Run, now_iso, run_seconds_left
 
 SPOT_RECLAIM_REASON = "Host EC2*"
@@ -110,6 +111,18 @@ class Names:
             job_definition=run.resource_name("jd"),
             job=run.resource_name("job"),
         )
+
+
+def results_prefix(run: Run, config: CommonConfig) -> str:
+    """Return the key prefix of the data bucket where the run's results land (``S3_PREFIX``).
+
+    A Lustre run's is its export association's (``dataRepositoryPath``; ``""`` when that
+    links the bucket's root); an OnlyEBS run's is its own prefix, ``runs/<run id>/``
+    (``repository.run_prefix``), the only place its job role may write.
+    """
+    if isinstance(config, LustreConfig) and config.dataRepositoryPath is not None:
+        return key_prefix(config.dataRepositoryPath)
+    return run_prefix(run.runId)
 
 
 def retry_strategy(attempts: int) -> dict[str, Any]:
@@ -295,7 +308,7 @@ def _job_definition(
     names: Names,
     config: CommonConfig,
     settings: ComputeSettings,
-    mount: tuple[str, str],
+    mount: StorageMount,
 ) -> str:
     batch = client("batch")
     active = batch.describe_job_definitions(
@@ -303,11 +316,12 @@ def _job_definition(
     )["jobDefinitions"]
     if active:
         return str(active[0]["jobDefinitionArn"])
-    host_path, container_path = mount
+    host_path, container_path = mount.host_path, mount.container_path
     environment = {
         **config.jobEnvironment,
         # The run's own variables (config.RUN_ENVIRONMENT) come last and always win.
         "S3_BUCKET_NAME": settings.data_bucket,
+        "S3_PREFIX": results_prefix(run, config),
         "SCRATCH_DIR": container_path,
         "BATCH_SCRATCH_RUN_ID": run.runId,
     }
@@ -318,9 +332,19 @@ def _job_definition(
             {"type": "MEMORY", "value": str(config.jobDefinitionMemory)},
         ],
         "jobRoleArn": settings.job_role_arn,
-        "volumes": [{"name": "scratch", "host": {"sourcePath": host_path}}],
+        "volumes": [
+            {"name": "scratch", "host": {"sourcePath": host_path}},
+            *(
+                {"name": f"read-only-{index}", "host": {"sourcePath": host}}
+                for index, (host, _) in enumerate(mount.read_only)
+            ),
+        ],
         "mountPoints": [
-            {"sourceVolume": "scratch", "containerPath": container_path, "readOnly": False}
+            {"sourceVolume": "scratch", "containerPath": container_path, "readOnly": False},
+            *(
+                {"sourceVolume": f"read-only-{index}", "containerPath": inside, "readOnly": True}
+                for index, (_, inside) in enumerate(mount.read_only)
+            ),
         ],
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
         "logConfiguration": job_log_configuration(settings.job_log_group),
@@ -368,9 +392,7 @@ def prepare_compute(
         run, names.launch_template, mount.user_data, settings.kms_key_arn
     )
     environment_arn = _compute_environment(run, names, settings, template_id, mount.subnet_ids)
-    definition_arn = _job_definition(
-        run, names, config, settings, (mount.host_path, mount.container_path)
-    )
+    definition_arn = _job_definition(run, names, config, settings, mount)
     return ComputeRef(
         launchTemplateId=template_id,
         launchTemplateName=names.launch_template,

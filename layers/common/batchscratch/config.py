@@ -55,8 +55,9 @@ from batchscratch.history import (
     RESUBMISSIONS,
     PollLoop,
 )
+from batchscratch.repository import MAX_DATA_REPOSITORY_PATH
 
-RUN_ENVIRONMENT = ("S3_BUCKET_NAME", "SCRATCH_DIR", "BATCH_SCRATCH_RUN_ID")
+RUN_ENVIRONMENT = ("S3_BUCKET_NAME", "S3_PREFIX", "SCRATCH_DIR", "BATCH_SCRATCH_RUN_ID")
 """Variables every job gets from the run; jobEnvironment may not replace them."""
 WHOLE_NUMBER_TEXT = re.compile(r"-?[0-9]+")
 """How a whole number may be written as a string (the original secrets wrote "500")."""
@@ -318,6 +319,11 @@ class OnlyEbsConfig(CommonConfig):
         return self
 
 
+S3_PATH_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"
+"""An S3 path ``s3://bucket[/prefix]``: a bucket name (Amazon S3 User Guide, "General purpose
+bucket naming rules": 3-63 lower-case letters, digits, dots and hyphens, starting and ending
+with a letter or digit), then any prefix."""
+
 LUSTRE_PER_UNIT_THROUGHPUT = {"PERSISTENT_1": (50, 100, 200), "PERSISTENT_2": (125, 250, 500, 1000)}
 """Allowed PerUnitStorageThroughput (MB/s/TiB) of SSD deployment types; the first is the default."""
 
@@ -331,7 +337,8 @@ class LustreConfig(CommonConfig):
     StorageCapacity (GiB) for SCRATCH_2, PERSISTENT_1 (SSD) and PERSISTENT_2 is 1200, 2400 or a
     multiple of 2400; DRAs need Lustre 2.12 or 2.15 and any deployment type but SCRATCH_1;
     ImportedFileChunkSize is 1-512,000 MiB; an array job has 2-10,000 children (arraySize 1
-    runs a single job).
+    runs a single job). ``dataRepositoryPath`` unset means the run's own prefix, which
+    LoadConfig fills in (``placement.link_run``; the layout: ``batchscratch.repository``).
     """
 
     deleteLustre: StrictBoolean = True
@@ -340,7 +347,18 @@ class LustreConfig(CommonConfig):
     lustreImportedFileChunkSize: int = Field(1024, ge=1, le=512000, description="MiB")
     lustreDeploymentType: str = "SCRATCH_2"
     lustrePerUnitStorageThroughput: int | None = Field(None, description="MB/s/TiB")
-    dataRepositoryPath: str = Field(pattern=r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$")
+    dataRepositoryPath: str | None = Field(
+        None,
+        pattern=S3_PATH_PATTERN,
+        max_length=MAX_DATA_REPOSITORY_PATH,
+        description="Linked at /scratch; unset: the run's own prefix (batchscratch.repository)",
+    )
+    inputDataRepositoryPath: str | None = Field(
+        None,
+        pattern=S3_PATH_PATTERN,
+        max_length=MAX_DATA_REPOSITORY_PATH,
+        description="Linked at /input for import only; unset: no input association",
+    )
     arraySize: int = Field(1, ge=1, le=10000)
     waitForLustreCreationSeconds: int = Field(10, ge=0, le=3600)
     waitForDataRepositoryTaskSeconds: int = Field(10, ge=0, le=3600)

@@ -46,6 +46,7 @@ from batchscratch.policy import (
     reason_to_keep_file_system,
 )
 from batchscratch.polling import ReleaseProgress, enforce_deadline, waiting_since
+from batchscratch.repository import EXPORT_FILE_SYSTEM_PATH, INPUT_FILE_SYSTEM_PATH
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, Run, now_iso
 from batchscratch.state import RunState
 from batchscratch.storage import mark_fsx_retained, placement, tags_of
@@ -56,8 +57,10 @@ if TYPE_CHECKING:
 TAG_PURPOSE = "batch-scratch:purpose"
 """Marks what a data repository task is for (``export`` after the job, ``failure-export``)."""
 
-FILE_SYSTEM_PATH = "/scratch"
-"""Where the association links the bucket in the file system; the job sees it as /scratch."""
+FILE_SYSTEM_PATH = EXPORT_FILE_SYSTEM_PATH
+"""Where the run's read-write association links its S3 path; the job sees it as /scratch."""
+ASSOCIATION_EVENTS = ["NEW", "CHANGED", "DELETED"]
+"""What an association imports automatically (and, with auto-export, exports)."""
 
 
 def _tag_list(run: Run, extra: dict[str, str] | None = None) -> list[dict[str, str]]:
@@ -149,12 +152,48 @@ def _describe(file_system_id: str) -> dict[str, Any]:
     return system
 
 
-def _association(file_system_id: str) -> dict[str, Any] | None:
+def _associations(file_system_id: str) -> dict[str, dict[str, Any]]:
+    """Return the file system's associations that are not being deleted, by file system path
+    (without a trailing ``/``)."""
     found = client("fsx").describe_data_repository_associations(
         Filters=[{"Name": "file-system-id", "Values": [file_system_id]}]
     )["Associations"]
-    live = [a for a in found if a["Lifecycle"] not in ("DELETING",)]
-    return live[0] if live else None
+    return {
+        str(a.get("FileSystemPath", "/")).rstrip("/") or "/": a
+        for a in found
+        if a["Lifecycle"] not in ("DELETING",)
+    }
+
+
+def _association(file_system_id: str) -> dict[str, Any] | None:
+    """Return the run's export association (``/scratch``), never the import-only ``/input``:
+    exports, reports and auto-export concern only it."""
+    return _associations(file_system_id).get(FILE_SYSTEM_PATH)
+
+
+def _wanted_associations(
+    config: LustreConfig, auto_export: bool
+) -> list[tuple[str, str, dict[str, Any], str]]:
+    """The associations the run's file system must have, in creation order, each as
+    ``(file system path, S3 path, S3 policies, token purpose)``.
+
+    ``/scratch`` imports and (with ``auto_export``) exports the run's path; ``/input``
+    imports ``inputDataRepositoryPath`` and has no ``AutoExportPolicy``, so FSx never writes
+    into it by itself (S3DataRepositoryConfiguration: without an AutoExportPolicy, nothing is
+    exported automatically).
+    """
+    if config.dataRepositoryPath is None:
+        raise ValueError("dataRepositoryPath is unset: LoadConfig did not link the run")
+    s3: dict[str, Any] = {"AutoImportPolicy": {"Events": ASSOCIATION_EVENTS}}
+    if auto_export:
+        s3["AutoExportPolicy"] = {"Events": ASSOCIATION_EVENTS}
+    wanted = [(FILE_SYSTEM_PATH, config.dataRepositoryPath, s3, "association")]
+    if config.inputDataRepositoryPath is not None:
+        imports = {"AutoImportPolicy": {"Events": ASSOCIATION_EVENTS}}
+        wanted.append(
+            (INPUT_FILE_SYSTEM_PATH, config.inputDataRepositoryPath, imports, "input-association")
+        )
+    return wanted
 
 
 def check_file_system(
@@ -164,11 +203,14 @@ def check_file_system(
     previous: dict[str, Any] | None,
     auto_export: bool = False,
 ) -> FileSystemStatus:
-    """Report whether the file system and its association are ready; create the association.
+    """Report whether the file system and its associations are ready; create them.
 
     Once the file system is AVAILABLE, links ``/scratch`` to ``dataRepositoryPath`` with
     auto-import of new, changed and deleted objects (and auto-export when ``auto_export``),
-    importing the bucket's metadata at creation.
+    and, when ``inputDataRepositoryPath`` is set, ``/input`` to it for import only; each
+    imports the metadata under its path at creation. FSx queues association requests and
+    works on one at a time (FSx for Lustre User Guide, "Linking your file system to an Amazon
+    S3 bucket"), so both may be asked for at once.
 
     Args:
         run: the run (tags, idempotency token).
@@ -191,31 +233,33 @@ def check_file_system(
     if lifecycle in (*FSX_BROKEN, "DELETING"):
         details = system.get("FailureDetails", {}).get("Message", "no details given")
         raise StorageFailed(f"File system {file_system_id} is {lifecycle}: {details}")
-    association = None
+    wanted = _wanted_associations(config, auto_export)
+    linked: dict[str, dict[str, Any]] = {}
     if lifecycle in ("AVAILABLE", "UPDATING"):
-        association = _association(file_system_id)
-        if association is None and lifecycle == "AVAILABLE":
-            events = ["NEW", "CHANGED", "DELETED"]
-            s3: dict[str, Any] = {"AutoImportPolicy": {"Events": events}}
-            if auto_export:
-                s3["AutoExportPolicy"] = {"Events": events}
-            association = client("fsx").create_data_repository_association(
+        linked = _associations(file_system_id)
+        for path, repository, s3, purpose in wanted:
+            if path in linked or lifecycle != "AVAILABLE":
+                continue
+            linked[path] = client("fsx").create_data_repository_association(
                 FileSystemId=file_system_id,
-                FileSystemPath=FILE_SYSTEM_PATH,
-                DataRepositoryPath=config.dataRepositoryPath,
+                FileSystemPath=path,
+                DataRepositoryPath=repository,
                 BatchImportMetaDataOnCreate=True,
                 ImportedFileChunkSize=config.lustreImportedFileChunkSize,
                 S3=s3,
-                ClientRequestToken=run.client_token("association"),
+                ClientRequestToken=run.client_token(purpose),
                 Tags=run.tag_list(),
             )["Association"]
-    if association is not None and association["Lifecycle"] in FSX_BROKEN:
-        details = association.get("FailureDetails", {}).get("Message", "no details given")
-        raise StorageFailed(
-            f"Data repository association {association['AssociationId']} of file system "
-            f"{file_system_id} is {association['Lifecycle']}: {details}"
-        )
-    ready = association is not None and association["Lifecycle"] == "AVAILABLE"
+    for path, *_ in wanted:
+        link = linked.get(path)
+        if link is not None and link["Lifecycle"] in FSX_BROKEN:
+            details = link.get("FailureDetails", {}).get("Message", "no details given")
+            raise StorageFailed(
+                f"Data repository association {link['AssociationId']} ({path}) of file system "
+                f"{file_system_id} is {link['Lifecycle']}: {details}"
+            )
+    association = linked.get(FILE_SYSTEM_PATH)
+    ready = all(path in linked and linked[path]["Lifecycle"] == "AVAILABLE" for path, *_ in wanted)
     if not ready:
         enforce_deadline(
             since, config.storageTimeoutSeconds, StorageTimeout, f"file system {file_system_id}"
@@ -236,7 +280,8 @@ def disable_auto_export(
     timeout_seconds: int | None = None,
     previous: dict[str, Any] | None = None,
 ) -> AutoExportStatus:
-    """Turn auto-export off on the file system's association; call again until ``done``.
+    """Turn auto-export off on the run's export association (``/scratch``; the input
+    association never exports); call again until ``done``.
 
     FSx runs a data repository task only after auto-export is disabled on the association
     (UpdateDataRepositoryAssociation with an empty ``AutoExportPolicy``); auto-import stays.
@@ -298,8 +343,11 @@ def disable_auto_export(
 
 
 def start_export(run: Run, file_system_id: str, purpose: str = "export") -> ExportRef:
-    """Start an EXPORT_TO_REPOSITORY task of the whole file system.
+    """Start an EXPORT_TO_REPOSITORY task of the export association's directory.
 
+    ``Paths`` names ``scratch`` (relative to the file system's root, as CreateDataRepositoryTask
+    ``Paths`` requires): without it FSx exports the whole file system, into every linked
+    repository, and a file written under ``/input`` would reach the shared input prefix.
     The completion report (failed files only) goes inside the association's S3 path, as FSx
     requires. The idempotency token makes a retried call return the same task.
 
@@ -321,6 +369,7 @@ def start_export(run: Run, file_system_id: str, purpose: str = "export") -> Expo
     task = client("fsx").create_data_repository_task(
         Type="EXPORT_TO_REPOSITORY",
         FileSystemId=file_system_id,
+        Paths=[FILE_SYSTEM_PATH.lstrip("/")],
         Report={
             "Enabled": True,
             "Path": report_path,
@@ -552,8 +601,9 @@ def release_file_systems(
 class LustreFileSystem:
     """The FSx for Lustre storage kind: ``modes.StorageInterface`` over this module.
 
-    One file system per run with a data repository association at ``/scratch``, shared by
-    every instance of the run.
+    One file system per run with a data repository association at ``/scratch`` (and, with
+    ``inputDataRepositoryPath``, an import-only one at ``/input``), shared by every instance
+    of the run.
     """
 
     mount = staticmethod(lustre_mount)

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 
+from batchscratch.repository import INPUT_FILE_SYSTEM_PATH
 from batchscratch.state import RunState
 
 EBS_MOUNT_POINT = "/data"
@@ -9,6 +10,9 @@ LUSTRE_MOUNT_POINT = "/fsx"
 LUSTRE_SCRATCH_DIR = "/fsx/scratch"
 """The association's directory on the host (FileSystemPath /scratch under the mount point)."""
 JOB_SCRATCH_DIR = "/scratch"
+LUSTRE_INPUT_DIR = LUSTRE_MOUNT_POINT + INPUT_FILE_SYSTEM_PATH
+"""The input association's directory on the host (FileSystemPath /input)."""
+JOB_INPUT_DIR = INPUT_FILE_SYSTEM_PATH
 
 
 @dataclass(frozen=True)
@@ -17,13 +21,14 @@ class StorageMount:
 
     ``subnet_ids``: private subnets in the storage's Availability Zone; ``user_data``: the
     launch template's MIME document; ``host_path`` is mounted into the job at
-    ``container_path``.
+    ``container_path``; each ``(host, container)`` of ``read_only`` is mounted read-only.
     """
 
     subnet_ids: list[str]
     user_data: str
     host_path: str
     container_path: str
+    read_only: tuple[tuple[str, str], ...] = ()
 
 
 def ebs_mount(state: RunState) -> StorageMount:
@@ -49,7 +54,9 @@ def ebs_mount(state: RunState) -> StorageMount:
 
 def lustre_mount(state: RunState) -> StorageMount:
     """Return how the run's Lustre file system reaches the job: ``/fsx/scratch`` on the
-    host, ``/scratch`` in the container. The user data carries the run id, as for EBS.
+    host, ``/scratch`` in the container; with ``inputDataRepositoryPath``, ``/fsx/input``
+    also, read-only at ``/input`` (the job cannot change what the shared input holds). The
+    user data carries the run id, as for EBS.
 
     The mount details come from CreateFileSystem's answer, so this works while the file
     system is still being created: the instances boot only for a job, which is submitted
@@ -72,4 +79,7 @@ def lustre_mount(state: RunState) -> StorageMount:
         ),
         host_path=LUSTRE_SCRATCH_DIR,
         container_path=JOB_SCRATCH_DIR,
+        read_only=((LUSTRE_INPUT_DIR, JOB_INPUT_DIR),)
+        if state.lustre_config().inputDataRepositoryPath
+        else (),
     )

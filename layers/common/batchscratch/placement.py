@@ -20,8 +20,10 @@ step re-validates.
   job just below it may still not fit: the overhead beyond 32 MiB varies).
 - ``lustreStorageCapacity`` at most the stack's ``MaxLustreStorageCapacity``: the account's
   FSx for Lustre storage quota, which differs between accounts.
-- ``dataRepositoryPath`` under a prefix of the stack's data bucket, which must exist
-  (HeadBucket: 404 when it does not, 403 when it is not this account's to read).
+- ``dataRepositoryPath`` (by default the run's own prefix, ``link_run``) and
+  ``inputDataRepositoryPath`` in the stack's data bucket, which must exist (HeadBucket: 404
+  when it does not, 403 when it is not this account's to read), and not overlapping each
+  other (``batchscratch.repository``).
 - ``lustreDeploymentType`` a persistent one when the stack has a ``KmsKeyArn``: FSx
   encrypts scratch file systems with its own key only (``encryption.file_system_kms_key``).
 """
@@ -38,6 +40,7 @@ from batchscratch.config import CommonConfig, LustreConfig
 from batchscratch.encryption import file_system_kms_key, kms_key_arn
 from batchscratch.environment import setting, setting_list
 from batchscratch.errors import InvalidConfiguration, MissingSetting
+from batchscratch.repository import overlap, run_data_repository_path, with_slash
 
 BATCH_CHOSEN_TYPES = frozenset({"optimal", "default_x86_64", "default_arm64"})
 """``instanceTypes`` values with which Batch chooses the families (ComputeResource)."""
@@ -165,33 +168,82 @@ def check_lustre_storage(config: LustreConfig, limits: StackLimits) -> None:
         )
 
 
+def link_run[C: CommonConfig](config: C, run_id: str, limits: StackLimits) -> C:
+    """Return ``config`` with the S3 paths its file system links, as the run will use them.
+
+    An unset ``dataRepositoryPath`` becomes the run's own prefix,
+    ``s3://<data bucket>/runs/<run id>/`` (``repository.run_data_repository_path``); a given
+    one, and ``inputDataRepositoryPath``, are kept as given, with a trailing ``/`` added (a
+    prefix then names a folder: ``runs/a`` would also hold ``runs/ab/``). An OnlyEBS
+    configuration is returned unchanged. Every later step reads the paths from ``$.config``.
+
+    Raises:
+        InvalidConfiguration: the run's prefix is not a valid FSx path (the execution name).
+    """
+    if not isinstance(config, LustreConfig):
+        return config
+    path = config.dataRepositoryPath
+    linked = (
+        run_data_repository_path(limits.data_bucket, run_id) if path is None else with_slash(path)
+    )
+    given = config.inputDataRepositoryPath
+    return config.model_copy(
+        update={
+            "dataRepositoryPath": linked,
+            "inputDataRepositoryPath": None if given is None else with_slash(given),
+        }
+    )
+
+
+def _in_data_bucket(key: str, path: str, limits: StackLimits) -> str:
+    """Return the bucket of ``path`` once it is known to be the stack's data bucket."""
+    bucket, _, prefix = path.removeprefix("s3://").partition("/")
+    if bucket != limits.data_bucket:
+        raise _refuse(
+            f"{key} = {path!r}: must lie in the stack's data bucket {limits.data_bucket} "
+            f"(s3://{limits.data_bucket}/<prefix>/); the functions and the file system may "
+            "use only that bucket"
+        )
+    if "//" in f"/{prefix}":
+        # S3 accepts keys with empty segments, but a file system has no empty directory
+        # names: such a path is a typo.
+        raise _refuse(
+            f"{key} = {path!r}: holds an empty folder name ('//'); write "
+            f"s3://{bucket}/ for the bucket's root, or s3://{bucket}/<prefix>/"
+        )
+    return bucket
+
+
 def check_data_repository(config: LustreConfig, limits: StackLimits) -> None:
-    """Refuse a data repository path outside a prefix of the stack's existing data bucket.
+    """Refuse data repository paths outside the stack's existing data bucket, or that overlap.
 
     Args:
-        config: the run's Lustre configuration (``dataRepositoryPath``, ``s3://bucket/...``).
+        config: the run's Lustre configuration after ``link_run`` (``dataRepositoryPath``
+            and ``inputDataRepositoryPath``, ``s3://bucket/...``).
         limits: the stack's settings (``data_bucket``).
 
     Raises:
-        InvalidConfiguration: the path names another bucket, or the bucket's root, or the
+        InvalidConfiguration: a path names another bucket; ``inputDataRepositoryPath``
+            overlaps ``dataRepositoryPath`` (FSx refuses two associations of one file system
+            with overlapping prefixes, and an export must never write into the input); the
             bucket does not exist or cannot be read (HeadBucket 404 or 403).
         botocore.exceptions.ClientError: HeadBucket failed otherwise (the handler turns
             throttling and 5xx answers into ``AwsTransientError``).
     """
     path = config.dataRepositoryPath
-    bucket, _, prefix = path.removeprefix("s3://").partition("/")
-    if bucket != limits.data_bucket:
-        raise _refuse(
-            f"dataRepositoryPath = {path!r}: must lie in the stack's data bucket "
-            f"{limits.data_bucket} (s3://{limits.data_bucket}/<prefix>/); the functions and "
-            "the file system may use only that bucket"
-        )
-    if not prefix.strip("/"):
-        raise _refuse(
-            f"dataRepositoryPath = {path!r}: must name a prefix of the bucket, not its root "
-            f"(e.g. s3://{limits.data_bucket}/runs/): the association exports to it and, "
-            "with auto-export, mirrors deletions into it"
-        )
+    if path is None:
+        raise ValueError("dataRepositoryPath is unset: link_run did not run")
+    bucket = _in_data_bucket("dataRepositoryPath", path, limits)
+    given = config.inputDataRepositoryPath
+    if given is not None:
+        _in_data_bucket("inputDataRepositoryPath", given, limits)
+        if overlap(path, given):
+            raise _refuse(
+                f"inputDataRepositoryPath = {given!r}: overlaps dataRepositoryPath = {path!r}; "
+                "the input is linked for import only and must lie outside the prefix the run "
+                f"exports to, and that one outside it (e.g. s3://{limits.data_bucket}/inputs/ "
+                f"beside s3://{limits.data_bucket}/runs/<run id>/)"
+            )
     try:
         client("s3").head_bucket(Bucket=bucket)
     except ClientError as error:

@@ -27,7 +27,7 @@ from batchscratch.outputs import (
     StepOutput,
     VolumeRef,
 )
-from batchscratch.placement import StackLimits, check_stack
+from batchscratch.placement import StackLimits, check_stack, link_run
 from batchscratch.run import Run, check_run_id
 
 
@@ -56,9 +56,11 @@ def load_run(start: ExecutionStart, mode: str, stack_name: str, secret_id: str) 
     Returns:
         The run (the execution's ARN, its name as the run id, the mode, the stack and the
         start time) and the secret overlaid with the execution input, validated, every key
-        present (``config.load_config``), once it is known to fit the execution history
-        (``history.check_history_budget``) and the stack (``placement.check_stack``, with the
-        stack's settings from the environment: ``placement.StackLimits``).
+        present (``config.load_config``), its S3 paths as the run links them
+        (``placement.link_run``: by default the run's own prefix), once it is known to fit
+        the execution history (``history.check_history_budget``) and the stack
+        (``placement.check_stack``, with the stack's settings from the environment:
+        ``placement.StackLimits``).
 
     Raises:
         InvalidConfiguration: the configuration is refused (``config.build_config``, the
@@ -80,7 +82,9 @@ def load_run(start: ExecutionStart, mode: str, stack_name: str, secret_id: str) 
     overlay = {} if start.input is None else start.input
     config = load_config(run.mode, secret_id, overlay)
     check_history_budget(type(config).POLL_LOOPS, config.model_dump())
-    check_stack(config, StackLimits.from_environment())
+    limits = StackLimits.from_environment()
+    config = link_run(config, run.runId, limits)
+    check_stack(config, limits)
     return LoadedConfig(run=run, config=config.model_dump())
 
 

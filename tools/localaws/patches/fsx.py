@@ -98,7 +98,7 @@ from tools.localaws.behaviour import Association as AssociationBehaviour
 from tools.localaws.behaviour import Storage
 from tools.localaws.patches.core import Patcher, Target, active_simulation
 from tools.localaws.patches.ec2 import Readiness
-from tools.localaws.simulation import TAG_EXECUTION, Deletion, Simulation
+from tools.localaws.simulation import TAG_EXECUTION, Deletion, Link, Simulation
 
 _GAP = "6: FSx has no Lustre lifecycle, data repository associations or tasks"
 
@@ -984,7 +984,27 @@ class Lustre:
                 association_id,
                 association,
             )
+            self._record_link(association, bool(params.get("BatchImportMetaDataOnCreate")))
             return {"Association": self._describe_association(association)}
+
+    def _record_link(self, association: Association, imports: bool) -> None:
+        """Record the association, with the keys under its S3 path that it imports at
+        creation (BatchImportMetaDataOnCreate): what its file system shows at first."""
+        if self.sim is None:
+            return
+        repository = association.data_repository_path
+        bucket, _, prefix = repository.removeprefix("s3://").partition("/")
+        s3 = s3_backends[self.backend.account_id][get_partition(self.backend.region_name)]
+        keys = sorted(s3.get_bucket(bucket).keys) if imports else []
+        tags = {t["Key"]: t.get("Value", "") for t in self._tags(association.arn)}
+        self.sim.record_link(
+            Link(
+                self.sim.execution_of_tag(tags.get(TAG_EXECUTION)) or self.sim.current_execution,
+                association.file_system_path,
+                repository,
+                tuple(key for key in keys if key.startswith(prefix)),
+            )
+        )
 
     def _check_repository(self, repository: str) -> None:
         if not repository.startswith("s3://") or len(repository) <= len("s3://"):
