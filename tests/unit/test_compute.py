@@ -94,6 +94,8 @@ def test_job_definition_retries_spot_reclaims_only_and_mounts_data(with_volume, 
     assert container["volumes"] == [{"name": "scratch", "host": {"sourcePath": "/data"}}]
     environment = {item["name"]: item["value"] for item in container["environment"]}
     assert environment["S3_BUCKET_NAME"] == "batch-scratch-data"
+    # Stated, not left to Batch's default: the IAM condition batch:Privileged reads it.
+    assert container["privileged"] is False
 
 
 def test_job_command_environment_and_timeout_come_from_the_config(with_volume, lambda_context):

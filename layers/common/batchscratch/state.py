@@ -16,9 +16,11 @@ from batchscratch.config import (
     CommonConfig,
     LustreConfig,
     OnlyEbsConfig,
+    input_keys_from_environment,
     load_config,
 )
 from batchscratch.history import check_history_budget
+from batchscratch.images import allowed_images_from_environment, check_image
 from batchscratch.outputs import (
     ExportRef,
     FileSystemRef,
@@ -56,14 +58,18 @@ def load_run(start: ExecutionStart, mode: str, stack_name: str, secret_id: str) 
     Returns:
         The run (the execution's ARN, its name as the run id, the mode, the stack and the
         start time) and the secret overlaid with the execution input, validated, every key
-        present (``config.load_config``), once it is known to fit the execution history
+        present (``config.load_config``, with the keys the input may set:
+        ``config.input_keys_from_environment``), once its image is known to be in an allowed
+        repository (``images.check_image``) and it is known to fit the execution history
         (``history.check_history_budget``) and the stack (``placement.check_stack``, with the
         stack's settings from the environment: ``placement.StackLimits``).
 
     Raises:
         InvalidConfiguration: the configuration is refused (``config.build_config``, the
-            history budget, the stack's limits), or the execution name cannot be a run id
-            (``run.check_run_id``).
+            image's repository, the history budget, the stack's limits), or the execution
+            name cannot be a run id (``run.check_run_id``).
+        MissingSetting: ``EXECUTION_INPUT_KEYS`` or ``ALLOWED_IMAGES`` is not set or not
+            valid (the deployment is broken).
         AwsTransientError: reading the secret was throttled or failed (429/5xx).
         botocore.exceptions.ClientError: DescribeInstanceTypes or HeadBucket failed.
         aws_lambda_powertools.utilities.parameters.exceptions.GetParameterError: the secret
@@ -78,7 +84,9 @@ def load_run(start: ExecutionStart, mode: str, stack_name: str, secret_id: str) 
         startedAt=start.startTime,
     )
     overlay = {} if start.input is None else start.input
-    config = load_config(run.mode, secret_id, overlay)
+    config = load_config(run.mode, secret_id, overlay, input_keys_from_environment())
+    source = "execution input" if "jobDefinitionContainerImage" in overlay else "secret"
+    check_image(config.jobDefinitionContainerImage, allowed_images_from_environment(), source)
     check_history_budget(type(config).POLL_LOOPS, config.model_dump())
     check_stack(config, StackLimits.from_environment())
     return LoadedConfig(run=run, config=config.model_dump())
