@@ -85,10 +85,12 @@ class EnvironmentRule:
 
 
 ENVIRONMENT_DENYLIST = (
-    # The AWS SDKs and CLI read AWS_* (AWS SDKs and Tools Reference Guide, "Environment
-    # variables support": AWS_ENDPOINT_URL*, AWS_CA_BUNDLE, AWS_CONFIG_FILE, AWS_PROFILE,
-    # AWS_ACCESS_KEY_ID, ...), the container credentials provider AWS_CONTAINER_*, and Batch
-    # reserves AWS_BATCH* (botocore's batch model, ContainerProperties ``environment``).
+    # The AWS SDKs and CLI read AWS_*: AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (AWS
+    # SDKs and Tools Reference Guide, "Service-specific endpoints"), AWS_CA_BUNDLE,
+    # AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE, AWS_ACCESS_KEY_ID, ... (AWS
+    # CLI User Guide, "Environment variables to configure the AWS CLI"), the container
+    # credentials provider's AWS_CONTAINER_*; Batch reserves AWS_BATCH* (botocore's batch
+    # model, ContainerProperties ``environment``).
     EnvironmentRule("AWS SDK and CLI settings, credentials and AWS Batch's own", ("AWS_",)),
     # The ECS agent sets ECS_CONTAINER_METADATA_URI* in every task.
     EnvironmentRule("the ECS agent's", ("ECS_",)),
