@@ -218,7 +218,7 @@ def test_failing_verification_ends_failed_and_keeps_the_file_system() -> None:
 def test_without_verification_a_drained_queue_is_deleted_without_an_export() -> None:
     summary, trace = rehearse(
         name="no-verification-drained",
-        input={"verifyExportBeforeDelete": False},
+        secret={"verifyExportBeforeDelete": False},
         aws={"export": {"queueAgeSeconds": DRAINS}},
     )
     assert summary.status == "SUCCEEDED"
@@ -236,7 +236,8 @@ def test_without_verification_a_drained_queue_is_deleted_without_an_export() -> 
 def test_without_verification_a_drain_timeout_still_verifies() -> None:
     summary, trace = rehearse(
         name="no-verification-timeout",
-        input={"verifyExportBeforeDelete": False, "drainTimeoutSeconds": 300},
+        secret={"verifyExportBeforeDelete": False},
+        input={"drainTimeoutSeconds": 300},
         aws={"export": {"queueAgeSeconds": [600]}},
     )
     assert summary.status == "SUCCEEDED"

@@ -34,7 +34,7 @@ def test_storage_that_is_never_deleted_counts_to_the_end_of_the_rehearsal() -> N
         {
             "name": "kept",
             "mode": "OnlyEBS",
-            "input": {"deleteEbs": False},
+            "secret": {"deleteEbs": False},
             "expect": {"retained": ["ec2:volume"]},
         }
     )

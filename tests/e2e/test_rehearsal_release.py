@@ -185,7 +185,7 @@ def test_a_release_expectation_not_met_is_reported(tmp_path: Path) -> None:
 
 
 def test_storage_never_deleted_counts_until_the_release_ended(tmp_path: Path) -> None:
-    scenario = {**ABORTED_RUN, "input": {"deleteEbs": False}}
+    scenario = {**ABORTED_RUN, "secret": {"deleteEbs": False}}
     summary, _ = rehearse(stand_in(tmp_path, RELEASE), scenario)
     assert summary.release == "SUCCEEDED"
     assert summary.storageSeconds is not None

@@ -225,7 +225,7 @@ def test_delete_policy_deletes_the_file_system_without_exporting() -> None:
 
 
 def test_scratch_1_is_refused_before_anything_exists() -> None:
-    summary, _ = rehearse(name="scratch-1", input={"lustreDeploymentType": "SCRATCH_1"})
+    summary, _ = rehearse(name="scratch-1", secret={"lustreDeploymentType": "SCRATCH_1"})
     assert summary.status == "FAILED"
     assert summary.error == "InvalidConfiguration"
     assert "SCRATCH_1" in (summary.cause or "")

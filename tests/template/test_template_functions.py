@@ -33,7 +33,15 @@ COMPUTE_SETTINGS = {
 FUNCTIONS: dict[str, tuple[str, set[str]]] = {
     "LoadConfigFunction": (
         "load_config",
-        {"CONFIG_SECRET_ID", "DATA_BUCKET_NAME", "INSTANCE_TYPES", "MAX_VCPUS", "KMS_KEY_ARN"},
+        {
+            "CONFIG_SECRET_ID",
+            "DATA_BUCKET_NAME",
+            "INSTANCE_TYPES",
+            "MAX_VCPUS",
+            "EXECUTION_INPUT_KEYS",
+            "ALLOWED_IMAGES",
+            "KMS_KEY_ARN",
+        },
     ),
     "CreateVolumeFunction": ("create_volume", {"PRIVATE_SUBNET_IDS", "KMS_KEY_ARN"}),
     "CheckVolumeFunction": ("check_volume", set()),
@@ -67,7 +75,10 @@ FUNCTIONS: dict[str, tuple[str, set[str]]] = {
     "ReleaseVolumeFunction": ("release_volume", set()),
     "ReleaseRunFunction": ("release_run", set()),
     "RetainRunFunction": ("retain_run", {"TOPIC_ARN"}),
-    "StartReleaseFunction": ("start_release", {"CONFIG_SECRET_ID", "RELEASE_STATE_MACHINE_ARN"}),
+    "StartReleaseFunction": (
+        "start_release",
+        {"CONFIG_SECRET_ID", "RELEASE_STATE_MACHINE_ARN", "EXECUTION_INPUT_KEYS"},
+    ),
 }
 LUSTRE_ENVIRONMENT = {"LoadConfigFunction": {"MAX_LUSTRE_STORAGE_CAPACITY"}}
 """Variables a function has in the Lustre modes only."""

@@ -10,6 +10,7 @@ import boto3
 import pytest
 
 from batchscratch import clock
+from batchscratch.config import default_input_keys
 from batchscratch.run import Run
 from tests.conftest import load_event
 from tools.localaws import constraints
@@ -68,6 +69,8 @@ def network(aws: None, monkeypatch: pytest.MonkeyPatch) -> Network:
         "DESIRED_VCPUS": "0",
         "MODE": "OnlyEBS",
         "STACK_NAME": "batch-scratch-onlyebs",
+        "EXECUTION_INPUT_KEYS": ",".join(default_input_keys()),
+        "ALLOWED_IMAGES": "123456789012.dkr.ecr.us-east-1.amazonaws.com/batch-job-with-ebs",
     }
     for name, value in settings.items():
         monkeypatch.setenv(name, value)

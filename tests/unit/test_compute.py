@@ -115,6 +115,8 @@ def test_job_definition_retries_spot_reclaims_only_and_mounts_data(with_volume, 
     assert environment["S3_BUCKET_NAME"] == "batch-scratch-data"
     # The run's own prefix: the only one the job role may write under.
     assert environment["S3_PREFIX"] == f"runs/{with_volume['run']['runId']}/"
+    # Stated, not left to Batch's default: the IAM condition batch:Privileged reads it.
+    assert container["privileged"] is False
 
 
 def test_job_output_goes_to_the_stack_s_job_log_group(with_volume, lambda_context):

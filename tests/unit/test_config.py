@@ -8,7 +8,7 @@ import pytest
 from aws_lambda_powertools.utilities import parameters
 from botocore.stub import Stubber
 
-from batchscratch.config import CONFIG_MODELS, build_config
+from batchscratch.config import CONFIG_MODELS, build_config, default_input_keys
 from batchscratch.errors import AwsTransientError, InvalidConfiguration
 from functions.load_config import app
 from tests.conftest import load_event
@@ -30,11 +30,14 @@ SECRET = {
 }
 
 
+REPOSITORY = "123456789012.dkr.ecr.us-east-1.amazonaws.com/batch-job-with-ebs"
 STACK_SETTINGS = {
     "DATA_BUCKET_NAME": "batch-scratch-data",
     "INSTANCE_TYPES": "optimal",
     "MAX_VCPUS": "256",
     "MAX_LUSTRE_STORAGE_CAPACITY": "100800",
+    "EXECUTION_INPUT_KEYS": ",".join(default_input_keys()),
+    "ALLOWED_IMAGES": REPOSITORY,
 }
 """LoadConfig's stack settings, as template.yaml sets them with the parameters' defaults."""
 
@@ -78,12 +81,12 @@ def test_a_secret_edited_between_two_runs_applies_to_the_second(secret, lambda_c
 
 
 def test_execution_input_overrides_the_secret(secret, lambda_context):
-    event = load_event("load_config") | {"input": {"ebsSizeGb": "200", "deleteEbs": False}}
+    event = load_event("load_config") | {"input": {"ebsSizeGb": "200", "onFailure": "retain"}}
 
     config = app.lambda_handler(event, lambda_context)["config"]
 
     assert config["ebsSizeGb"] == 200
-    assert config["deleteEbs"] is False
+    assert config["onFailure"] == "retain"
 
 
 def test_negative_size_is_refused_naming_key_value_and_rule(secret, lambda_context):
@@ -149,7 +152,7 @@ def test_secret_that_is_not_json_is_refused(aws, monkeypatch, lambda_context):
         ({"jobDefinitionRetryAttempts": 11}, "jobDefinitionRetryAttempts = 11"),
         ({"onFailure": "export"}, 'onFailure = "export"'),
         ({"deleteEbs": "perhaps"}, 'deleteEbs = "perhaps"'),
-        ({"jobEnvironment": {"AWS_BATCH_JOB_ID": "x"}}, "reserved by AWS Batch"),
+        ({"jobEnvironment": {"AWS_BATCH_JOB_ID": "x"}}, "AWS_BATCH_JOB_ID (AWS SDK and CLI"),
         ({"waitForEbsCreationSeconds": 1.5}, "waitForEbsCreationSeconds = 1.5"),
         ({"ebsSizeGb": True}, "ebsSizeGb = true: must be a number, not a boolean"),
         ({"jobAttemptTimeoutSeconds": False}, "jobAttemptTimeoutSeconds = false"),
@@ -374,6 +377,8 @@ def test_a_secret_that_cannot_be_read_keeps_its_error(aws, monkeypatch, lambda_c
     monkeypatch.setenv("CONFIG_SECRET_ID", "no-such-secret")
     monkeypatch.setenv("MODE", "OnlyEBS")
     monkeypatch.setenv("STACK_NAME", "s")
+    for name, value in STACK_SETTINGS.items():
+        monkeypatch.setenv(name, value)
 
     with pytest.raises(parameters.exceptions.GetParameterError, match="ResourceNotFound"):
         app.lambda_handler(load_event("load_config"), lambda_context)

@@ -41,6 +41,9 @@ def stack(aws: None, monkeypatch: pytest.MonkeyPatch) -> Any:
             "INSTANCE_TYPES": "optimal",
             "MAX_VCPUS": "256",
             "MAX_LUSTRE_STORAGE_CAPACITY": "100800",
+            # Every key from the input: these tests are about the stack's limits.
+            "EXECUTION_INPUT_KEYS": "*",
+            "ALLOWED_IMAGES": IMAGE.removesuffix(":latest"),
             **settings,
         }
         for name, value in values.items():

@@ -15,6 +15,7 @@ from botocore.stub import ANY, Stubber
 
 from batchscratch import aws as layer_aws
 from batchscratch import clock
+from batchscratch.config import default_input_keys
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, TAG_STACK
 from functions.start_release import app as start_release
 from tests.conftest import load_event
@@ -35,6 +36,7 @@ def settings(aws, monkeypatch):
         "RELEASE_STATE_MACHINE_ARN": MACHINE,
         "MODE": "OnlyEBS",
         "STACK_NAME": STACK,
+        "EXECUTION_INPUT_KEYS": ",".join(default_input_keys()),
     }.items():
         monkeypatch.setenv(name, value)
 
@@ -124,6 +126,21 @@ def test_without_load_config_the_secret_and_the_input_are_used(sfn, lambda_conte
     assert body["config"]["onFailure"] == "delete"
     assert body["run"]["runId"] == "run-0001"
     assert body["run"]["startedAt"] == "2026-11-29T15:00:00+00:00"
+
+
+def test_without_load_config_an_input_key_the_stack_does_not_allow_is_not_applied(
+    sfn, lambda_context, monkeypatch
+):
+    # LoadConfig would have refused it; the release must not follow it either.
+    monkeypatch.setenv("EXECUTION_INPUT_KEYS", "ebsSizeGb")
+    event = load_event("start_release")
+    event["detail"]["input"] = json.dumps({"onFailure": "delete"})
+    sfn.add_response("get_execution_history", {"events": []})
+    body = started_with(sfn, "run-0001")
+
+    start_release.lambda_handler(event, lambda_context)
+
+    assert body["config"]["onFailure"] == "snapshot"
 
 
 def test_input_that_no_longer_validates_falls_back_to_the_data_keeping_defaults(

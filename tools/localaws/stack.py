@@ -230,8 +230,18 @@ def _translated(
         DeployError: a rule of the template fails, or the SAM translation fails.
     """
     template, artifacts = prepare_template(root, template_path)
-    values = dict(parameters)
-    known = set((template.get("Parameters") or {}).keys())
+    declared = template.get("Parameters") or {}
+    # moto's CloudFormation makes a list of a CommaDelimitedList (or List<...>) parameter's
+    # value only when CreateStack passes it, not of its Default (ResourceMap.load_parameters):
+    # pass those defaults, so that Fn::Join and Fn::Split see a list as in CloudFormation.
+    values = {
+        name: str(spec["Default"])
+        for name, spec in declared.items()
+        if str(spec.get("Type", "")).startswith(("CommaDelimitedList", "List<"))
+        and "Default" in spec
+    }
+    values.update(parameters)
+    known = set(declared.keys())
     if "Mode" not in known:
         values.pop("Mode")
     check_rules(template, values)

@@ -327,6 +327,10 @@ def _job_definition(
     }
     container: dict[str, Any] = {
         "image": config.jobDefinitionContainerImage,
+        # Sent although false is Batch's default (botocore's batch model, ContainerProperties
+        # ``privileged``), so that the ``batch:Privileged`` condition of PrepareCompute's
+        # RegisterJobDefinition statement reads a value instead of relying on an absent key.
+        "privileged": False,
         "resourceRequirements": [
             {"type": "VCPU", "value": str(config.jobDefinitionVcpus)},
             {"type": "MEMORY", "value": str(config.jobDefinitionMemory)},

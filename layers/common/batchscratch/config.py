@@ -30,8 +30,10 @@ re-validates the run's configuration with them, where those settings are not at 
 """
 
 import json
+import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -47,7 +49,7 @@ from pydantic import (
 )
 
 from batchscratch.aws import is_transient
-from batchscratch.errors import AwsTransientError, InvalidConfiguration
+from batchscratch.errors import AwsTransientError, InvalidConfiguration, MissingSetting
 from batchscratch.history import (
     FOLLOW_PASSES,
     RELEASE_MAX_PASSES,
@@ -55,10 +57,92 @@ from batchscratch.history import (
     RESUBMISSIONS,
     PollLoop,
 )
+from batchscratch.images import IMAGE_REFERENCE
 from batchscratch.repository import MAX_DATA_REPOSITORY_PATH
 
 RUN_ENVIRONMENT = ("S3_BUCKET_NAME", "S3_PREFIX", "SCRATCH_DIR", "BATCH_SCRATCH_RUN_ID")
 """Variables every job gets from the run; jobEnvironment may not replace them."""
+
+
+@dataclass(frozen=True)
+class EnvironmentRule:
+    """Names ``jobEnvironment`` refuses, from the secret and the execution input alike:
+    variables that change whom the job's programs trust or talk to, or which code they run,
+    whatever the allowed image does. Compared in any case (curl and Python's urllib read
+    ``https_proxy`` as well as ``HTTPS_PROXY``). Such settings belong in the image
+    (Dockerfile ``ENV``), which the allowed repositories vet."""
+
+    why: str
+    prefixes: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+
+    def refuses(self, name: str) -> bool:
+        """True when this rule refuses the variable ``name``."""
+        upper = name.upper()
+        return (
+            upper.startswith(self.prefixes) or upper.endswith(self.suffixes) or upper in self.names
+        )
+
+
+ENVIRONMENT_DENYLIST = (
+    # The AWS SDKs and CLI read AWS_*: AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (AWS
+    # SDKs and Tools Reference Guide, "Service-specific endpoints"), AWS_CA_BUNDLE,
+    # AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE, AWS_PROFILE, AWS_ACCESS_KEY_ID, ... (AWS
+    # CLI User Guide, "Environment variables to configure the AWS CLI"), the container
+    # credentials provider's AWS_CONTAINER_*; Batch reserves AWS_BATCH* (botocore's batch
+    # model, ContainerProperties ``environment``).
+    EnvironmentRule("AWS SDK and CLI settings, credentials and AWS Batch's own", ("AWS_",)),
+    # The ECS agent sets ECS_CONTAINER_METADATA_URI* in every task.
+    EnvironmentRule("the ECS agent's", ("ECS_",)),
+    # ld.so(8): LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT ...; glibc's tunables(7).
+    EnvironmentRule("the dynamic linker", ("LD_",), names=("GLIBC_TUNABLES",)),
+    # HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, FTP_PROXY, ...
+    EnvironmentRule("proxies", suffixes=("_PROXY",)),
+    EnvironmentRule(
+        "TLS trust",
+        names=(
+            "SSL_CERT_FILE",
+            "SSL_CERT_DIR",
+            "REQUESTS_CA_BUNDLE",
+            "CURL_CA_BUNDLE",
+            "NODE_EXTRA_CA_CERTS",
+            "NODE_TLS_REJECT_UNAUTHORIZED",
+            "PYTHONHTTPSVERIFY",
+        ),
+    ),
+    EnvironmentRule(
+        "which programs and code run (PATH, and what interpreters load before the program)",
+        names=(
+            "PATH",
+            "BASH_ENV",
+            "PYTHONPATH",
+            "PYTHONHOME",
+            "PYTHONSTARTUP",
+            "PYTHONUSERBASE",
+            "PERL5LIB",
+            "PERL5OPT",
+            "PERLLIB",
+            "RUBYLIB",
+            "RUBYOPT",
+            "NODE_OPTIONS",
+            "NODE_PATH",
+            "JAVA_TOOL_OPTIONS",
+            "JDK_JAVA_OPTIONS",
+            "_JAVA_OPTIONS",
+        ),
+    ),
+)
+"""What ``jobEnvironment`` may not set, by rule; the message names each refused name."""
+
+ANY_INPUT_KEY = "*"
+"""In ``ExecutionInputKeys``: the execution input may set every key of the mode."""
+INPUT_KEYS_PARAMETER = "ExecutionInputKeys"
+"""The template parameter that lists the keys an execution input may set."""
+INPUT_KEYS_VARIABLE = "EXECUTION_INPUT_KEYS"
+"""LoadConfig's (and StartRelease's) environment variable holding ``ExecutionInputKeys``."""
+REDACTED = "(redacted)"
+"""What a log line or a message shows instead of a ``jobEnvironment`` value."""
 WHOLE_NUMBER_TEXT = re.compile(r"-?[0-9]+")
 """How a whole number may be written as a string (the original secrets wrote "500")."""
 ENVIRONMENT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -92,26 +176,6 @@ def _strict_boolean(value: Any) -> Any:
 
 StrictBoolean = Annotated[bool, BeforeValidator(_strict_boolean)]
 """A boolean key: true/false or "true"/"false", nothing else."""
-
-# The Docker/OCI image reference grammar, as distribution/reference (reference.go) writes it:
-#   reference := name [ ":" tag ] [ "@" digest ]
-#   name      := [domain '/'] remote-name
-#   domain    := host [':' port-number]
-#   tag       := /[\w][\w.-]{0,127}/
-#   digest    := algorithm ":" encoded
-#   algorithm := [A-Za-z][A-Za-z0-9]*([-_+.][A-Za-z][A-Za-z0-9]*)*
-#   encoded   := [0-9a-fA-F]{32,}
-# (the bracketed IPv6 host form is left out: an ECR or Docker Hub image never uses it).
-_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
-_DOMAIN = rf"{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]+)?"
-_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
-_TAG = r"[\w][\w.-]{0,127}"
-_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
-IMAGE_REFERENCE = re.compile(
-    rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*(?::{_TAG})?(?:@{_DIGEST})?"
-)
-"""An image reference: ``[registry[:port]/]path[:tag][@digest]`` (distribution/reference)."""
-
 
 GP3_MAX_IOPS_PER_GIB = 500
 GP3_MIB_PER_SECOND_PER_IOPS = 0.25
@@ -163,6 +227,24 @@ class CommonConfig(BaseModel):
     # 6 h of release polling alone would take about 19,500 of the 25,000 events an
     # execution holds (batchscratch.history).
     cleanupTimeoutSeconds: int = Field(10800, ge=60, le=ONE_YEAR_SECONDS)
+
+    EXECUTION_INPUT_KEYS: ClassVar[tuple[str, ...]] = (
+        "jobDefinitionVcpus",
+        "jobDefinitionMemory",
+        "jobCommand",
+        "jobAttemptTimeoutSeconds",
+        "jobStartTimeoutSeconds",
+        "waitForJobCompletionSeconds",
+        "waitForComputeSeconds",
+        "storageTimeoutSeconds",
+        "computeTimeoutSeconds",
+        "cleanupTimeoutSeconds",
+    )
+    """The keys an execution input may set by default (``ExecutionInputKeys``): how big,
+    how fast and how long, the job's command and the failure policy; each mode's model adds
+    its own. Not by default: what runs and with what (the image, the environment, the retry
+    attempts), what is kept or deleted (``delete…``, ``verifyExportBeforeDelete``), where
+    data goes (``dataRepositoryPath``) and the storage's kind and version."""
 
     POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
         PollLoop(
@@ -256,9 +338,17 @@ class CommonConfig(BaseModel):
         invalid = sorted(name for name in value if not ENVIRONMENT_NAME.fullmatch(name))
         if invalid:
             raise ValueError(f"not valid environment variable names: {invalid}")
-        reserved = sorted(name for name in value if name.startswith("AWS_BATCH"))
-        if reserved:
-            raise ValueError(f"names starting AWS_BATCH are reserved by AWS Batch: {reserved}")
+        refused = [
+            f"{name} ({why})"
+            for name in sorted(value)
+            if (why := next((r.why for r in ENVIRONMENT_DENYLIST if r.refuses(name)), None))
+        ]
+        if refused:
+            raise ValueError(
+                "names that change how AWS SDKs, the dynamic linker, proxies or TLS behave, "
+                "or which code runs, are refused from the secret and the input alike: "
+                f"{', '.join(refused)}; set such variables in the image (Dockerfile ENV)"
+            )
         own = sorted(set(value) & set(RUN_ENVIRONMENT))
         if own:
             raise ValueError(f"{own} are set by the run itself ({', '.join(RUN_ENVIRONMENT)})")
@@ -275,6 +365,16 @@ class OnlyEbsConfig(CommonConfig):
     waitForEbsCreationSeconds: int = Field(10, ge=0, le=3600)
     waitAfterDetachSeconds: int = Field(10, ge=0, le=3600)
     onFailure: Literal["snapshot", "retain", "delete"] = "snapshot"
+
+    EXECUTION_INPUT_KEYS: ClassVar[tuple[str, ...]] = (
+        *CommonConfig.EXECUTION_INPUT_KEYS,
+        "ebsSizeGb",
+        "ebsIOPS",
+        "ebsThroughput",
+        "waitForEbsCreationSeconds",
+        "waitAfterDetachSeconds",
+        "onFailure",
+    )
 
     POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
         *CommonConfig.POLL_LOOPS,
@@ -364,6 +464,18 @@ class LustreConfig(CommonConfig):
     waitForDataRepositoryTaskSeconds: int = Field(10, ge=0, le=3600)
     exportTimeoutSeconds: int = Field(21600, ge=60, le=ONE_YEAR_SECONDS)
     onFailure: Literal["export", "retain", "delete"] = "export"
+
+    EXECUTION_INPUT_KEYS: ClassVar[tuple[str, ...]] = (
+        *CommonConfig.EXECUTION_INPUT_KEYS,
+        "lustreStorageCapacity",
+        "lustreImportedFileChunkSize",
+        "lustrePerUnitStorageThroughput",
+        "arraySize",
+        "waitForLustreCreationSeconds",
+        "waitForDataRepositoryTaskSeconds",
+        "exportTimeoutSeconds",
+        "onFailure",
+    )
 
     POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
         *CommonConfig.POLL_LOOPS,
@@ -467,6 +579,14 @@ class AutoExportConfig(LustreConfig):
     drainTimeoutSeconds: int = Field(7200, ge=60, le=ONE_YEAR_SECONDS)
     verifyExportBeforeDelete: StrictBoolean = True
 
+    EXECUTION_INPUT_KEYS: ClassVar[tuple[str, ...]] = (
+        *LustreConfig.EXECUTION_INPUT_KEYS,
+        "waitForCheckMetricsSeconds",
+        "lambdaPeriodSeconds",
+        "lambdaTimeDiffMinutes",
+        "drainTimeoutSeconds",
+    )
+
     POLL_LOOPS: ClassVar[tuple[PollLoop, ...]] = (
         *LustreConfig.POLL_LOOPS,
         PollLoop(
@@ -525,6 +645,77 @@ CONFIG_MODELS: Mapping[str, type[CommonConfig]] = _ConfigModels()
 """The configuration model of each implemented mode (``batchscratch.modes.MODES``)."""
 
 
+def default_input_keys() -> tuple[str, ...]:
+    """Return the keys an execution input may set by default, in every mode: the union of
+    every mode's ``EXECUTION_INPUT_KEYS``, sorted (the default of the template parameter
+    ``ExecutionInputKeys``; a key of another mode is refused as unknown)."""
+    keys = {key for model in CONFIG_MODELS.values() for key in model.EXECUTION_INPUT_KEYS}
+    return tuple(sorted(keys))
+
+
+def input_keys_from_environment() -> tuple[str, ...]:
+    """Return the keys an execution input may set: ``EXECUTION_INPUT_KEYS``, the stack
+    parameter ``ExecutionInputKeys`` joined with commas (empty: no key; ``*``: every key).
+
+    Raises:
+        MissingSetting: the variable is not set, or names a key no mode has (a typo in the
+            parameter would otherwise quietly refuse the key it meant).
+    """
+    text = os.environ.get(INPUT_KEYS_VARIABLE)
+    if text is None:
+        raise MissingSetting(f"environment variable {INPUT_KEYS_VARIABLE} is not set")
+    keys = tuple(key.strip() for key in text.split(",") if key.strip())
+    known = {key for model in CONFIG_MODELS.values() for key in model.model_fields}
+    unknown = sorted(set(keys) - known - {ANY_INPUT_KEY})
+    if unknown:
+        raise MissingSetting(
+            f"the stack parameter {INPUT_KEYS_PARAMETER} names keys no mode has: {unknown}"
+        )
+    return keys
+
+
+def redacted(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Return ``config`` with each ``jobEnvironment`` value replaced by ``REDACTED``: what a
+    log line or a message may show (an environment value may hold a credential)."""
+    shown = dict(config)
+    environment = shown.get("jobEnvironment")
+    if isinstance(environment, Mapping):
+        shown["jobEnvironment"] = dict.fromkeys(environment, REDACTED)
+    return shown
+
+
+def _shown(key: str, value: Any) -> str:
+    """``value`` of the top-level ``key`` as a message shows it: JSON, the values of a
+    ``jobEnvironment`` redacted."""
+    return json.dumps(redacted({key: value})[key], default=str)
+
+
+def _refuse_input_keys(
+    model: type[CommonConfig], overlay: dict[str, Any], input_keys: Collection[str]
+) -> None:
+    """Refuse the keys of the mode that the execution input sets but may not set."""
+    if ANY_INPUT_KEY in input_keys:
+        return
+    refused = sorted(key for key in overlay if key in model.model_fields and key not in input_keys)
+    if not refused:
+        return
+    allowed = ", ".join(sorted(key for key in input_keys if key in model.model_fields))
+    lines = [
+        f"{key} (from the execution input): the execution input may not set this key; set it "
+        f"in the secret, or add it to the stack parameter {INPUT_KEYS_PARAMETER}"
+        for key in refused
+    ]
+    lines.extend(
+        f"{key} = {_shown(key, overlay[key])} (from the execution input): unknown key"
+        for key in sorted(set(overlay) - set(model.model_fields))
+    )
+    raise InvalidConfiguration(
+        "Invalid run configuration: "
+        + "; ".join(lines)
+        + f" (the execution input may set: {allowed or 'no key'})"
+    )
+
+
 def _describe_errors(
     error: ValidationError,
     model: type[CommonConfig],
@@ -539,14 +730,17 @@ def _describe_errors(
         if detail["type"] == "extra_forbidden":
             allowed = ", ".join(sorted(model.model_fields))
             lines.append(
-                f"{key} = {json.dumps(detail['input'])} (from the {source}): unknown key; "
+                f"{key} = {_shown(top, detail['input'])} (from the {source}): unknown key; "
                 f"allowed keys are: {allowed}"
             )
         elif detail["type"] == "missing":
             lines.append(f"{key}: required, and neither the secret nor the input sets it")
         elif detail["loc"]:
+            shown = _shown(top, detail["input"]) if key == top else json.dumps(REDACTED)
+            if top != "jobEnvironment":
+                shown = json.dumps(detail["input"], default=str)
             lines.append(
-                f"{key} = {json.dumps(detail['input'], default=str)} (from the {source}): "
+                f"{key} = {shown} (from the {source}): "
                 f"{str(detail['msg']).removeprefix('Value error, ')}"
             )
         else:
@@ -554,20 +748,31 @@ def _describe_errors(
     return "Invalid run configuration: " + "; ".join(lines)
 
 
-def build_config(mode: str, secret: dict[str, Any], overlay: dict[str, Any]) -> CommonConfig:
+def build_config(
+    mode: str,
+    secret: dict[str, Any],
+    overlay: dict[str, Any],
+    input_keys: Collection[str] = (ANY_INPUT_KEY,),
+) -> CommonConfig:
     """Validate ``secret`` overlaid with ``overlay`` (the execution input) for ``mode``.
 
     Args:
         mode: ``TaskExport``, ``AutoExport`` or ``OnlyEBS``.
         secret: the decoded secret JSON object.
         overlay: the execution input; its keys replace the secret's.
+        input_keys: the keys the execution input may set (the stack parameter
+            ``ExecutionInputKeys``); ``ANY_INPUT_KEY`` among them allows every key. The
+            default allows every key, for callers that check the rules alone; LoadConfig
+            passes the stack's list (``load_config``).
 
     Returns:
         The validated configuration model of the mode.
 
     Raises:
-        InvalidConfiguration: the mode is not implemented, an input is not a JSON object, a
-            key is unknown, or a value breaks a rule; the message names each.
+        InvalidConfiguration: the mode is not implemented, an input is not a JSON object, the
+            input sets a key of the mode that ``input_keys`` does not list (the message names
+            the key and the parameter that would allow it), a key is unknown, or a value
+            breaks a rule; the message names each (never a ``jobEnvironment`` value).
     """
     model = CONFIG_MODELS.get(mode)
     if model is None:
@@ -581,13 +786,16 @@ def build_config(mode: str, secret: dict[str, Any], overlay: dict[str, Any]) -> 
                 f"Invalid run configuration: the {what} must be a JSON object, "
                 f"got {json.dumps(value, default=str)[:200]}"
             )
+    _refuse_input_keys(model, overlay, input_keys)
     try:
         return model.model_validate({**secret, **overlay})
     except ValidationError as error:
         raise InvalidConfiguration(_describe_errors(error, model, secret, overlay)) from None
 
 
-def load_config(mode: str, secret_id: str, overlay: dict[str, Any]) -> CommonConfig:
+def load_config(
+    mode: str, secret_id: str, overlay: dict[str, Any], input_keys: Collection[str]
+) -> CommonConfig:
     """Read the mode's secret (JSON) with Powertools Parameters, as it is now (no cached
     copy), and apply ``build_config``.
 
@@ -595,6 +803,7 @@ def load_config(mode: str, secret_id: str, overlay: dict[str, Any]) -> CommonCon
         mode: the deployed mode.
         secret_id: name or ARN of the Secrets Manager secret.
         overlay: the execution input.
+        input_keys: the keys the execution input may set (``build_config``).
 
     Returns:
         The validated configuration.
@@ -627,4 +836,4 @@ def load_config(mode: str, secret_id: str, overlay: dict[str, Any]) -> CommonCon
                 f"reading secret {secret_id}: {type(cause).__name__}: {cause}"
             ) from error
         raise
-    return build_config(mode, secret, overlay)
+    return build_config(mode, secret, overlay, input_keys)

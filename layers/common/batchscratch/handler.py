@@ -9,7 +9,8 @@ parameter's type is the pydantic model the event is parsed into (as Powertools'
 
 1. ``logger.inject_lambda_context`` with the correlation id read from the raw event
    (``run.runId``, the execution name, by default);
-2. ``tracer.capture_lambda_handler`` (the subsegment ``## lambda_handler``);
+2. ``tracer.capture_lambda_handler`` (the subsegment ``## lambda_handler``; the response is
+   not recorded in the trace, ``capture_response=False``);
 3. ``batchscratch.aws.transient_errors_retried``: AWS throttling and 5xx answers surface as
    ``AwsTransientError``, which every Lambda task of the state machines retries; every other
    error keeps its own name, which their Catch and Retry match;
@@ -18,7 +19,8 @@ parameter's type is the pydantic model the event is parsed into (as Powertools'
 5. recording the invocation's remaining time (``polling.start_invocation``), so that a check
    step may watch (``polling.watch``) within it;
 
-and after the call logs ``log_message`` with the output's fields (``StepOutput.log_fields``)
+and after the call logs ``log_message`` with the output's fields (``StepOutput.log_fields``,
+which leaves out or redacts what may hold credentials; the event itself is never logged)
 and returns the output as a plain dict (``model_dump``), which Lambda serialises to JSON.
 """
 
@@ -91,7 +93,9 @@ def _invocation(
         return output.model_dump()
 
     steps = transient_errors_retried(lambda_handler) if retry_transient else lambda_handler
-    traced: Invocation = tracer.capture_lambda_handler(steps)
+    # Not the response: X-Ray would keep it whole (LoadConfig's holds jobEnvironment's
+    # values); the log line records its fields, redacted where they may hold credentials.
+    traced: Invocation = tracer.capture_lambda_handler(steps, capture_response=False)
     logged: Invocation = logger.inject_lambda_context(
         traced, correlation_id_path=correlation_id_path
     )

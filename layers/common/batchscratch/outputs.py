@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from batchscratch.config import redacted
 from batchscratch.policy import FileSystemPolicy, VolumePolicy
 from batchscratch.run import Run
 
@@ -58,8 +59,9 @@ class LoadedConfig(StepOutput):
     config: dict[str, Any]
 
     def log_fields(self) -> dict[str, Any]:
-        """Return ``{"config": ...}``: the run's identity is in the log's correlation id."""
-        return {"config": self.config}
+        """Return ``{"config": ...}`` with ``jobEnvironment``'s values redacted (they may hold
+        credentials; ``config.redacted``): the run's identity is in the log's correlation id."""
+        return {"config": redacted(self.config)}
 
 
 class VolumeRef(StepOutput):

@@ -26,8 +26,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from batchscratch import clock
 from batchscratch.aws import client
-from batchscratch.config import CONFIG_MODELS, load_config
-from batchscratch.errors import InvalidConfiguration
+from batchscratch.config import CONFIG_MODELS, input_keys_from_environment, load_config
+from batchscratch.errors import InvalidConfiguration, MissingSetting
 from batchscratch.modes import LOAD_CONFIG
 from batchscratch.outputs import LoadedConfig, StartedRelease
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, TAG_STACK, Run
@@ -120,11 +120,16 @@ def loaded_config_of(execution_arn: str) -> LoadedConfig | None:
 
 def config_of(mode: str, secret_id: str, execution_input: str | None) -> dict[str, Any]:
     """Return the secret overlaid with the execution input, or the mode's defaults when that
-    no longer validates. The defaults keep data (``onFailure`` snapshot / export)."""
+    no longer validates. The defaults keep data (``onFailure`` snapshot / export).
+
+    The input may set only the keys the stack allows (``EXECUTION_INPUT_KEYS``), as at
+    LoadConfig: a key LoadConfig would have refused (an ``onFailure: delete`` where the stack
+    does not let callers choose it) must not decide the release either; when the setting is
+    missing the defaults apply."""
     try:
         overlay = json.loads(execution_input or "{}")
-        return load_config(mode, secret_id, overlay).model_dump()
-    except (InvalidConfiguration, json.JSONDecodeError):
+        return load_config(mode, secret_id, overlay, input_keys_from_environment()).model_dump()
+    except (InvalidConfiguration, MissingSetting, json.JSONDecodeError):
         # Unvalidated on purpose: only the defaults (policy, timings) are read from it.
         default = CONFIG_MODELS[mode].model_construct(jobDefinitionContainerImage="unknown")
         return default.model_dump()

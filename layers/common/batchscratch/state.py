@@ -16,9 +16,11 @@ from batchscratch.config import (
     CommonConfig,
     LustreConfig,
     OnlyEbsConfig,
+    input_keys_from_environment,
     load_config,
 )
 from batchscratch.history import check_history_budget
+from batchscratch.images import allowed_images_from_environment, check_image
 from batchscratch.outputs import (
     ExportRef,
     FileSystemRef,
@@ -56,16 +58,20 @@ def load_run(start: ExecutionStart, mode: str, stack_name: str, secret_id: str) 
     Returns:
         The run (the execution's ARN, its name as the run id, the mode, the stack and the
         start time) and the secret overlaid with the execution input, validated, every key
-        present (``config.load_config``), its S3 paths as the run links them
-        (``placement.link_run``: by default the run's own prefix), once it is known to fit
-        the execution history (``history.check_history_budget``) and the stack
+        present (``config.load_config``, with the keys the input may set:
+        ``config.input_keys_from_environment``), its S3 paths as the run links them
+        (``placement.link_run``: by default the run's own prefix), once its image is known to
+        be in an allowed repository (``images.check_image``) and it is known to fit the
+        execution history (``history.check_history_budget``) and the stack
         (``placement.check_stack``, with the stack's settings from the environment:
         ``placement.StackLimits``).
 
     Raises:
         InvalidConfiguration: the configuration is refused (``config.build_config``, the
-            history budget, the stack's limits), or the execution name cannot be a run id
-            (``run.check_run_id``).
+            image's repository, the history budget, the stack's limits), or the execution
+            name cannot be a run id (``run.check_run_id``).
+        MissingSetting: ``EXECUTION_INPUT_KEYS`` or ``ALLOWED_IMAGES`` is not set or not
+            valid (the deployment is broken).
         AwsTransientError: reading the secret was throttled or failed (429/5xx).
         botocore.exceptions.ClientError: DescribeInstanceTypes or HeadBucket failed.
         aws_lambda_powertools.utilities.parameters.exceptions.GetParameterError: the secret
@@ -80,7 +86,9 @@ def load_run(start: ExecutionStart, mode: str, stack_name: str, secret_id: str) 
         startedAt=start.startTime,
     )
     overlay = {} if start.input is None else start.input
-    config = load_config(run.mode, secret_id, overlay)
+    config = load_config(run.mode, secret_id, overlay, input_keys_from_environment())
+    source = "execution input" if "jobDefinitionContainerImage" in overlay else "secret"
+    check_image(config.jobDefinitionContainerImage, allowed_images_from_environment(), source)
     check_history_budget(type(config).POLL_LOOPS, config.model_dump())
     limits = StackLimits.from_environment()
     config = link_run(config, run.runId, limits)
