@@ -403,10 +403,17 @@ def _simulation(scenario: Scenario) -> Simulation:
 
 
 def _merge_secret(aws: LocalAws, stack: Stack, values: dict[str, Any]) -> None:
+    """Set the scenario's ``secret`` keys in the stack's secret, ``${DataBucketName}`` written
+    as the stack's data bucket (as in the execution input)."""
     secrets = aws.client("secretsmanager")
+    text = json.dumps(values).replace(
+        DATA_BUCKET_PLACEHOLDER, stack.outputs.get("DataBucketName", "")
+    )
     for arn in stack.secret_arns:
         current = json.loads(secrets.get_secret_value(SecretId=arn).get("SecretString") or "{}")
-        secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({**current, **values}))
+        secrets.put_secret_value(
+            SecretId=arn, SecretString=json.dumps({**current, **json.loads(text)})
+        )
 
 
 def state_machine_of(execution_arn: str) -> str:
