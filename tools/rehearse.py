@@ -409,11 +409,15 @@ def _merge_secret(aws: LocalAws, stack: Stack, values: dict[str, Any]) -> None:
     text = json.dumps(values).replace(
         DATA_BUCKET_PLACEHOLDER, stack.outputs.get("DataBucketName", "")
     )
-    for arn in stack.secret_arns:
-        current = json.loads(secrets.get_secret_value(SecretId=arn).get("SecretString") or "{}")
-        secrets.put_secret_value(
-            SecretId=arn, SecretString=json.dumps({**current, **json.loads(text)})
-        )
+    previous = aws.sim.enter_function(REHEARSAL_CALLER)
+    try:
+        for arn in stack.secret_arns:
+            current = json.loads(secrets.get_secret_value(SecretId=arn).get("SecretString") or "{}")
+            secrets.put_secret_value(
+                SecretId=arn, SecretString=json.dumps({**current, **json.loads(text)})
+            )
+    finally:
+        aws.sim.enter_function(previous)
 
 
 def state_machine_of(execution_arn: str) -> str:

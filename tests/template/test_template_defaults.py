@@ -15,13 +15,9 @@ import pytest
 from pydantic_core import PydanticUndefined
 
 from batchscratch.config import CommonConfig
+from batchscratch.images import UNPINNED_TAG
 from batchscratch.modes import MODES
 from tests.template.cfn import REPO
-
-UNPINNED_TAG = "run-push-image-sh-with-pin"
-"""The tag of the default image. The repository's tags are immutable and nothing pushes this
-one: ``docker/push-image.sh --pin`` replaces the reference with the pushed image's digest, and
-a run before that fails to pull an image whose name says what to do."""
 
 STACK_KNOWN = {
     "jobDefinitionContainerImage": (

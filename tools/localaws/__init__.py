@@ -16,6 +16,7 @@ repository's SAM template (``stack``, read with ``tools.cfn``)::
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import sys
@@ -33,6 +34,7 @@ from moto import mock_aws
 from tools.localaws import constraints, hooks, invoke, patches
 from tools.localaws.inventory import KINDS, Resource, existing_resources, left_behind
 from tools.localaws.simulation import (
+    REHEARSAL_CALLER,
     Created,
     Deletion,
     FunctionCode,
@@ -45,6 +47,9 @@ from tools.localaws.simulation import (
     retry_action,
 )
 from tools.localaws.stack import DeployError, Stack, deploy
+
+PINNED_DIGEST = "5" * 64
+"""The digest the local stack's pinned image names (any 64 hex digits: nothing pulls it)."""
 
 __all__ = [
     "KINDS",
@@ -229,9 +234,21 @@ class LocalAws:
         return self._clients[service]
 
     def deploy(
-        self, mode: str, stack_name: str | None = None, parameters: dict[str, str] | None = None
+        self,
+        mode: str,
+        stack_name: str | None = None,
+        parameters: dict[str, str] | None = None,
+        *,
+        pin_image: bool = True,
     ) -> Stack:
-        """Translate template.yaml for ``mode`` and deploy it; register its handlers."""
+        """Translate template.yaml for ``mode`` and deploy it; register its handlers.
+
+        With ``pin_image`` (the default) the secret's image is then pinned as
+        ``docker/push-image.sh --pin`` pins it after ``sam deploy`` (README, "Deploy to AWS"):
+        ``<EcrRepositoryUri>@sha256:<digest>`` (``PINNED_DIGEST``), so a run starts as a
+        deployed stack's first run does; without it the secret keeps the template's placeholder,
+        which LoadConfig refuses.
+        """
         stack = deploy(
             self.client,
             self.root,
@@ -240,6 +257,8 @@ class LocalAws:
             mode,
             parameters,
         )
+        if pin_image:
+            self._pin_image(stack)
         self.sim.functions.update(stack.functions)
         for path in stack.artifacts.layers.values():
             if path not in self.sim.layer_paths:
@@ -252,6 +271,20 @@ class LocalAws:
             patches.layer_clock.install(self._patcher, self.sim)
             self._layer_clock = True
         return stack
+
+    def _pin_image(self, stack: Stack) -> None:
+        image = f"{stack.outputs['EcrRepositoryUri']}@sha256:{PINNED_DIGEST}"
+        secrets = self.client("secretsmanager")
+        # The set-up's own calls: a scenario's throttling or error windows never meet them.
+        previous = self.sim.enter_function(REHEARSAL_CALLER)
+        try:
+            for arn in stack.secret_arns:
+                text = secrets.get_secret_value(SecretId=arn).get("SecretString") or "{}"
+                value = json.loads(text)
+                value["jobDefinitionContainerImage"] = image
+                secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(value))
+        finally:
+            self.sim.enter_function(previous)
 
     @property
     def notifications(self) -> list[Notification]:

@@ -103,6 +103,12 @@ def check_entries(entries: Sequence[str]) -> None:
         )
 
 
+UNPINNED_TAG = "run-push-image-sh-with-pin"
+"""The tag of the secret's default image (template.yaml ConfigSecret). The stack's repository
+has immutable tags and nothing pushes this one: ``docker/push-image.sh --pin <stack>`` writes
+the pushed image's digest in its place. LoadConfig refuses it, so a run before that fails
+before anything is created instead of at the image pull."""
+
 IMAGES_VARIABLE = "ALLOWED_IMAGES"
 """LoadConfig's environment variable: the stack's repository, then ``AllowedImagePrefixes``."""
 
@@ -131,8 +137,16 @@ def check_image(image: str, entries: Sequence[str], source: str) -> None:
         source: where the image came from (``secret`` or ``execution input``).
 
     Raises:
-        InvalidConfiguration: naming the key, the image, its source and the allowed entries.
+        InvalidConfiguration: naming the key, the image, its source and the allowed entries;
+            or, for the stack's default image (``UNPINNED_TAG``), what to run first.
     """
+    if entries and image == f"{entries[0]}:{UNPINNED_TAG}":
+        raise InvalidConfiguration(
+            f"Invalid run configuration: jobDefinitionContainerImage = {image!r} (from the "
+            f"{source}): the stack's placeholder, which names no pushed image; push the job "
+            "image and pin its digest with `docker/push-image.sh --pin <stack name>` (README, "
+            '"Deploy to AWS"), or set jobDefinitionContainerImage in the secret'
+        )
     if image_allowed(image, entries):
         return
     raise InvalidConfiguration(
