@@ -19,7 +19,7 @@ from batchscratch.config import (
     input_keys_from_environment,
 )
 from batchscratch.errors import InvalidConfiguration, MissingSetting
-from batchscratch.images import check_entries, iam_patterns, image_allowed
+from batchscratch.images import UNPINNED_TAG, check_entries, iam_patterns, image_allowed
 from functions.load_config import app
 from tests.conftest import load_event
 from tests.unit.test_config import REPOSITORY, SECRET, STACK_SETTINGS
@@ -123,7 +123,27 @@ def test_an_unknown_key_is_still_refused_as_unknown(stack, lambda_context):
 
     message = refusal(lambda_context, lustreStorageCapacity=2400)
 
-    assert "lustreStorageCapacity = 2400 (from the execution input): unknown key" in message
+    assert "lustreStorageCapacity (from the execution input): unknown key" in message
+    assert "ExecutionInputKeys" in message
+
+
+def test_values_of_a_misspelt_or_misshapen_environment_are_never_shown(stack, lambda_context):
+    stack({"jobEnvironment": [f"API_TOKEN={CREDENTIAL}"]})
+
+    assert CREDENTIAL not in refusal(lambda_context)
+
+    stack(EXECUTION_INPUT_KEYS="*")
+    assert CREDENTIAL not in refusal(lambda_context, JobEnvironment={"API_TOKEN": CREDENTIAL})
+
+
+def test_every_environment_problem_is_named_in_one_message(stack, lambda_context):
+    stack({"jobEnvironment": {"BAD-NAME": "x", "SHELLOPTS": "xtrace", "S3_PREFIX": "x"}})
+
+    message = refusal(lambda_context)
+
+    assert "not valid environment variable names: ['BAD-NAME']" in message
+    assert "SHELLOPTS (the shell's start-up and tracing)" in message
+    assert "['S3_PREFIX'] are set by the run itself" in message
 
 
 def test_refused_and_unknown_keys_are_named_together(stack, lambda_context):
@@ -231,6 +251,17 @@ def test_an_image_outside_the_allowed_repositories_is_refused_from_the_input(sta
     assert "(from the execution input): not in an allowed repository" in message
 
 
+def test_the_stack_s_unpinned_placeholder_is_refused_before_anything_exists(stack, lambda_context):
+    stack({"jobDefinitionContainerImage": f"{REPOSITORY}:{UNPINNED_TAG}"})
+
+    message = refusal(lambda_context)
+
+    assert f"jobDefinitionContainerImage = '{REPOSITORY}:{UNPINNED_TAG}' (from the secret)" in (
+        message
+    )
+    assert "docker/push-image.sh --pin" in message
+
+
 def test_an_image_under_an_allowed_prefix_is_accepted(stack, lambda_context):
     stack({"jobDefinitionContainerImage": f"{OTHER}@{DIGEST}"}, ALLOWED_IMAGES=",".join(ENTRIES))
 
@@ -252,6 +283,14 @@ def test_each_entry_allows_its_repository_three_ways_in_iam():
 # --------------------------------------------------------------------------- the environment
 
 REFUSED_NAMES = [
+    "SHELLOPTS",
+    "PS4",
+    "ENV",
+    "OPENSSL_CONF",
+    "GCONV_PATH",
+    "HOME",
+    "XDG_CONFIG_HOME",
+    "CURL_HOME",
     "AWS_ENDPOINT_URL",
     "AWS_ENDPOINT_URL_S3",
     "AWS_CA_BUNDLE",

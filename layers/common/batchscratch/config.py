@@ -111,6 +111,35 @@ ENVIRONMENT_DENYLIST = (
             "PYTHONHTTPSVERIFY",
         ),
     ),
+    # bash(1): SHELLOPTS=xtrace runs PS4's command substitutions before the script's first
+    # line; ENV and BASH_ENV name files a shell runs; IFS and PROMPT_COMMAND change or run code.
+    EnvironmentRule(
+        "the shell's start-up and tracing",
+        names=("SHELLOPTS", "BASHOPTS", "PS4", "ENV", "IFS", "PROMPT_COMMAND"),
+    ),
+    # Configuration files and modules that libraries load: OpenSSL (config(5ssl)), glibc's
+    # iconv modules (GCONV_PATH), locales and messages, the resolver, and the home and
+    # configuration folders that curl, git and the like read their start-up files from.
+    EnvironmentRule(
+        "what libraries load (OpenSSL, iconv, locale, resolver) and where programs read their "
+        "start-up files",
+        names=(
+            "OPENSSL_CONF",
+            "OPENSSL_ENGINES",
+            "OPENSSL_MODULES",
+            "GCONV_PATH",
+            "LOCPATH",
+            "NLSPATH",
+            "HOSTALIASES",
+            "RES_OPTIONS",
+            "LOCALDOMAIN",
+            "HOME",
+            "XDG_CONFIG_HOME",
+            "CURL_HOME",
+            "GIT_CONFIG_GLOBAL",
+            "GIT_CONFIG_SYSTEM",
+        ),
+    ),
     EnvironmentRule(
         "which programs and code run (PATH, and what interpreters load before the program)",
         names=(
@@ -335,23 +364,27 @@ class CommonConfig(BaseModel):
     @field_validator("jobEnvironment")
     @classmethod
     def _no_reserved_names(cls, value: dict[str, str]) -> dict[str, str]:
+        # Every problem at once, so that a secret is mended in one edit.
+        problems = []
         invalid = sorted(name for name in value if not ENVIRONMENT_NAME.fullmatch(name))
         if invalid:
-            raise ValueError(f"not valid environment variable names: {invalid}")
+            problems.append(f"not valid environment variable names: {invalid}")
         refused = [
             f"{name} ({why})"
             for name in sorted(value)
             if (why := next((r.why for r in ENVIRONMENT_DENYLIST if r.refuses(name)), None))
         ]
         if refused:
-            raise ValueError(
-                "names that change how AWS SDKs, the dynamic linker, proxies or TLS behave, "
-                "or which code runs, are refused from the secret and the input alike: "
+            problems.append(
+                "names that change how AWS SDKs, the dynamic linker, shells, proxies or TLS "
+                "behave, or which code runs, are refused from the secret and the input alike: "
                 f"{', '.join(refused)}; set such variables in the image (Dockerfile ENV)"
             )
         own = sorted(set(value) & set(RUN_ENVIRONMENT))
         if own:
-            raise ValueError(f"{own} are set by the run itself ({', '.join(RUN_ENVIRONMENT)})")
+            problems.append(f"{own} are set by the run itself ({', '.join(RUN_ENVIRONMENT)})")
+        if problems:
+            raise ValueError("; ".join(problems))
         return value
 
 
@@ -678,9 +711,14 @@ def redacted(config: Mapping[str, Any]) -> dict[str, Any]:
     """Return ``config`` with each ``jobEnvironment`` value replaced by ``REDACTED``: what a
     log line or a message may show (an environment value may hold a credential)."""
     shown = dict(config)
-    environment = shown.get("jobEnvironment")
-    if isinstance(environment, Mapping):
-        shown["jobEnvironment"] = dict.fromkeys(environment, REDACTED)
+    for key, environment in config.items():
+        # Any spelling of the key, and any shape: a list of "NAME=value" is a credential too.
+        if key.lower() != "jobenvironment" or environment is None:
+            continue
+        if isinstance(environment, Mapping):
+            shown[key] = dict.fromkeys(environment, REDACTED)
+        else:
+            shown[key] = REDACTED
     return shown
 
 
@@ -721,6 +759,7 @@ def _describe_errors(
     model: type[CommonConfig],
     secret: dict[str, Any],
     overlay: dict[str, Any],
+    input_keys: Collection[str],
 ) -> str:
     lines = []
     for detail in error.errors():
@@ -728,11 +767,17 @@ def _describe_errors(
         top = str(detail["loc"][0]) if detail["loc"] else ""
         source = "execution input" if top in overlay else "secret" if top in secret else "default"
         if detail["type"] == "extra_forbidden":
-            allowed = ", ".join(sorted(model.model_fields))
-            lines.append(
-                f"{key} = {_shown(top, detail['input'])} (from the {source}): unknown key; "
-                f"allowed keys are: {allowed}"
-            )
+            # The value is not shown: an unknown key may be a misspelt one holding a credential.
+            if source == "execution input" and ANY_INPUT_KEY not in input_keys:
+                settable = sorted(k for k in input_keys if k in model.model_fields)
+                lines.append(
+                    f"{key} (from the execution input): unknown key; an execution input may "
+                    f"set only {', '.join(settable) or 'no key'} (the stack parameter "
+                    f"{INPUT_KEYS_PARAMETER})"
+                )
+            else:
+                allowed = ", ".join(sorted(model.model_fields))
+                lines.append(f"{key} (from the {source}): unknown key; allowed keys are: {allowed}")
         elif detail["type"] == "missing":
             lines.append(f"{key}: required, and neither the secret nor the input sets it")
         elif detail["loc"]:
@@ -790,7 +835,9 @@ def build_config(
     try:
         return model.model_validate({**secret, **overlay})
     except ValidationError as error:
-        raise InvalidConfiguration(_describe_errors(error, model, secret, overlay)) from None
+        raise InvalidConfiguration(
+            _describe_errors(error, model, secret, overlay, input_keys)
+        ) from None
 
 
 def load_config(
