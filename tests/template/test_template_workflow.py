@@ -150,7 +150,8 @@ def test_the_state_machine_is_named_and_observable(rendered: dict[str, Any], mod
     assert properties["TracingConfiguration"] == {"Enabled": True}
     logging = properties["LoggingConfiguration"]
     assert logging["Level"] == "ALL"
-    assert logging["IncludeExecutionData"] is True
+    # The configuration (jobEnvironment values included) stays out of the logs.
+    assert logging["IncludeExecutionData"] is False
     (destination,) = logging["Destinations"]
     group = destination["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
     assert rendered["Resources"][group]["Type"] == "AWS::Logs::LogGroup"
