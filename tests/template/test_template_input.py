@@ -7,14 +7,25 @@ from typing import Any
 
 import pytest
 
-from batchscratch.config import INPUT_KEYS_PARAMETER, INPUT_KEYS_VARIABLE, default_input_keys
+from batchscratch.config import (
+    INPUT_KEYS_PARAMETER,
+    INPUT_KEYS_VARIABLE,
+    configuration_keys,
+    default_input_keys,
+)
 from batchscratch.images import (
     ALLOWED_IMAGE_ENTRY,
     IMAGES_PARAMETER,
     IMAGES_VARIABLE,
     image_allowed,
 )
-from tests.template.cfn import PSEUDO_PARAMETERS, allows, policy_statements, role_statements
+from tests.template.cfn import (
+    PSEUDO_PARAMETERS,
+    allows,
+    policy_statements,
+    role_statements,
+    rule_failures,
+)
 from tools import cfn
 
 DIGEST = "sha256:" + "0" * 64
@@ -141,3 +152,21 @@ def test_job_definitions_may_not_be_privileged(deployment: dict[str, Any]) -> No
     [statement] = _register_statements(deployment)
 
     assert statement["Condition"]["Bool"] == {"batch:Privileged": "false"}
+
+
+def test_the_input_keys_rule_lists_every_configuration_key(sam_template: dict[str, Any]) -> None:
+    (assertion,) = sam_template["Rules"]["ExecutionInputKeysAreConfigurationKeys"]["Assertions"]
+    listed, allowed = assertion["Assert"]["Fn::EachMemberIn"]
+    assert listed == {"Ref": INPUT_KEYS_PARAMETER}
+    assert allowed == ["*", "", *configuration_keys()]
+
+
+@pytest.mark.parametrize(
+    ("value", "refused"),
+    [("ebsSizeGb,jobCommand", False), ("*", False), ("", False), ("ebsSizeGB,jobCommand", True)],
+)
+def test_a_misspelt_input_key_is_refused_at_deploy(
+    sam_template: dict[str, Any], value: str, refused: bool
+) -> None:
+    failures = rule_failures(sam_template, {INPUT_KEYS_PARAMETER: value})
+    assert bool(failures) is refused, failures

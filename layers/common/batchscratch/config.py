@@ -686,6 +686,12 @@ def default_input_keys() -> tuple[str, ...]:
     return tuple(sorted(keys))
 
 
+def configuration_keys() -> tuple[str, ...]:
+    """Return every configuration key of every mode, sorted (what the template's rule
+    ``ExecutionInputKeysAreConfigurationKeys`` lets ``ExecutionInputKeys`` name)."""
+    return tuple(sorted({key for model in CONFIG_MODELS.values() for key in model.model_fields}))
+
+
 def input_keys_from_environment() -> tuple[str, ...]:
     """Return the keys an execution input may set: ``EXECUTION_INPUT_KEYS``, the stack
     parameter ``ExecutionInputKeys`` joined with commas (empty: no key; ``*``: every key).
@@ -698,8 +704,7 @@ def input_keys_from_environment() -> tuple[str, ...]:
     if text is None:
         raise MissingSetting(f"environment variable {INPUT_KEYS_VARIABLE} is not set")
     keys = tuple(key.strip() for key in text.split(",") if key.strip())
-    known = {key for model in CONFIG_MODELS.values() for key in model.model_fields}
-    unknown = sorted(set(keys) - known - {ANY_INPUT_KEY})
+    unknown = sorted(set(keys) - set(configuration_keys()) - {ANY_INPUT_KEY})
     if unknown:
         raise MissingSetting(
             f"the stack parameter {INPUT_KEYS_PARAMETER} names keys no mode has: {unknown}"
