@@ -405,19 +405,10 @@ def _simulation(scenario: Scenario) -> Simulation:
 def _merge_secret(aws: LocalAws, stack: Stack, values: dict[str, Any]) -> None:
     """Set the scenario's ``secret`` keys in the stack's secret, ``${DataBucketName}`` written
     as the stack's data bucket (as in the execution input)."""
-    secrets = aws.client("secretsmanager")
     text = json.dumps(values).replace(
         DATA_BUCKET_PLACEHOLDER, stack.outputs.get("DataBucketName", "")
     )
-    previous = aws.sim.enter_function(REHEARSAL_CALLER)
-    try:
-        for arn in stack.secret_arns:
-            current = json.loads(secrets.get_secret_value(SecretId=arn).get("SecretString") or "{}")
-            secrets.put_secret_value(
-                SecretId=arn, SecretString=json.dumps({**current, **json.loads(text)})
-            )
-    finally:
-        aws.sim.enter_function(previous)
+    aws.merge_secret(stack, json.loads(text))
 
 
 def state_machine_of(execution_arn: str) -> str:

@@ -274,15 +274,19 @@ class LocalAws:
 
     def _pin_image(self, stack: Stack) -> None:
         image = f"{stack.outputs['EcrRepositoryUri']}@sha256:{PINNED_DIGEST}"
+        self.merge_secret(stack, {"jobDefinitionContainerImage": image})
+
+    def merge_secret(self, stack: Stack, values: dict[str, Any]) -> None:
+        """Set ``values`` (``{key: value}``) in each configuration secret of ``stack``, keeping
+        its other keys. The set-up's own calls: a scenario's throttling or error windows never
+        meet them (``REHEARSAL_CALLER``)."""
         secrets = self.client("secretsmanager")
-        # The set-up's own calls: a scenario's throttling or error windows never meet them.
         previous = self.sim.enter_function(REHEARSAL_CALLER)
         try:
             for arn in stack.secret_arns:
                 text = secrets.get_secret_value(SecretId=arn).get("SecretString") or "{}"
-                value = json.loads(text)
-                value["jobDefinitionContainerImage"] = image
-                secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(value))
+                merged = {**json.loads(text), **values}
+                secrets.put_secret_value(SecretId=arn, SecretString=json.dumps(merged))
         finally:
             self.sim.enter_function(previous)
 
