@@ -33,7 +33,7 @@ SCENARIO_DIRS = $(shell $(BIN)/python -c 'from batchscratch.modes import MODES; 
 SCENARIOS = $(sort $(foreach dir,$(SCENARIO_DIRS),$(wildcard $(dir)/*.yaml)))
 
 TEST_DIRS := tests/unit tests/template tests/e2e tests/docker
-MYPY_DIRS = $(foreach dir,layers/common/batchscratch functions tools scripts,\
+MYPY_DIRS = $(foreach dir,layers/common/batchscratch batchscratch_cli functions tools scripts,\
 	$(if $(shell find $(dir) -name '*.py' -print -quit 2>/dev/null),$(dir)))
 ASL_FILES = $(wildcard statemachine/*.asl.json)
 SHELL_SCRIPTS = .ci/run $(shell find docker layers/common/batchscratch -type f -name '*.sh' 2>/dev/null | sort)
@@ -65,6 +65,8 @@ setup: $(STAMP) $(SCAN_STAMP) ## Create .venv and .venv-scan (Python from .pytho
 		text = "".join(line + "\n" for line in sys.argv[1:]); \
 		pth.exists() and pth.read_text() == text or pth.write_text(text)' \
 		"$(CURDIR)/layers/common" "$(CURDIR)"
+	@[ -x $(BIN)/batch-scratch ] || $(BIN)/python -m pip install --disable-pip-version-check \
+		--quiet --no-deps --no-build-isolation --editable .
 
 # $(call install_venv,VENV,REQUIREMENTS,LOCK): create VENV with $(PYTHON) if it is missing
 # (refusing one made with another Python version), then install REQUIREMENTS at LOCK's versions.
