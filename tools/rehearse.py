@@ -942,7 +942,6 @@ def _run(
     quiet: bool = False,
     observe: Callable[[Observed], None] | None = None,
 ) -> list[Summary]:
-    name = scenario.name or "scenario"
     sim = _simulation(scenario)
     timeout = timeout_seconds()
 
@@ -968,126 +967,178 @@ def _run(
         unfinished = driver.wait(time.monotonic() + timeout)
         end = sim.clock.now()
         resources = aws.inventory()
-        sfn = aws.client("stepfunctions")
-        never = unplayed(sim, scenario)
-
         releases = releases_of(aws, stack, [e.arn for e in driver.started])
         topics = set(stack.topic_arns)
         notifications = [n for n in aws.notifications if n.topic_arn in topics]
 
-        summaries: list[Summary] = []
-        for execution in driver.started:
-            arn = execution.arn
-            description = sfn.describe_execution(executionArn=arn)
-            events = _history(aws, arn)
-            history = read_history(events)
-            started = _started_at(events, execution.at)
-            release_events = [
-                (release, _history(aws, release["executionArn"])) for release in releases[arn]
-            ]
-            released = [
-                (release, read_history(release_history, started))
-                for release, release_history in release_events
-            ]
-            arns = frozenset({arn, *(release["executionArn"] for release, _ in released)})
-            mine = [n for n in notifications if names_run(n, arn)]
-            jobs = sim.jobs_of(arn)
-            made = created_by(sim, arns)
-            leaked, retained = left_behind(resources, arn, made)
-            reasons = {
-                r.entry: r.tags[TAG_RETAINED]
-                for r in resources
-                if r.entry in retained and TAG_RETAINED in r.tags
-            }
-            created = {kind: len(ids) for kind, ids in sorted(made.items())}
-            status = description["status"]
-            summary = Summary(
-                scenario=name,
-                mode=scenario.mode,
-                execution=description["name"],
-                status=status,
-                error=description.get("error") if status != "SUCCEEDED" else None,
-                cause=description.get("cause") if status != "SUCCEEDED" else None,
-                states=history.states,
-                transitions=history.transitions,
-                jobAttempts=_job_attempts(jobs),
-                jobStatus=_job_status(jobs),
-                jobs=len(jobs),
-                created=created,
-                leaked=leaked,
-                retained=retained,
-                retainedReasons=reasons,
-                deletedUnexported=deleted_unexported(
-                    sim, arns, jobs, resources, drained=_drained(events)
-                ),
-                exportTasks=created.get(EXPORT_TASK, 0),
-                release=released[-1][0]["status"] if released else None,
-                releaseStates=[state for _, history in released for state in history.states],
-                notifications=len(mine),
-                startSeconds=round(execution.at - driver.first, 1),
-                virtualSeconds=_seconds(
-                    events[0].get("timestamp") if events else None,
-                    events[-1].get("timestamp") if events else None,
-                ),
-                storageSeconds=storage_seconds(sim, arns, end),
-                computeSecondsAfterJob=compute_seconds_after_job(
-                    sim, arns, jobs[-1] if jobs else None, end
-                ),
-                linked=linked_by(sim, arn),
+        summaries = [
+            summarize(
+                Context(aws, sim, stack, scenario, resources, notifications, releases, end),
+                execution,
+                driver.first,
+                unfinished,
+                trace,
+                say,
+                observe,
+                first_execution=execution is driver.started[0],
             )
-            failed = check_expectations(scenario, summary)
-            failed += [f"unplayed: {item}" for item in never]
-            for release, _ in reversed(released):
-                if release["executionArn"] in unfinished:
-                    failed.insert(
-                        0,
-                        f"release execution {release['name']} still RUNNING after "
-                        f"{timeout:g} s of real time; stopped",
-                    )
-            if arn in unfinished:
-                failed.insert(
-                    0, f"execution still RUNNING after {timeout:g} s of real time; stopped"
-                )
-            summary.failedExpectations = failed
-            summary.expectationsMet = not failed
-
-            trace(f"{name} ({scenario.mode}) execution {description['name']}")
-            if sim.throttled and execution is driver.started[0]:
-                throttled = ", ".join(f"{key} x{n}" for key, n in sorted(sim.throttled.items()))
-                trace(f"  throttled: {throttled}")
-            for line in compact(history.lines):
-                trace(line)
-            for release, release_history in released:
-                _report_release(release, release_history, trace, started)
-            _report_jobs(jobs, trace, started)
-            _report_timeline(sim, arns, trace, started)
-            _report_notifications(mine, trace, started)
-            _report_metric(sim, arns, trace)
-            _report_drain(events, trace)
-            _report_refusals(sim, arns, trace)
-            _report_deletions(sim, arns, trace)
-            _report_deliveries(sim, description, trace)
-            trace(f"  leaked: {', '.join(leaked) or 'nothing'}")
-            trace(f"  retained: {', '.join(retained) or 'nothing'}")
-            for item in failed:
-                trace(f"  expectation not met: {item}")
-            say(summary.to_json())
-            summaries.append(summary)
-            if observe is not None:
-                observe(
-                    Observed(
-                        summary=summary,
-                        events=events,
-                        releases=release_events,
-                        simulation=sim,
-                        arns=arns,
-                        jobs=jobs,
-                        started=started,
-                        end=end,
-                        function_memory=_function_memory(aws),
-                    )
-                )
+            for execution in driver.started
+        ]
         return summaries
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every execution's summary of one rehearsal reads: the local AWS and its records,
+    the deployed stack, the scenario, and what was listed once the executions ended."""
+
+    aws: LocalAws
+    sim: Simulation
+    stack: Stack
+    scenario: Scenario
+    resources: list[Resource]
+    """Every per-run resource that exists (``LocalAws.inventory``)."""
+    notifications: list[Notification]
+    """The messages SNS accepted on the stack's topics."""
+    releases: dict[str, list[dict[str, Any]]]
+    """Each run's release executions (``releases_of``), by the run's execution ARN."""
+    end: float
+    """When the rehearsal ended (virtual epoch seconds)."""
+
+
+def summarize(
+    context: Context,
+    execution: Started,
+    first: float,
+    unfinished: list[str],
+    trace: Callable[[str], None],
+    say: Callable[[str], None],
+    observe: Callable[[Observed], None] | None = None,
+    *,
+    first_execution: bool = True,
+) -> Summary:
+    """Return the summary of one ended execution (and its releases), printing its trace
+    with ``trace`` and its summary line with ``say``, and handing ``observe`` its records.
+
+    Args:
+        context: the rehearsal's local AWS, records and listings.
+        execution: the execution; ``first``: when the scenario's first was due (virtual s).
+        unfinished: executions stopped at the real-time limit (their summaries say so).
+        first_execution: whether to trace the scenario's throttling totals with this one.
+    """
+    aws, sim, scenario = context.aws, context.sim, context.scenario
+    resources, end, name = context.resources, context.end, scenario.name or "scenario"
+    timeout = timeout_seconds()
+    sfn = aws.client("stepfunctions")
+    never = unplayed(sim, scenario)
+    releases = context.releases
+    notifications = context.notifications
+    arn = execution.arn
+    description = sfn.describe_execution(executionArn=arn)
+    events = _history(aws, arn)
+    history = read_history(events)
+    started = _started_at(events, execution.at)
+    release_events = [
+        (release, _history(aws, release["executionArn"])) for release in releases[arn]
+    ]
+    released = [
+        (release, read_history(release_history, started))
+        for release, release_history in release_events
+    ]
+    arns = frozenset({arn, *(release["executionArn"] for release, _ in released)})
+    mine = [n for n in notifications if names_run(n, arn)]
+    jobs = sim.jobs_of(arn)
+    made = created_by(sim, arns)
+    leaked, retained = left_behind(resources, arn, made)
+    reasons = {
+        r.entry: r.tags[TAG_RETAINED]
+        for r in resources
+        if r.entry in retained and TAG_RETAINED in r.tags
+    }
+    created = {kind: len(ids) for kind, ids in sorted(made.items())}
+    status = description["status"]
+    summary = Summary(
+        scenario=name,
+        mode=scenario.mode,
+        execution=description["name"],
+        status=status,
+        error=description.get("error") if status != "SUCCEEDED" else None,
+        cause=description.get("cause") if status != "SUCCEEDED" else None,
+        states=history.states,
+        transitions=history.transitions,
+        jobAttempts=_job_attempts(jobs),
+        jobStatus=_job_status(jobs),
+        jobs=len(jobs),
+        created=created,
+        leaked=leaked,
+        retained=retained,
+        retainedReasons=reasons,
+        deletedUnexported=deleted_unexported(sim, arns, jobs, resources, drained=_drained(events)),
+        exportTasks=created.get(EXPORT_TASK, 0),
+        release=released[-1][0]["status"] if released else None,
+        releaseStates=[state for _, history in released for state in history.states],
+        notifications=len(mine),
+        startSeconds=round(execution.at - first, 1),
+        virtualSeconds=_seconds(
+            events[0].get("timestamp") if events else None,
+            events[-1].get("timestamp") if events else None,
+        ),
+        storageSeconds=storage_seconds(sim, arns, end),
+        computeSecondsAfterJob=compute_seconds_after_job(
+            sim, arns, jobs[-1] if jobs else None, end
+        ),
+        linked=linked_by(sim, arn),
+    )
+    failed = check_expectations(scenario, summary)
+    failed += [f"unplayed: {item}" for item in never]
+    for release, _ in reversed(released):
+        if release["executionArn"] in unfinished:
+            failed.insert(
+                0,
+                f"release execution {release['name']} still RUNNING after "
+                f"{timeout:g} s of real time; stopped",
+            )
+    if arn in unfinished:
+        failed.insert(0, f"execution still RUNNING after {timeout:g} s of real time; stopped")
+    summary.failedExpectations = failed
+    summary.expectationsMet = not failed
+
+    trace(f"{name} ({scenario.mode}) execution {description['name']}")
+    if sim.throttled and first_execution:
+        throttled = ", ".join(f"{key} x{n}" for key, n in sorted(sim.throttled.items()))
+        trace(f"  throttled: {throttled}")
+    for line in compact(history.lines):
+        trace(line)
+    for release, release_history in released:
+        _report_release(release, release_history, trace, started)
+    _report_jobs(jobs, trace, started)
+    _report_timeline(sim, arns, trace, started)
+    _report_notifications(mine, trace, started)
+    _report_metric(sim, arns, trace)
+    _report_drain(events, trace)
+    _report_refusals(sim, arns, trace)
+    _report_deletions(sim, arns, trace)
+    _report_deliveries(sim, description, trace)
+    trace(f"  leaked: {', '.join(leaked) or 'nothing'}")
+    trace(f"  retained: {', '.join(retained) or 'nothing'}")
+    for item in failed:
+        trace(f"  expectation not met: {item}")
+    say(summary.to_json())
+    if observe is not None:
+        observe(
+            Observed(
+                summary=summary,
+                events=events,
+                releases=release_events,
+                simulation=sim,
+                arns=arns,
+                jobs=jobs,
+                started=started,
+                end=end,
+                function_memory=_function_memory(aws),
+            )
+        )
+    return summary
 
 
 def _function_memory(aws: LocalAws) -> dict[str, int]:
@@ -1405,7 +1456,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "-q", "--quiet", action="store_true", help="print only the summary and tally lines"
     )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="serve the scenario's stack over HTTP until stopped, instead of rehearsing its "
+        "executions (one scenario file; see docs/rehearsal.md, 'The local server')",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="with --serve: the port to listen on at 127.0.0.1 (default: any free port)",
+    )
     args = parser.parse_args(argv)
+    if args.serve and len(args.files) != 1:
+        parser.error("--serve takes one scenario file")
     try:
         timeout_seconds()
         log_level()
@@ -1419,6 +1484,15 @@ def main(argv: list[str] | None = None) -> int:
     except ScenarioError as error:
         print(f"rehearse: {error}", file=sys.stderr)
         return 2
+    if args.serve:
+        from tools.serve import serve  # noqa: PLC0415 - imports this module
+
+        try:
+            serve(scenarios[0], ROOT, sys.stdout, port=args.port)
+        except DeployError as error:
+            print(f"rehearse: {scenarios[0].name}: {error}", file=sys.stderr)
+            return 2
+        return 0
     echo = sys.stderr if log_level() else None
     tally = Tally()
     for scenario in scenarios:

@@ -71,7 +71,15 @@ __all__ = [
 ]
 
 REGION = "us-east-1"
-_QUIET_LOGGERS = ("moto", "botocore", "boto3", "urllib3", "samtranslator", "aws_xray_sdk")
+_QUIET_LOGGERS = (
+    "moto",
+    "botocore",
+    "boto3",
+    "urllib3",
+    "samtranslator",
+    "aws_xray_sdk",
+    "werkzeug",
+)
 
 
 @dataclass(frozen=True)

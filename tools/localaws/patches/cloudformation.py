@@ -132,6 +132,39 @@ def install(patcher: Patcher, sim: Simulation) -> None:
     """Install this module's patches on ``patcher``."""
     patch_cfn_secret(patcher)
     patch_template_parsing(patcher)
+    patch_parameter_list(patcher)
+
+
+# --------------------------------------------------------------------------- list parameters
+
+PARAMETER_LIST = Target(
+    "cfn_parameter_list",
+    "moto.cloudformation.models:Stack.parameter_list",
+    "(self) -> 'list[dict[str, Any]]'",
+    "DescribeStacks shows a CommaDelimitedList parameter's value as a Python list's repr",
+)
+
+
+def patch_parameter_list(patcher: Patcher) -> None:
+    """moto's DescribeStacks shows the value of a ``CommaDelimitedList`` parameter as the
+    Python list it resolved (``"['a', 'b']"``); CloudFormation shows the text given,
+    ``"a,b"`` (CloudFormation API Reference, ``Parameter.ParameterValue``: "The input value
+    associated with the parameter"). Clients that read the stack's parameters (the
+    ``batch-scratch`` command) now see that text.
+    """
+
+    def build(original: Any) -> property:
+        def parameter_list(self: Any) -> list[dict[str, Any]]:
+            listed = original.fget(self)
+            for parameter in listed:
+                value = parameter.get("ParameterValue")
+                if isinstance(value, list):
+                    parameter["ParameterValue"] = ",".join(str(item) for item in value)
+            return cast("list[dict[str, Any]]", listed)
+
+        return property(parameter_list)
+
+    patcher.replace(PARAMETER_LIST, build)
 
 
 # --------------------------------------------------------------------------- template parsing
