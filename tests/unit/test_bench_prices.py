@@ -1,9 +1,10 @@
-"""The price table (tools/prices.py) and the bench's dollars per run (tools/bench/cost.py)."""
+"""The price table (batchscratch_cli/prices.py) and the bench's dollars per run
+(tools/bench/cost.py)."""
 
 import pytest
 
 from batchscratch.config import OnlyEbsConfig, TaskExportConfig
-from tools import prices
+from batchscratch_cli import prices
 from tools.bench.cost import Usage, overhead_cost, run_cost, storage_hourly
 
 

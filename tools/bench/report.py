@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from tools import prices
+from batchscratch_cli import prices
 from tools.bench import standard
 from tools.bench.limits import LIMITS, Limit, Verdict, check
 from tools.bench.original import ORIGINAL
@@ -469,7 +469,7 @@ def docs(bench: Bench) -> str:
         f"{prices.REGION}, read on {prices.PRICES_DATE}; monthly prices at "
         f"{prices.HOURS_PER_MONTH:g} hours a month, billed per second of use; free tiers "
         "left out. The instance is the one a default run's job gets "
-        f"({prices.INSTANCE_TYPE}: tools/prices.py says why); its Spot price is an "
+        f"({prices.INSTANCE_TYPE}: batchscratch_cli/prices.py says why); its Spot price is an "
         "assumption.",
         "",
         *markdown(PRICE_HEADER, price_rows()),

@@ -10,8 +10,8 @@ The Spot price is an assumption, not a published figure: Spot prices move with s
 demand, per Availability Zone (Amazon EC2 Spot Instances pricing page), so the table takes a
 fixed discount on the On-Demand price of the instance a default run gets.
 
-Used by ``tools.bench``; ``python -m tools.bench`` prints the table and docs/benchmarks.md
-shows it with its date.
+Used by ``tools.bench`` and ``batch-scratch``; ``python -m tools.bench`` prints the table and
+docs/benchmarks.md shows it with its date.
 """
 
 from __future__ import annotations
