@@ -306,13 +306,6 @@ LAMBDA_REQUEST = Price("Lambda requests", 0.20 / 1_000_000, "request", LAMBDA_PR
 
 # --------------------------------------------------------------------------- the idle stack
 
-NAT_GATEWAY = Price(
-    "VPC NAT gateway",
-    0.045,
-    "NAT gateway-hour",
-    VPC_PRICING,
-    f"plus NAT_DATA_PROCESSED per GB through it; {UNCHECKED}",
-)
 NAT_DATA_PROCESSED = Price(
     "VPC NAT gateway data processed",
     0.045,
@@ -320,6 +313,13 @@ NAT_DATA_PROCESSED = Price(
     VPC_PRICING,
     f"what the instances send or receive through it (not S3: the stack's gateway endpoint); "
     f"{UNCHECKED}",
+)
+NAT_GATEWAY = Price(
+    "VPC NAT gateway",
+    0.045,
+    "NAT gateway-hour",
+    VPC_PRICING,
+    f"plus ${NAT_DATA_PROCESSED.dollars:g} per GB it processes; {UNCHECKED}",
 )
 PUBLIC_IPV4 = Price(
     "Public IPv4 address",
