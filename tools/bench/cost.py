@@ -1,4 +1,4 @@
-"""Dollars per run, at the prices of ``tools.prices``.
+"""Dollars per run, at the prices of ``batchscratch_cli.prices``.
 
 A run pays for its storage's lifetime, its instance time (the job's attempts, and the compute
 left after the job until DeleteComputeEnvironment is accepted), its state transitions (its
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tools import prices
+from batchscratch_cli import prices
 
 SECONDS_PER_HOUR = 3600.0
 

@@ -6,7 +6,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from tools import prices
+from batchscratch_cli import prices
 from tools.bench import standard
 from tools.bench.limits import LIMITS, Limit, Verdict, check
 from tools.bench.original import ORIGINAL
@@ -232,7 +232,7 @@ PRICE_HEADER = ("Price", "US$", "Per", "Source", "Note")
 
 
 def price_rows() -> list[tuple[str, str, str, str, str]]:
-    return [(p.name, f"{p.dollars:.10g}", p.unit, p.source, p.note) for p in prices.PRICES]
+    return [(p.name, f"{p.dollars:.10g}", p.unit, p.source, p.note) for p in prices.BENCH_PRICES]
 
 
 SETTING_HEADER = ("Scenario key", "Value", "Modes", "Why")
@@ -298,7 +298,7 @@ def text(bench: Bench) -> str:
     out.append(f"Prices ({prices.REGION}, {prices.PRICES_DATE}):")
     out += [
         f"  {p.name}: ${p.dollars:.10g} per {p.unit}" + (f" ({p.note})" if p.note else "")
-        for p in prices.PRICES
+        for p in prices.BENCH_PRICES
     ]
     return "\n".join(out) + "\n"
 
@@ -362,7 +362,7 @@ def as_json(bench: Bench) -> dict[str, Any]:
             "date": prices.PRICES_DATE,
             "items": [
                 {"name": p.name, "dollars": p.dollars, "unit": p.unit, "source": p.source}
-                for p in prices.PRICES
+                for p in prices.BENCH_PRICES
             ],
         },
         "runs": runs,
@@ -469,7 +469,7 @@ def docs(bench: Bench) -> str:
         f"{prices.REGION}, read on {prices.PRICES_DATE}; monthly prices at "
         f"{prices.HOURS_PER_MONTH:g} hours a month, billed per second of use; free tiers "
         "left out. The instance is the one a default run's job gets "
-        f"({prices.INSTANCE_TYPE}: tools/prices.py says why); its Spot price is an "
+        f"({prices.INSTANCE_TYPE}: batchscratch_cli/prices.py says why); its Spot price is an "
         "assumption.",
         "",
         *markdown(PRICE_HEADER, price_rows()),
