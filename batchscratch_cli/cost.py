@@ -191,6 +191,7 @@ def _show(out: Output, estimate: costs.Estimate, notes: list[str]) -> None:
 @click.option(
     "--hours",
     type=click.FloatRange(min=0, min_open=True),
+    metavar="HOURS",
     default=1.0,
     show_default=True,
     help="How long the job runs, in hours (an array job: until its last child ends).",
