@@ -21,7 +21,9 @@ def test_the_group_help_lists_every_subcommand_with_its_summary() -> None:
     for name in SUBCOMMANDS:
         summary = cli.commands[name].get_short_help_str()
         assert summary, name
-        assert name in result.output and summary in result.output
+        # The group lists it with the first words of its description.
+        assert f"  {name} " in result.output
+        assert " ".join(summary.split()[:3]) in result.output
 
 
 @pytest.mark.parametrize("name", SUBCOMMANDS)
