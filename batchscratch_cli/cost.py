@@ -228,9 +228,10 @@ def command(
     look_up_spot_price: bool,
     instance_type: str | None,
 ) -> None:
-    """Estimate the hourly and per-run cost of a configuration, and of the idle stack.
+    """Estimate what a run and the idle stack cost.
 
-    The run's storage (FSx for Lustre or EBS gp3), its Spot instances (as many as the job's
+    The hourly and per-run cost of a configuration, and the hourly cost of the idle stack:
+    the run's storage (FSx for Lustre or EBS gp3), its Spot instances (as many as the job's
     vCPUs, memory and array size need, up to MaxvCpus), and what the stack bills without a
     run (NAT gateway, public IPv4 address, secret, alarms, KMS key), from the price table
     shipped with the command: its date, Region and source pages are printed too.

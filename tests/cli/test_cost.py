@@ -197,7 +197,8 @@ def test_every_option_is_described_in_help() -> None:
     for option in options:
         assert option.help, option.name
         assert option.opts[0] in result.stdout
-    assert "cost of a configuration, and of the idle stack" in " ".join(result.stdout.split())
+    text = " ".join(result.stdout.split())
+    assert "per-run cost of a configuration, and the hourly cost of the idle stack" in text
 
 
 # --------------------------------------------------------------------------- --stack
