@@ -411,6 +411,20 @@ def _merge_secret(aws: LocalAws, stack: Stack, values: dict[str, Any]) -> None:
     aws.merge_secret(stack, json.loads(text))
 
 
+def prepare(aws: LocalAws, sim: Simulation, scenario: Scenario) -> Stack:
+    """Deploy the scenario's stack and set the stage its executions play on: its ``secret``
+    keys, the ``abortAfter`` stop, the bucket's objects; then every call the set-up makes is
+    the rehearsal's own (``REHEARSAL_CALLER``). Returns the deployed stack."""
+    stack = aws.deploy(scenario.mode)
+    if scenario.secret:
+        _merge_secret(aws, stack, scenario.secret)
+    if scenario.aws.abortAfter:
+        sim.state_listeners.append(_Aborter(aws, scenario.aws.abortAfter, stack.state_machine_arn))
+    sim.enter_function(REHEARSAL_CALLER)
+    _fill_bucket(aws, stack, scenario.aws.bucket.objects)
+    return stack
+
+
 def state_machine_of(execution_arn: str) -> str:
     """The ARN of the state machine an execution ARN belongs to:
     ``arn:aws:states:<region>:<account>:execution:<machine>:<name>`` ->
@@ -953,15 +967,7 @@ def _run(
     trace = (lambda text: None) if quiet else say
 
     with LocalAws(root, sim, echo=echo) as aws:
-        stack = aws.deploy(scenario.mode)
-        if scenario.secret:
-            _merge_secret(aws, stack, scenario.secret)
-        if scenario.aws.abortAfter:
-            sim.state_listeners.append(
-                _Aborter(aws, scenario.aws.abortAfter, stack.state_machine_arn)
-            )
-        sim.enter_function(REHEARSAL_CALLER)
-        _fill_bucket(aws, stack, scenario.aws.bucket.objects)
+        stack = prepare(aws, sim, scenario)
         driver = _Driver(aws, sim, stack, scenario)
         driver.start_all()
         unfinished = driver.wait(time.monotonic() + timeout)

@@ -38,18 +38,16 @@ from typing import Any, TextIO
 from moto.server import ThreadedMotoServer
 
 from tools.localaws import LocalAws, Stack
-from tools.localaws.simulation import REHEARSAL_CALLER, Simulation
+from tools.localaws.simulation import Simulation
 from tools.rehearse import (
     Context,
     Planned,
     Started,
     Summary,
-    _Aborter,
     _announce,
     _executions,
-    _fill_bucket,
-    _merge_secret,
     _simulation,
+    prepare,
     releases_of,
     summarize,
     timeout_seconds,
@@ -198,15 +196,7 @@ def serve(
         out.flush()
 
     with LocalAws(root, sim) as aws, _stop_on_signals(stop):
-        stack = aws.deploy(scenario.mode)
-        if scenario.secret:
-            _merge_secret(aws, stack, scenario.secret)
-        if scenario.aws.abortAfter:
-            sim.state_listeners.append(
-                _Aborter(aws, scenario.aws.abortAfter, stack.state_machine_arn)
-            )
-        sim.enter_function(REHEARSAL_CALLER)
-        _fill_bucket(aws, stack, scenario.aws.bucket.objects)
+        stack = prepare(aws, sim, scenario)
         server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
         server.start()
         try:

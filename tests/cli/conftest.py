@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import boto3
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -72,6 +73,15 @@ class Server:
     def args(self) -> list[str]:
         """Options that point a subcommand at the server."""
         return ["--endpoint-url", self.endpoint_url, "--region", str(self.serving["region"])]
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of ``service`` at the server, with its placeholder credentials."""
+        environment = self.serving["environment"]
+        return boto3.session.Session(
+            aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
+            region_name=environment["AWS_DEFAULT_REGION"],
+        ).client(service, endpoint_url=self.endpoint_url)
 
     def summary(self, execution: str, timeout: float = 120.0) -> dict[str, Any]:
         """Return the rehearsal's summary of ``execution`` (its name), waiting for it (the

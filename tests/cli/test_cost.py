@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import boto3
 import click
 import pytest
 from click.testing import CliRunner, Result
@@ -229,20 +228,11 @@ def run_cost(server: Server, *args: str) -> dict[str, Any]:
     return figures
 
 
-def client(server: Server, service: str) -> Any:
-    environment = server.serving["environment"]
-    return boto3.session.Session(
-        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
-        region_name=environment["AWS_DEFAULT_REGION"],
-    ).client(service, endpoint_url=server.endpoint_url)
-
-
 def test_stack_prices_its_secret_with_the_overrides(
     local_server: Callable[[str | Path], Server],
 ) -> None:
     server = local_server("scenarios/only_ebs/default.yaml")
-    secrets = client(server, "secretsmanager")
+    secrets = server.client("secretsmanager")
     secret_id = server.outputs["ConfigSecretArn"]
     secret = json.loads(secrets.get_secret_value(SecretId=secret_id)["SecretString"])
     secret.update(ebsSizeGb=1500, ebsThroughput=250)
@@ -266,7 +256,7 @@ def test_stack_looks_up_the_region_s_lowest_spot_price(
 
     figures = run_cost(server, "--look-up-spot-price", "--instance-type", "c6i.16xlarge")
 
-    history = client(server, "ec2").describe_spot_price_history(
+    history = server.client("ec2").describe_spot_price_history(
         InstanceTypes=["c6i.16xlarge"], ProductDescriptions=["Linux/UNIX"]
     )["SpotPriceHistory"]
     lowest = min(float(entry["SpotPrice"]) for entry in history)

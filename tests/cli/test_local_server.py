@@ -7,25 +7,14 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-import boto3
-
 from tests.cli.conftest import Server
-
-
-def _client(server: Server, service: str):  # type: ignore[no-untyped-def]
-    environment = server.serving["environment"]
-    return boto3.session.Session(
-        aws_access_key_id=environment["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=environment["AWS_SECRET_ACCESS_KEY"],
-        region_name=environment["AWS_DEFAULT_REGION"],
-    ).client(service, endpoint_url=server.endpoint_url)
 
 
 def test_an_execution_started_over_http_plays_the_scenario(
     local_server: Callable[[str | Path], Server],
 ) -> None:
     server = local_server("scenarios/task_export/spot-reclaim.yaml")
-    sfn = _client(server, "stepfunctions")
+    sfn = server.client("stepfunctions")
     sfn.start_execution(stateMachineArn=server.outputs["StateMachineArn"], name="over-http")
 
     summary = server.summary("over-http")
@@ -41,7 +30,7 @@ def test_a_failed_run_is_summarized_after_its_release(
     local_server: Callable[[str | Path], Server],
 ) -> None:
     server = local_server("scenarios/task_export/export-failed-files.yaml")
-    sfn = _client(server, "stepfunctions")
+    sfn = server.client("stepfunctions")
     sfn.start_execution(stateMachineArn=server.outputs["StateMachineArn"], name="kept")
 
     summary = server.summary("kept")
@@ -56,7 +45,7 @@ def test_the_stack_lists_its_list_parameters_as_cloudformation_does(
     local_server: Callable[[str | Path], Server],
 ) -> None:
     server = local_server("scenarios/only_ebs/default.yaml")
-    cloudformation = _client(server, "cloudformation")
+    cloudformation = server.client("cloudformation")
     stack = cloudformation.describe_stacks(StackName=server.stack)["Stacks"][0]
     parameters = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
     # CommaDelimitedList values are the text given ("a,b"), not a list's repr.
