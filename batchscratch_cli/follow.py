@@ -23,6 +23,7 @@ from botocore.exceptions import ClientError
 
 from batchscratch.repository import run_data_repository_path
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED
+from batchscratch.run import execution_arn as run_execution_arn
 from batchscratch.tagging import identity_tag_value
 from batchscratch_cli import costs
 from batchscratch_cli.options import aws_options, stack_option
@@ -41,20 +42,17 @@ Catch starts it at once; the EventBridge rule within about a minute)."""
 
 
 def execution_arn(stack: Stack, execution: str) -> str:
-    """The ARN of ``execution`` (an ARN, or an execution name of the stack's state machine:
-    ``arn:…:execution:<state machine name>:<name>``, Step Functions Developer Guide,
-    "Amazon Resource Names")."""
+    """The ARN of ``execution``: an ARN as it is, or an execution name of the stack's state
+    machine (``batchscratch.run.execution_arn``)."""
     if execution.startswith("arn:"):
         return execution
-    return stack.state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":" + execution
+    return run_execution_arn(stack.state_machine_arn, execution)
 
 
 def release_arn(stack: Stack, run_id: str) -> str:
     """The ARN of the release execution named after ``run_id``
     (``batchscratch.release_start``: the release is named after the run id)."""
-    return (
-        stack.release_state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":" + run_id
-    )
+    return run_execution_arn(stack.release_state_machine_arn, run_id)
 
 
 def _history(aws: Aws, arn: str) -> list[dict[str, Any]]:
@@ -116,6 +114,20 @@ class Follower:
         self.seen = len(events)
         if self.record.status is None:
             self._live()
+
+    def until_ended(self, deadline: float, interval: float, late: str) -> None:
+        """Poll every ``interval`` seconds until the execution ended.
+
+        Raises:
+            CliError: ``late``, when it still runs at ``deadline`` (``time.monotonic``).
+        """
+        while True:
+            self.poll()
+            if self.record.status is not None:
+                return
+            if time.monotonic() >= deadline:
+                raise CliError(late)
+            time.sleep(interval)
 
     def _live(self) -> None:
         record = self.record
@@ -262,13 +274,9 @@ def follow_execution(
     run_id = arn.rsplit(":", 1)[1]
     deadline = time.monotonic() + timeout
     follower = Follower(aws, stack, arn, out, RunRecord())
-    while True:
-        follower.poll()
-        if follower.record.status is not None:
-            break
-        if time.monotonic() >= deadline:
-            raise CliError(f"execution {run_id} still running after {timeout:g} s")
-        time.sleep(interval)
+    follower.until_ended(
+        deadline, interval, f"execution {run_id} still running after {timeout:g} s"
+    )
     record = follower.record
     release_status = None
     if record.status != "SUCCEEDED":
@@ -277,13 +285,9 @@ def follow_execution(
             out.line(f"{_clock(record.stopped)}  release: {release.rsplit(':', 1)[1]}")
             released = Follower(aws, stack, release, out, RunRecord())
             released.record.deleted, released.record.retained = record.deleted, record.retained
-            while True:
-                released.poll()
-                if released.record.status is not None:
-                    break
-                if time.monotonic() >= deadline:
-                    raise CliError(f"release {run_id} still running after {timeout:g} s")
-                time.sleep(interval)
+            released.until_ended(
+                deadline, interval, f"release {run_id} still running after {timeout:g} s"
+            )
             release_status = released.record.status
             if record.storage_released is None:
                 record.storage_released = released.record.storage_released

@@ -31,6 +31,7 @@ from batchscratch.errors import InvalidConfiguration, MissingSetting
 from batchscratch.modes import LOAD_CONFIG
 from batchscratch.outputs import LoadedConfig, StartedRelease
 from batchscratch.run import TAG_EXECUTION, TAG_RETAINED, TAG_STACK, Run
+from batchscratch.run import execution_arn as execution_arn_of
 
 logger = Logger(child=True)
 
@@ -225,11 +226,6 @@ def leftovers(stack_name: str) -> dict[str, str]:
     return found
 
 
-def _execution_arn(machine_arn: str, name: str) -> str:
-    """The ARN of execution ``name`` of state machine ``machine_arn``."""
-    return f"{machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
-
-
 def sweep(mode: str, stack_name: str, secret_id: str, machine_arn: str) -> StartedRelease:
     """Release every run of the stack that left resources and whose execution has ended.
 
@@ -268,7 +264,7 @@ def sweep(mode: str, stack_name: str, secret_id: str, machine_arn: str) -> Start
         body = release_input(detail, mode, stack_name, secret_id)
         name = detail.name
         if not _start(machine_arn, name, body):
-            release = sfn.describe_execution(executionArn=_execution_arn(machine_arn, name))
+            release = sfn.describe_execution(executionArn=execution_arn_of(machine_arn, name))
             if release["status"] == "RUNNING":
                 skipped[name] = "its release is running"
                 continue

@@ -37,6 +37,13 @@ UNUSABLE_RUN_IDS = frozenset({".", ".."})
 run's directory on a Lustre file system (``marker.py``), and these name another directory."""
 
 
+def execution_arn(machine_arn: str, name: str) -> str:
+    """The ARN of execution ``name`` of state machine ``machine_arn``:
+    ``arn:…:stateMachine:<machine>`` -> ``arn:…:execution:<machine>:<name>`` (Step Functions
+    Developer Guide, "Amazon Resource Names for Step Functions")."""
+    return f"{machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
 def check_run_id(run_id: str) -> None:
     """Refuse an execution name that cannot be a run id, before anything is created.
 
