@@ -145,7 +145,7 @@ def check_image(image: str, entries: Sequence[str], source: str) -> None:
             f"Invalid run configuration: jobDefinitionContainerImage = {image!r} (from the "
             f"{source}): the stack's placeholder, which names no pushed image; push the job "
             "image and pin its digest with `docker/push-image.sh --pin <stack name>` (README, "
-            '"Deploy to AWS"), or set jobDefinitionContainerImage in the secret'
+            '"Push the job image and pin it"), or set jobDefinitionContainerImage in the secret'
         )
     if image_allowed(image, entries):
         return
