@@ -277,8 +277,9 @@ def test_the_job_runs_beside_its_watchdog(machine):
 
 
 def test_states_of_a_shared_step_are_identical_in_every_machine():
-    """A step that is the same in two modes looks the same in both files (STYLE.md), in
-    Parallel branches too; the compute's cleanup beside the storage's stages is one branch."""
+    """A step that is the same in two modes is one spine state, written identically into
+    every file by tools/asl (docs/architecture.md), in Parallel branches too; the compute's
+    cleanup beside the storage's stages is one branch."""
     definitions = [nested(load(path)) for path in MACHINES.values()]
     common = set.intersection(*(set(states) for states in definitions))
     shared = common - {

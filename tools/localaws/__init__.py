@@ -252,7 +252,7 @@ class LocalAws:
         """Translate template.yaml for ``mode`` and deploy it; register its handlers.
 
         With ``pin_image`` (the default) the secret's image is then pinned as
-        ``docker/push-image.sh --pin`` pins it after ``sam deploy`` (README, "Deploy, run, watch and clean up"):
+        ``docker/push-image.sh --pin`` pins it after ``sam deploy`` (README, "Push the job image"):
         ``<EcrRepositoryUri>@sha256:<digest>`` (``PINNED_DIGEST``), so a run starts as a
         deployed stack's first run does; without it the secret keeps the template's placeholder,
         which LoadConfig refuses.

@@ -1,4 +1,9 @@
-"""Every workaround for moto's gaps (moto is pinned at exactly 5.2.5), one module per service.
+"""Every change to moto's internals (moto is pinned at exactly 5.2.5), one module per service.
+
+Gaps that need no change to moto are worked around beside what they serve, not here:
+``tools/localaws/stack.py`` (the template's ``Rules``, which moto's CloudFormation ignores; the
+defaults of list parameters; CloudFormation's error answers, which moto sends as JSON) and
+``tools/localaws/constraints.py`` (the request checks AWS makes and moto does not).
 
 Each module replaces a few moto internals for the duration of a ``Patcher`` and says in its
 docstrings which of moto's gaps each replacement covers. Beside the code that replaces or
@@ -9,8 +14,8 @@ changes one fails loudly instead of silently breaking the rehearsal.
 
 - ``core``: ``Target``, ``Patcher``, the active simulation, ``MOTO_VERSION``.
 - ``awslambda``: handlers run in-process instead of in Docker (gap 3).
-- ``cloudformation``: a resource model for ``AWS::SecretsManager::Secret`` (gap 1), and JSON
-  template bodies read as JSON.
+- ``cloudformation``: a resource model for ``AWS::SecretsManager::Secret`` (gap 1), JSON
+  template bodies read as JSON, and list parameters shown by DescribeStacks as text.
 - ``stepfunctions``: state machines CloudFormation creates (gap 2), ``batch:submitJob.sync``
   (gap 4), Fail states, StopExecution, and the rehearsal's hooks in the interpreter.
 - ``batch``: jobs on the virtual clock (RUNNABLE time, attempt durations, the retry strategy,
