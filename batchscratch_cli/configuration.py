@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import click
+
 from batchscratch.config import CONFIG_MODELS, CommonConfig, build_config
 from batchscratch.errors import InvalidConfiguration
 from batchscratch.history import check_history_budget
@@ -46,8 +48,8 @@ def parse_overrides(assignments: Sequence[str], input_file: str | None = None) -
         ``{key: value}``, the JSON object StartExecution sends.
 
     Raises:
-        CliError: the file cannot be read or holds no JSON object, or an assignment has no
-            ``=`` or no key.
+        click.BadParameter: a usage error (exit status 2): the file cannot be read or holds no
+            JSON object, or an assignment has no ``=`` or no key.
     """
     overlay: dict[str, Any] = {}
     if input_file is not None:
@@ -59,16 +61,21 @@ def parse_overrides(assignments: Sequence[str], input_file: str | None = None) -
             )
             loaded = json.loads(text)
         except (OSError, json.JSONDecodeError) as error:
-            raise CliError(f"--input {input_file}: not a readable JSON file ({error})") from None
+            raise click.BadParameter(
+                f"{input_file}: not a readable JSON file ({error})", param_hint="--input"
+            ) from None
         if not isinstance(loaded, dict):
-            raise CliError(
-                f"--input {input_file}: must hold a JSON object, not {type(loaded).__name__}"
+            raise click.BadParameter(
+                f"{input_file}: must hold a JSON object, not {type(loaded).__name__}",
+                param_hint="--input",
             )
         overlay.update(loaded)
     for assignment in assignments:
         key, equals, value = assignment.partition("=")
         if not equals or not key.strip():
-            raise CliError(f"--set {assignment!r}: write key=value, e.g. --set ebsSizeGb=200")
+            raise click.BadParameter(
+                f"{assignment!r}: write key=value, e.g. --set ebsSizeGb=200", param_hint="--set"
+            )
         try:
             overlay[key.strip()] = json.loads(value)
         except json.JSONDecodeError:

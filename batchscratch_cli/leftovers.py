@@ -154,7 +154,8 @@ def command(aws: Aws, out: Output, stack_name: str, then_release: bool) -> None:
     ]
     out.table(["kind", "id", "run", "kept", "per hour"], rows, title=f"Leftovers of {stack.name}")
     total = sum(item["hourly"] or 0.0 for item in found)
-    out.line(f"{len(found)} resources, ${total:.4f} per hour (price table estimates)")
+    noun = "resource" if len(found) == 1 else "resources"
+    out.line(f"{len(found)} {noun}, ${total:.4f} per hour (price table estimates)")
     if released is not None:
         if not released["started"] and not released["skipped"]:
             out.line("release: no run left anything that is not kept on purpose")

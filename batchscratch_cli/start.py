@@ -20,7 +20,7 @@ from batchscratch.run import check_run_id
 from batchscratch_cli import configuration
 from batchscratch_cli.follow import follow_execution, interval_option
 from batchscratch_cli.options import aws_options, stack_option
-from batchscratch_cli.output import CliError, Output
+from batchscratch_cli.output import Output
 from batchscratch_cli.session import Aws
 from batchscratch_cli.stack import describe_stack
 
@@ -37,22 +37,26 @@ def check_name(name: str) -> None:
     """Refuse an execution name Step Functions or LoadConfig would refuse.
 
     Raises:
-        CliError: the name breaks StartExecution's rule, or is no run id
+        click.BadParameter: a usage error (exit status 2): the name breaks StartExecution's
+            rule, or is no run id
             (``batchscratch.run.check_run_id``).
     """
     if not 1 <= len(name) <= NAME_LENGTH:
-        raise CliError(f"--name {name!r}: must have 1 to {NAME_LENGTH} characters")
+        raise click.BadParameter(
+            f"{name!r}: must have 1 to {NAME_LENGTH} characters", param_hint="--name"
+        )
     refused = sorted(set(NAME_REFUSED.findall(name)))
     if refused:
-        raise CliError(
-            f"--name {name!r}: Step Functions refuses {' '.join(map(repr, refused))} in a name "
+        raise click.BadParameter(
+            f"{name!r}: Step Functions refuses {' '.join(map(repr, refused))} in a name "
             '(white space, brackets, wildcards, " # % \\ ^ | ~ ` $ & , ; : / and control '
-            "characters)"
+            "characters)",
+            param_hint="--name",
         )
     try:
         check_run_id(name)
     except InvalidConfiguration as error:
-        raise CliError(str(error)) from None
+        raise click.BadParameter(str(error), param_hint="--name") from None
 
 
 def default_name() -> str:

@@ -47,3 +47,21 @@ def test_every_option_of_a_subcommand_is_described(name: str) -> None:
 def test_every_subcommand_reaches_the_local_aws(name: str) -> None:
     options = {option for parameter in cli.commands[name].params for option in parameter.opts}
     assert {"--endpoint-url", "--region", "--profile", "--json"} <= options
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["start", "--stack", "S", "--set", "noequals"], "--set"),
+        (["start", "--stack", "S", "--name", "bad name!"], "--name"),
+        (["start", "--stack", "S", "--input", "/nonexistent/input.json"], "--input"),
+        (["cost", "--mode", "OnlyEBS", "--set", "=5"], "--set"),
+    ],
+)
+def test_a_usage_error_exits_2_naming_the_option(args: list[str], named: str) -> None:
+    """docs/cli.md: exit status 2 for a usage error, before any AWS call (no endpoint here
+    answers: a call would fail differently)."""
+    result = CliRunner().invoke(cli, [*args, "--endpoint-url", "http://127.0.0.1:9"])
+
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for {named}" in result.output
