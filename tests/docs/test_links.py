@@ -45,7 +45,7 @@ def github_slug(heading: str) -> str:
     """The anchor GitHub gives a heading whose text is ``heading``, before de-duplication
     (github-slugger: lower case, characters outside ``NOT_IN_SLUG``'s complement removed,
     each space a hyphen)."""
-    return NOT_IN_SLUG.sub("", heading.lower()).replace(" ", "-")
+    return str(NOT_IN_SLUG.sub("", heading.lower())).replace(" ", "-")
 
 
 class Slugger:
