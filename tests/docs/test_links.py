@@ -22,7 +22,7 @@ A failure lists ``file:line: `link`: why`` for each broken link of the file.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from html.parser import HTMLParser
@@ -33,7 +33,7 @@ import regex
 from markdown_it.token import Token
 
 from tests.conftest import REPO
-from tests.docs.markdown_source import markdown_files, parse, tracked_files
+from tests.docs.markdown_source import PARSER, markdown_files, parse, tracked_files
 
 # github-slugger keeps letters, marks, numbers, connector punctuation (``_``), space and ``-``.
 NOT_IN_SLUG = regex.compile(r"[^\p{L}\p{M}\p{N}\p{Pc} -]")
@@ -81,7 +81,8 @@ class HtmlTags(HTMLParser):
 
 @dataclass(frozen=True)
 class Link:
-    """One link of a Markdown file: its 1-based line and its target as written."""
+    """One link of a Markdown file: its 1-based line and its target (as markdown-it
+    normalises it: characters outside ASCII percent-encoded)."""
 
     line: int
     target: str
@@ -109,11 +110,15 @@ def heading_text(inline: Token) -> str:
 
 @cache
 def anchors(relative_path: str) -> frozenset[str]:
-    """Every fragment that leads somewhere in the Markdown file ``relative_path``: heading
-    anchors (de-duplicated as GitHub does) and explicit ``<a id>``/``<a name>`` anchors."""
+    """Every fragment that leads somewhere in the Markdown file ``relative_path``."""
+    return document_anchors(parse(relative_path))
+
+
+def document_anchors(tokens: Sequence[Token]) -> frozenset[str]:
+    """Every fragment that leads somewhere in the Markdown document of block ``tokens``:
+    heading anchors (de-duplicated as GitHub does) and explicit ``<a id>``/``<a name>``."""
     slugger = Slugger()
     found = set()
-    tokens = parse(relative_path)
     for index, token in enumerate(tokens):
         if token.type == "heading_open":
             found.add(slugger.slug(heading_text(tokens[index + 1])))
@@ -141,8 +146,13 @@ def html_links(html: str, first_line: int) -> Iterator[Link]:
 
 def links(relative_path: str) -> Iterator[Link]:
     """Every link of the Markdown file ``relative_path``, in order, with its line."""
-    lines = (REPO / relative_path).read_text(encoding="utf-8").splitlines()
-    for token in parse(relative_path):
+    return document_links((REPO / relative_path).read_text(encoding="utf-8"))
+
+
+def document_links(text: str) -> Iterator[Link]:
+    """Every link of the Markdown document ``text``, in order, with its 1-based line."""
+    lines = text.splitlines()
+    for token in PARSER.parse(text):
         if token.map is None:
             continue
         if token.type == "html_block":
@@ -166,10 +176,11 @@ def locate(lines: list[str], block: list[int], link: Link) -> int:
     """The line of ``link`` within the block spanning ``block`` (0-based [first, after last]):
     its estimated line if the target is written there, else the block's first line that
     holds it (a code span across lines shifts the estimate)."""
-    if link.target in lines[link.line - 1]:
+    written = {link.target, unquote(link.target)}  # markdown-it percent-encodes non-ASCII
+    if any(target in lines[link.line - 1] for target in written):
         return link.line
     for number in range(block[0], block[1]):
-        if link.target in lines[number]:
+        if any(target in lines[number] for target in written):
             return number + 1
     return link.line
 
@@ -217,8 +228,10 @@ def fragment_problem(target_path: str, fragment: str) -> str | None:
     return f"no heading or <a id> of {target_path} has the anchor #{fragment}"
 
 
-def link_problem(source: str, target: str) -> str | None:
-    """Why ``target``, a link in the tracked Markdown file ``source``, leads nowhere, or None."""
+def link_problem(source: str, target: str, own_anchors: frozenset[str] | None = None) -> str | None:
+    """Why ``target``, a link in the Markdown file ``source`` (repository-relative), leads
+    nowhere, or None. A fragment alone is looked up in ``own_anchors`` (default: the anchors
+    of the tracked file ``source``)."""
     if not target.strip():
         return "empty link"
     parts = urlsplit(target)
@@ -230,8 +243,11 @@ def link_problem(source: str, target: str) -> str | None:
         return f"unsupported link scheme {parts.scheme!r}"
     path = unquote(parts.path)
     if not path:
-        target_path = source
-    elif path.startswith("/"):
+        fragment = unquote(parts.fragment)
+        if fragment in (anchors(source) if own_anchors is None else own_anchors):
+            return None
+        return f"no heading or <a id> of {source} has the anchor #{fragment}"
+    if path.startswith("/"):
         target_path = posixpath.normpath(path.lstrip("/") or ".")
     else:
         target_path = posixpath.normpath(posixpath.join(posixpath.dirname(source), path))
@@ -246,10 +262,17 @@ def link_problem(source: str, target: str) -> str | None:
 
 def problems(relative_path: str) -> list[str]:
     """``file:line: `link`: why`` for each link of ``relative_path`` that leads nowhere."""
+    return problems_in(relative_path, (REPO / relative_path).read_text(encoding="utf-8"))
+
+
+def problems_in(relative_path: str, text: str) -> list[str]:
+    """``file:line: `link`: why`` for each link of ``text``, the Markdown file
+    ``relative_path``, that leads nowhere."""
+    own_anchors = document_anchors(PARSER.parse(text))
     return [
-        f"{relative_path}:{link.line}: `{link.target}`: {problem}"
-        for link in links(relative_path)
-        if (problem := link_problem(relative_path, link.target))
+        f"{relative_path}:{link.line}: `{unquote(link.target)}`: {problem}"
+        for link in document_links(text)
+        if (problem := link_problem(relative_path, link.target, own_anchors))
     ]
 
 
@@ -311,3 +334,43 @@ def test_repeated_headings_get_numbered_anchors() -> None:
 )
 def test_a_broken_link_is_reported(target: str, broken: bool) -> None:
     assert (link_problem("README.md", target) is not None) == broken
+
+
+SAMPLE_DOCUMENT = """\
+# 使い方 (Usage)
+
+See [the setup](#使い方-usage), [the same, encoded](#%E4%BD%BF%E3%81%84%E6%96%B9-usage)
+and [a marker](#kept).
+
+<a id="kept"></a>
+<img src="docs/diagram.png" alt="diagram">
+
+| Table | Link |
+|---|---|
+| one | [cli](docs/cli.md) |
+
+`[not a link](nowhere.md)` and:
+
+```sh
+echo "[not a link either](nowhere.md)"
+```
+"""
+
+
+def test_a_broken_link_is_reported_with_its_line_as_written() -> None:
+    (found,) = problems_in("docs/sample.md", "Intro\n\nSee [setup](#セットアップ).\n")
+    assert found.startswith("docs/sample.md:3: `#セットアップ`: no heading")
+
+
+def test_links_are_what_github_renders_as_links() -> None:
+    assert [(link.line, link.target) for link in document_links(SAMPLE_DOCUMENT)] == [
+        (3, "#%E4%BD%BF%E3%81%84%E6%96%B9-usage"),
+        (3, "#%E4%BD%BF%E3%81%84%E6%96%B9-usage"),
+        (4, "#kept"),
+        (7, "docs/diagram.png"),
+        (11, "docs/cli.md"),
+    ]
+
+
+def test_anchors_are_headings_and_explicit_anchors() -> None:
+    assert document_anchors(PARSER.parse(SAMPLE_DOCUMENT)) == {"使い方-usage", "kept"}
