@@ -25,6 +25,10 @@ from dataclasses import dataclass
 
 PLACEHOLDER = re.compile(r"<([A-Za-z][^<>\n]*)>")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+SAMPLE_PREFIX = "sample-"
+"""How a placeholder's sample word starts (but for a port's or an ARN's): ``<file>`` is
+``sample-file``, so that a check can tell a placeholder in a path (``SAMPLE_WORD``)."""
+SAMPLE_WORD = re.compile(re.escape(SAMPLE_PREFIX) + r"[a-z0-9-]*")
 SUBSTITUTION_WORD = "substituted"
 """What a ``$(...)`` stands for in the command around it: one word (its output is a value)."""
 
@@ -51,7 +55,7 @@ def placeholder_sample(name: str) -> str:
         return "4566"
     if "arn" in lowered.split():
         return "arn:aws:states:us-east-1:123456789012:execution:sample:sample"
-    return "sample-" + re.sub(r"[^a-z0-9]+", "-", lowered).strip("-")
+    return SAMPLE_PREFIX + re.sub(r"[^a-z0-9]+", "-", lowered).strip("-")
 
 
 def replace_placeholders(code: str) -> str:

@@ -33,12 +33,12 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-import shlex
 import subprocess
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import click
 import pytest
@@ -52,7 +52,12 @@ from batchscratch_cli.main import cli as batch_scratch_cli
 from batchscratch_cli.options import STACK_VARIABLE
 from tests.conftest import REPO
 from tests.docs.markdown_source import fences
-from tests.docs.shell_commands import ShellSyntaxError, SimpleCommand, simple_commands
+from tests.docs.shell_commands import (
+    SAMPLE_WORD,
+    ShellSyntaxError,
+    SimpleCommand,
+    simple_commands,
+)
 from tools.rehearse import argument_parser as rehearse_parser
 
 SHELL_LANGUAGES = frozenset({"sh", "bash", "shell"})
@@ -321,8 +326,14 @@ def check_rehearse(arguments: list[str]) -> str | None:
             parsed = rehearse_parser().parse_args(arguments)
     except SystemExit as exit_:
         return None if exit_.code == 0 else f"refused: {stderr.getvalue().strip()}"
-    missing = [str(path) for path in parsed.files if not (REPO / path).is_file()]
+    missing = [str(path) for path in parsed.files if not matching_files(str(path))]
     return f"no such scenario file: {', '.join(missing)}" if missing else None
+
+
+def matching_files(path: str) -> list[Path]:
+    """The files of the repository that ``path`` names, as the shell expands its wildcards
+    (``scenarios/only_ebs/*.yaml``), a placeholder in it (``<file>.yaml``) matching any name."""
+    return [match for match in REPO.glob(SAMPLE_WORD.sub("*", path)) if match.is_file()]
 
 
 PYTHON_MODULES: dict[str, Callable[[list[str]], str | None]] = {"tools.rehearse": check_rehearse}
@@ -505,6 +516,7 @@ CHECKS: dict[str, Callable[[list[str]], str | None]] = {
     "batch-scratch": check_batch_scratch,
     ".venv/bin/batch-scratch": check_batch_scratch,
     ".venv/bin/python": check_python,
+    "python": check_python,  # in the project's virtual environment
     "sam": check_sam,
     ".venv/bin/sam": check_sam,
     "aws": check_aws,
@@ -561,8 +573,10 @@ def test_every_kind_of_command_is_found() -> None:
         "make rehearse",
         "make setup PYTHON=/usr/bin/python3.13",
         "batch-scratch cost --mode OnlyEBS --hours 2",
-        ".venv/bin/batch-scratch follow --stack s --endpoint-url http://127.0.0.1:4566 run-1",
+        ".venv/bin/batch-scratch follow --stack s --endpoint-url http://127.0.0.1:<port> run-1",
         ".venv/bin/python -m tools.rehearse --serve scenarios/task_export/spot-reclaim.yaml",
+        "python -m tools.rehearse -q scenarios/only_ebs/*.yaml",
+        ".venv/bin/python -m tools.rehearse scenarios/auto_export/<file>.yaml",
         "sam deploy --guided --config-env onlyebs",
         "sam list stack-outputs --stack-name s",
         "aws --region us-east-1 ec2 describe-instances --instance-ids i-1 i-2 --output text",
@@ -575,7 +589,8 @@ def test_every_kind_of_command_is_found() -> None:
     ],
 )
 def test_a_command_as_documented_passes(command: str) -> None:
-    assert command_problem(tuple(shlex.split(command))) is None
+    (parsed,) = simple_commands(command, 1)
+    assert command_problem(parsed.words) is None
 
 
 @pytest.mark.parametrize(
@@ -602,7 +617,8 @@ def test_a_command_as_documented_passes(command: str) -> None:
     ],
 )
 def test_a_command_that_does_not_exist_is_reported(command: str, why: str) -> None:
-    assert why in (command_problem(tuple(shlex.split(command))) or "")
+    (parsed,) = simple_commands(command, 1)
+    assert why in (command_problem(parsed.words) or "")
 
 
 def test_the_shell_reader_finds_each_command_as_bash_would() -> None:
