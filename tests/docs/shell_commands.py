@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 PLACEHOLDER = re.compile(r"<([A-Za-z][^<>\n]*)>")
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -73,13 +73,15 @@ class Snippet:
     position: int = 0
     buffer: str = ""
     start_line: int = 0
-    commands: list[SimpleCommand] | None = None
-    functions: set[str] | None = None
+    commands: list[SimpleCommand] = field(default_factory=list)
+    functions: set[str] = field(default_factory=set)
 
     def peek(self, count: int = 1) -> str:
+        """The next ``count`` characters (fewer at the end), not consumed."""
         return self.code[self.position : self.position + count]
 
     def take(self) -> str:
+        """Consume and return the next character, counting lines."""
         char = self.code[self.position]
         self.position += 1
         if char == "\n":
@@ -87,9 +89,12 @@ class Snippet:
         return char
 
     def at_word_start(self) -> bool:
+        """Whether the next character would start a word of the command (where ``#`` starts
+        a comment)."""
         return not self.buffer or self.buffer[-1] in " \t"
 
     def end_command(self) -> None:
+        """End the command being gathered: split its words (``shlex``) and keep it, if any."""
         text = self.buffer.strip()
         self.buffer = ""
         if not text:
@@ -98,10 +103,10 @@ class Snippet:
             words = shlex.split(text, posix=True)
         except ValueError as error:
             raise ShellSyntaxError(f"line {self.start_line}: {error}: {text}") from None
-        assert self.commands is not None
         self.commands.append(SimpleCommand(self.start_line, tuple(words), text))
 
     def append(self, text: str) -> None:
+        """Add ``text`` to the command being gathered (its first text sets its line)."""
         if not self.buffer.strip():
             self.start_line = self.line
         self.buffer += text
@@ -145,9 +150,7 @@ def read_substitution(snippet: Snippet) -> str:
         return "0"
     end = balanced_end(snippet.code, snippet.position)
     inner = snippet.code[snippet.position : end - 1]
-    nested = read(inner, snippet.line, snippet.functions)
-    assert snippet.commands is not None
-    snippet.commands.extend(nested)
+    snippet.commands.extend(read(inner, snippet.line, snippet.functions))
     while snippet.position < end:
         snippet.take()
     return SUBSTITUTION_WORD
@@ -203,8 +206,8 @@ def read(code: str, first_line: int, functions: set[str] | None = None) -> list[
     """The simple commands of ``code`` (placeholders already replaced), whose first line is the
     1-based ``first_line``; function names it defines are added to ``functions``."""
     snippet = Snippet(code, first_line, start_line=first_line)
-    snippet.commands = []
-    snippet.functions = functions if functions is not None else set()
+    if functions is not None:
+        snippet.functions = functions
     while snippet.position < len(code):
         char = snippet.peek()
         if snippet.peek(2) == "\\\n":  # a continued line: bash removes both characters
@@ -213,8 +216,6 @@ def read(code: str, first_line: int, functions: set[str] | None = None) -> list[
         elif char == "\\":
             snippet.append(snippet.take() + (snippet.take() if snippet.peek() else ""))
         elif char in "'\"":
-            if not snippet.buffer.strip():
-                snippet.start_line = snippet.line
             read_quoted(snippet)
         elif char == "`":
             raise ShellSyntaxError(f"line {snippet.line}: backquote substitution; use $(...)")
