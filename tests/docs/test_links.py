@@ -43,7 +43,7 @@ AWS_HOST = regex.compile(r"(.+\.)?aws\.amazon\.com")
 
 def github_slug(heading: str) -> str:
     """The anchor GitHub gives a heading whose text is ``heading``, before de-duplication
-    (github-slugger: lower case, characters outside ``NOT_IN_SLUG``'s complement removed,
+    (github-slugger: lower case, every character ``NOT_IN_SLUG`` matches removed,
     each space a hyphen)."""
     return str(NOT_IN_SLUG.sub("", heading.lower())).replace(" ", "-")
 
