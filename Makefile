@@ -32,7 +32,7 @@ SCENARIO_DIRS = $(shell $(BIN)/python -c 'from batchscratch.modes import MODES; 
 	print(*(mode.scenarios for mode in MODES.values()))')
 SCENARIOS = $(sort $(foreach dir,$(SCENARIO_DIRS),$(wildcard $(dir)/*.yaml)))
 
-TEST_DIRS := tests/unit tests/template tests/e2e tests/docker tests/cli
+TEST_DIRS := tests/unit tests/template tests/e2e tests/docker tests/cli tests/docs
 MYPY_DIRS = $(foreach dir,layers/common/batchscratch batchscratch_cli functions tools scripts,\
 	$(if $(shell find $(dir) -name '*.py' -print -quit 2>/dev/null),$(dir)))
 ASL_FILES = $(wildcard statemachine/*.asl.json)

@@ -1452,7 +1452,10 @@ class Tally:
         return json.dumps({"tally": asdict(self)}, separators=(", ", ": "))
 
 
-def main(argv: list[str] | None = None) -> int:
+def argument_parser() -> argparse.ArgumentParser:
+    """The command line of ``python -m tools.rehearse``: scenario files, ``--quiet``,
+    ``--serve`` and ``--port`` (what ``main`` parses; the README's commands are checked against
+    it without running them)."""
     parser = argparse.ArgumentParser(
         prog="python -m tools.rehearse",
         description="Rehearse the workflow on a local AWS: one summary line per execution, "
@@ -1474,6 +1477,11 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="with --serve: the port to listen on at 127.0.0.1 (default: any free port)",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argument_parser()
     args = parser.parse_args(argv)
     if args.serve and len(args.files) != 1:
         parser.error("--serve takes one scenario file")
