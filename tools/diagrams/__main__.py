@@ -9,11 +9,13 @@ and saying to run ``make diagrams``), 0 when all are current.
 
 import argparse
 import sys
+from pathlib import Path
 
-from tools.diagrams import IMAGES, MANIFEST, problems, write
+from tools.diagrams import IMAGES, MANIFEST, ROOT, problems, write
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
+    """Run the command on the repository at ``root``; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m tools.diagrams", description=__doc__)
     parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if a picture is stale"
@@ -21,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="draw every picture, current or not")
     args = parser.parse_args(argv)
     if args.check:
-        found = problems()
+        found = problems(root)
         for problem in found:
             print(problem, file=sys.stderr)
         if found:
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{IMAGES}/: every picture is drawn from the current source")
         return 0
     try:
-        written = write(force=args.force)
+        written = write(root, force=args.force)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
