@@ -40,7 +40,7 @@ SHELL_SCRIPTS = .ci/run $(shell find docker layers/common/batchscratch -type f -
 DOCKERFILES = $(shell find docker -type f -name Dockerfile 2>/dev/null | sort)
 
 .PHONY: help setup lock lint lint-python lint-types lint-template lint-asl lint-shell \
-	lint-docker lint-scan lint-pins asl format test check rehearse bench build clean distclean
+	lint-docker lint-scan lint-pins asl diagrams format test check rehearse bench build clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -160,6 +160,12 @@ lint-pins: ## Check that the layer's pins are the versions requirements-dev.lock
 
 asl: setup ## Write statemachine/*.asl.json from the spine and each mode's slots (tools/asl)
 	$(BIN)/python -m tools.asl
+
+# Graphviz is needed here only: `python -m tools.diagrams --check` and the unit tests compare
+# the DOT text with docs/img/diagrams.json without drawing.
+diagrams: setup ## Draw docs/img/*.png from statemachine/ and template.yaml (needs Graphviz)
+	@command -v dot >/dev/null 2>&1 || { echo "error: Graphviz's dot is not on PATH; install it: apt-get install graphviz / brew install graphviz" >&2; exit 1; }
+	$(BIN)/python -m tools.diagrams
 
 format: setup ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -40,3 +40,11 @@ def test_make_rehearse_runs_every_scenario_of_every_mode() -> None:
 
 def test_make_lint_checks_that_the_state_machines_are_the_builder_s() -> None:
     assert any(line.endswith("-m tools.asl --check") for line in make_commands("lint"))
+
+
+def test_make_diagrams_draws_with_tools_diagrams_after_looking_for_graphviz() -> None:
+    commands = make_commands("diagrams")
+    (check,) = [line for line in commands if "command -v dot" in line]
+    assert "apt-get install graphviz" in check
+    assert "brew install graphviz" in check
+    assert commands[-1].endswith("-m tools.diagrams")
