@@ -40,7 +40,7 @@ SHELL_SCRIPTS = .ci/run $(shell find docker layers/common/batchscratch -type f -
 DOCKERFILES = $(shell find docker -type f -name Dockerfile 2>/dev/null | sort)
 
 .PHONY: help setup lock lint lint-python lint-types lint-template lint-asl lint-shell \
-	lint-docker lint-scan lint-pins asl format test check rehearse bench build clean distclean
+	lint-docker lint-scan lint-pins lint-docs asl docs format test check rehearse bench build clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -112,7 +112,7 @@ lock: ## Re-resolve requirements-dev.txt and requirements-scan.txt into their .l
 
 # ---------------------------------------------------------------------------- lint
 
-lint: lint-python lint-types lint-template lint-asl lint-shell lint-docker lint-scan lint-pins ## Run every linter, type check and scan
+lint: lint-python lint-types lint-template lint-asl lint-shell lint-docker lint-scan lint-pins lint-docs ## Run every linter, type check and scan
 
 lint-python: setup ## ruff: lint and formatting
 	$(BIN)/ruff check .
@@ -160,6 +160,12 @@ lint-pins: ## Check that the layer's pins are the versions requirements-dev.lock
 
 asl: setup ## Write statemachine/*.asl.json from the spine and each mode's slots (tools/asl)
 	$(BIN)/python -m tools.asl
+
+docs: setup ## Fill the generated tables of every tracked Markdown file (tools/docs_tables)
+	$(BIN)/python -m tools.docs_tables
+
+lint-docs: setup ## The generated tables of the Markdown files are what `make docs` writes
+	$(BIN)/python -m tools.docs_tables --check
 
 format: setup ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -296,7 +296,8 @@ class CommonConfig(BaseModel):
         min_length=1,
         description="Command of the job.",
         json_schema_extra=_doc(
-            rule=f"non-empty strings; with `jobEnvironment` at most {MAX_JOB_DEFINITION_TEXT} "
+            rule=f"each item a non-empty string; with `jobEnvironment` at most "
+            f"{MAX_JOB_DEFINITION_TEXT} "
             "characters (JSON)",
             unset="the image's `CMD`",
         ),
