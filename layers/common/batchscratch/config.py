@@ -206,6 +206,64 @@ def _strict_boolean(value: Any) -> Any:
 StrictBoolean = Annotated[bool, BeforeValidator(_strict_boolean)]
 """A boolean key: true/false or "true"/"false", nothing else."""
 
+MIGRATION_PAGE = "docs/migrating-from-cdk.md#keys-of-the-original-secrets"
+"""Where the keys of the original project's secrets that these models have no field for are
+explained (``OriginalKey``)."""
+
+
+@dataclass(frozen=True)
+class OriginalKey:
+    """A key the original CDK project wrote into its secrets or its ``cdk.json`` that this
+    mode's model has no field for, and what a secret (or an execution input) that still holds
+    it gets here.
+
+    ``followed`` is the value that says what the mode already does: that value (a boolean,
+    read as ``StrictBoolean`` reads one) is accepted and dropped before validation. Any other
+    value, or any value at all when ``followed`` is None, is refused with ``refusal``, naming
+    the key, the value and ``MIGRATION_PAGE``.
+    """
+
+    name: str
+    refusal: str
+    followed: bool | None = None
+
+    def refusal_of(self, value: Any) -> str | None:
+        """Why ``value`` of this key is refused, or None when it is accepted (and dropped)."""
+        if self.followed is None:
+            return self.refusal
+        try:
+            read = _strict_boolean(value)
+        except ValueError as error:
+            return str(error)
+        return None if read == self.followed else self.refusal
+
+
+def _deployment_key(name: str, parameter: str) -> OriginalKey:
+    """A ``cdk.json`` setting of the original deployment, which a template parameter holds."""
+    return OriginalKey(
+        name,
+        "a setting of the original project's deployment (cdk.json), not of a run: set the "
+        f"template parameter {parameter} when deploying the stack, and remove the key",
+    )
+
+
+DEPLOYMENT_KEYS = (
+    OriginalKey(
+        "envName",
+        "named the original project's deployment (cdk.json), not a run: the stack's name and "
+        "its Mode parameter take its place; remove the key",
+    ),
+    _deployment_key("ecrRepositoryName", "EcrRepositoryName"),
+    _deployment_key("computeEnvironmentType", "ComputeEnvironmentType"),
+    _deployment_key("computeEnvironmentAllocationStrategy", "AllocationStrategy"),
+    _deployment_key("computeEnvironmentInstanceTypes", "InstanceTypes"),
+    _deployment_key("computeEnvironmentMinvCpus", "MinvCpus"),
+    _deployment_key("computeEnvironmentMaxvCpus", "MaxvCpus"),
+    _deployment_key("computeEnvironmentDesiredvCpus", "DesiredvCpus"),
+)
+"""The original project's deployment settings (its cdk.json, which its documentation lists
+beside the secrets' keys): refused in every mode, naming the template parameter to set."""
+
 KEY_DOCUMENTATION = ("unit", "rule", "unset", "default_text")
 """What a field's ``json_schema_extra`` may say of its key, beside its ``description`` (what it
 means), for the documentation tables (``python -m tools.docs_tables``): ``unit`` (of a number),
@@ -415,6 +473,11 @@ class CommonConfig(BaseModel):
     """The poll loops of the mode's state machines, each as the step it polls, the key that
     bounds it and the key of its Wait (``batchscratch.history`` budgets them; a test checks
     every Wait of statemachine/ against this list). Each mode's model adds its own."""
+
+    ORIGINAL_KEYS: ClassVar[tuple[OriginalKey, ...]] = DEPLOYMENT_KEYS
+    """Keys of the original project's secrets and cdk.json that the model has no field for:
+    accepted (and dropped) or refused by ``build_config``, never reported as unknown. Each
+    mode's model adds its own."""
 
     @model_validator(mode="before")
     @classmethod
@@ -844,6 +907,18 @@ class LustreConfig(CommonConfig):
 class TaskExportConfig(LustreConfig):
     """TaskExport mode: results reach S3 by an export task after the job."""
 
+    ORIGINAL_KEYS: ClassVar[tuple[OriginalKey, ...]] = (
+        *LustreConfig.ORIGINAL_KEYS,
+        # The original Lustre stack was one stack with autoExport false or true.
+        OriginalKey(
+            "autoExport",
+            "the original project's switch between its two Lustre stacks; this stack's mode, "
+            "TaskExport, exports with a task after the job (autoExport false): for auto-export, "
+            "deploy the stack with Mode=AutoExport",
+            followed=False,
+        ),
+    )
+
 
 class AutoExportConfig(LustreConfig):
     """AutoExport mode: FSx exports every change while the job runs.
@@ -853,6 +928,17 @@ class AutoExportConfig(LustreConfig):
     the metric's resolution), and requires the last ``lambdaTimeDiffMinutes`` (the quiet
     window) to be all 0; it gives up after ``drainTimeoutSeconds`` and verifies instead.
     """
+
+    ORIGINAL_KEYS: ClassVar[tuple[OriginalKey, ...]] = (
+        *LustreConfig.ORIGINAL_KEYS,
+        OriginalKey(
+            "autoExport",
+            "the original project's switch between its two Lustre stacks; this stack's mode, "
+            "AutoExport, always exports automatically (autoExport true): for an export task "
+            "after the job instead, deploy the stack with Mode=TaskExport",
+            followed=True,
+        ),
+    )
 
     # At least 10 s: each poll adds history events, and an execution holds at most 25,000.
     waitForCheckMetricsSeconds: int = Field(
@@ -1042,13 +1128,40 @@ def _refuse_input_keys(
     )
 
 
+def _without_original_keys(
+    model: type[CommonConfig], secret: dict[str, Any], overlay: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Return the secret and the execution input without the model's ``ORIGINAL_KEYS``, and
+    one refusal line for each such key whose value is refused (the input's value when both
+    set it, as the input overrides the secret)."""
+    refusals = []
+    for original in model.ORIGINAL_KEYS:
+        for source, values in (("execution input", overlay), ("secret", secret)):
+            if original.name not in values:
+                continue
+            value = values[original.name]
+            refusal = original.refusal_of(value)
+            if refusal is not None:
+                refusals.append(
+                    f"{original.name} = {json.dumps(value, default=str)} (from the {source}): "
+                    f"{refusal} ({MIGRATION_PAGE})"
+                )
+            break
+    names = {original.name for original in model.ORIGINAL_KEYS}
+    return (
+        {key: value for key, value in secret.items() if key not in names},
+        {key: value for key, value in overlay.items() if key not in names},
+        refusals,
+    )
+
+
 def _describe_errors(
     error: ValidationError,
     model: type[CommonConfig],
     secret: dict[str, Any],
     overlay: dict[str, Any],
     input_keys: Collection[str],
-) -> str:
+) -> list[str]:
     lines = []
     for detail in error.errors():
         key = ".".join(str(part) for part in detail["loc"]) or "(whole configuration)"
@@ -1078,7 +1191,7 @@ def _describe_errors(
             )
         else:
             lines.append(str(detail["msg"]).removeprefix("Value error, "))
-    return "Invalid run configuration: " + "; ".join(lines)
+    return lines
 
 
 def build_config(
@@ -1101,11 +1214,17 @@ def build_config(
     Returns:
         The validated configuration model of the mode.
 
+    A key of the original project's secrets that the model has no field for
+    (``ORIGINAL_KEYS``) is dropped when its value is what the mode does (``autoExport: true``
+    in AutoExport, ``false`` in TaskExport), and refused otherwise, pointing to
+    ``MIGRATION_PAGE``.
+
     Raises:
         InvalidConfiguration: the mode is not implemented, an input is not a JSON object, the
             input sets a key of the mode that ``input_keys`` does not list (the message names
-            the key and the parameter that would allow it), a key is unknown, or a value
-            breaks a rule; the message names each (never a ``jobEnvironment`` value).
+            the key and the parameter that would allow it), a key is unknown, a key of the
+            original project's secrets is refused, or a value breaks a rule; the message names
+            each (never a ``jobEnvironment`` value).
     """
     model = CONFIG_MODELS.get(mode)
     if model is None:
@@ -1119,13 +1238,15 @@ def build_config(
                 f"Invalid run configuration: the {what} must be a JSON object, "
                 f"got {json.dumps(value, default=str)[:200]}"
             )
+    secret, overlay, refusals = _without_original_keys(model, secret, overlay)
     _refuse_input_keys(model, overlay, input_keys)
     try:
-        return model.model_validate({**secret, **overlay})
+        config = model.model_validate({**secret, **overlay})
     except ValidationError as error:
-        raise InvalidConfiguration(
-            _describe_errors(error, model, secret, overlay, input_keys)
-        ) from None
+        refusals += _describe_errors(error, model, secret, overlay, input_keys)
+    if refusals:
+        raise InvalidConfiguration("Invalid run configuration: " + "; ".join(refusals))
+    return config
 
 
 def load_config(
