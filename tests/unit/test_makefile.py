@@ -40,3 +40,11 @@ def test_make_rehearse_runs_every_scenario_of_every_mode() -> None:
 
 def test_make_lint_checks_that_the_state_machines_are_the_builder_s() -> None:
     assert any(line.endswith("-m tools.asl --check") for line in make_commands("lint"))
+
+
+def test_make_lint_checks_that_the_generated_tables_are_current() -> None:
+    assert any(line.endswith("-m tools.docs_tables --check") for line in make_commands("lint"))
+
+
+def test_make_docs_fills_the_generated_tables() -> None:
+    assert any(line.endswith("-m tools.docs_tables") for line in make_commands("docs"))
