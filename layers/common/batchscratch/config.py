@@ -678,6 +678,10 @@ with a letter or digit), then any prefix."""
 LUSTRE_DEPLOYMENT_TYPES = ("SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2")
 """The deployment types a file system with a data repository association may have (not
 SCRATCH_1)."""
+LUSTRE_SMALL_CAPACITIES = (1200, 2400)
+"""StorageCapacity (GiB) a file system may have below ``LUSTRE_CAPACITY_STEP``'s multiples."""
+LUSTRE_CAPACITY_STEP = 2400
+"""Above ``LUSTRE_SMALL_CAPACITIES``, StorageCapacity is a multiple of this (GiB)."""
 LUSTRE_PER_UNIT_THROUGHPUT = {"PERSISTENT_1": (50, 100, 200), "PERSISTENT_2": (125, 250, 500, 1000)}
 """Allowed PerUnitStorageThroughput (MB/s/TiB) of SSD deployment types; the first is the default."""
 
@@ -713,7 +717,8 @@ class LustreConfig(CommonConfig):
         description="File system capacity.",
         json_schema_extra=_doc(
             unit="GiB",
-            rule="1200, 2400, then multiples of 2400; at most the template parameter "
+            rule=", ".join(map(str, LUSTRE_SMALL_CAPACITIES))
+            + f", then multiples of {LUSTRE_CAPACITY_STEP}; at most the template parameter "
             "`MaxLustreStorageCapacity`",
         ),
     )
@@ -875,11 +880,13 @@ class LustreConfig(CommonConfig):
     @model_validator(mode="after")
     def _capacity_and_throughput(self) -> "LustreConfig":
         capacity = self.lustreStorageCapacity
-        if capacity not in (1200, 2400) and (capacity <= 0 or capacity % 2400 != 0):
+        step = LUSTRE_CAPACITY_STEP
+        if capacity not in LUSTRE_SMALL_CAPACITIES and (capacity <= 0 or capacity % step != 0):
             raise ValueError(
                 f"lustreStorageCapacity = {capacity} is not allowed for "
-                f"{self.lustreDeploymentType}: allowed values are 1200, 2400 or a multiple of "
-                f"2400 GiB (4800, 7200, ...)"
+                f"{self.lustreDeploymentType}: allowed values are "
+                f"{', '.join(map(str, LUSTRE_SMALL_CAPACITIES))} or a multiple of "
+                f"{step} GiB ({2 * step}, {3 * step}, ...)"
             )
         allowed = LUSTRE_PER_UNIT_THROUGHPUT.get(self.lustreDeploymentType)
         throughput = self.lustrePerUnitStorageThroughput
