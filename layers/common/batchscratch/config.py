@@ -213,56 +213,30 @@ explained (``OriginalKey``)."""
 
 @dataclass(frozen=True)
 class OriginalKey:
-    """A key the original CDK project wrote into its secrets or its ``cdk.json`` that this
-    mode's model has no field for, and what a secret (or an execution input) that still holds
-    it gets here.
+    """A key the original CDK project wrote into its secrets that this mode's model has no
+    field for, and what a secret (or an execution input) that still holds it gets here.
 
-    ``followed`` is the value that says what the mode already does: that value (a boolean,
-    read as ``StrictBoolean`` reads one) is accepted and dropped before validation. Any other
-    value, or any value at all when ``followed`` is None, is refused with ``refusal``, naming
-    the key, the value and ``MIGRATION_PAGE``.
+    The value is read as ``StrictBoolean`` reads one. ``if_true`` and ``if_false`` say why
+    each value is refused; None accepts that value, which says what the mode already does, and
+    the key is dropped before validation. A refusal names the key, the value, where it came
+    from and ``MIGRATION_PAGE``.
     """
 
     name: str
-    refusal: str
-    followed: bool | None = None
+    if_true: str | None
+    if_false: str | None
 
     def refusal_of(self, value: Any) -> str | None:
         """Why ``value`` of this key is refused, or None when it is accepted (and dropped)."""
-        if self.followed is None:
-            return self.refusal
         try:
             read = _strict_boolean(value)
         except ValueError as error:
             return str(error)
-        return None if read == self.followed else self.refusal
+        return self.if_true if read else self.if_false
 
 
-def _deployment_key(name: str, parameter: str) -> OriginalKey:
-    """A ``cdk.json`` setting of the original deployment, which a template parameter holds."""
-    return OriginalKey(
-        name,
-        "a setting of the original project's deployment (cdk.json), not of a run: set the "
-        f"template parameter {parameter} when deploying the stack, and remove the key",
-    )
-
-
-DEPLOYMENT_KEYS = (
-    OriginalKey(
-        "envName",
-        "named the original project's deployment (cdk.json), not a run: the stack's name and "
-        "its Mode parameter take its place; remove the key",
-    ),
-    _deployment_key("ecrRepositoryName", "EcrRepositoryName"),
-    _deployment_key("computeEnvironmentType", "ComputeEnvironmentType"),
-    _deployment_key("computeEnvironmentAllocationStrategy", "AllocationStrategy"),
-    _deployment_key("computeEnvironmentInstanceTypes", "InstanceTypes"),
-    _deployment_key("computeEnvironmentMinvCpus", "MinvCpus"),
-    _deployment_key("computeEnvironmentMaxvCpus", "MaxvCpus"),
-    _deployment_key("computeEnvironmentDesiredvCpus", "DesiredvCpus"),
-)
-"""The original project's deployment settings (its cdk.json, which its documentation lists
-beside the secrets' keys): refused in every mode, naming the template parameter to set."""
+AUTO_EXPORT_SWITCH = "the original project's switch between its two Lustre stacks"
+"""What the original's ``autoExport`` was: here the stack's ``Mode`` chooses."""
 
 KEY_DOCUMENTATION = ("unit", "rule", "unset", "default_text")
 """What a field's ``json_schema_extra`` may say of its key, beside its ``description`` (what it
@@ -474,10 +448,10 @@ class CommonConfig(BaseModel):
     bounds it and the key of its Wait (``batchscratch.history`` budgets them; a test checks
     every Wait of statemachine/ against this list). Each mode's model adds its own."""
 
-    ORIGINAL_KEYS: ClassVar[tuple[OriginalKey, ...]] = DEPLOYMENT_KEYS
-    """Keys of the original project's secrets and cdk.json that the model has no field for:
-    accepted (and dropped) or refused by ``build_config``, never reported as unknown. Each
-    mode's model adds its own."""
+    ORIGINAL_KEYS: ClassVar[tuple[OriginalKey, ...]] = ()
+    """Keys of the original project's secrets that the model has no field for: accepted (and
+    dropped) or refused by ``build_config`` with their own message, not as unknown keys.
+    Each mode's model declares its own."""
 
     @model_validator(mode="before")
     @classmethod
@@ -615,6 +589,14 @@ class OnlyEbsConfig(CommonConfig):
     )
     onFailure: Literal["snapshot", "retain", "delete"] = Field(
         "snapshot", description="What happens to the volume when the run fails."
+    )
+
+    ORIGINAL_KEYS: ClassVar[tuple[OriginalKey, ...]] = (
+        OriginalKey(
+            "autoExport",
+            if_true=f"{AUTO_EXPORT_SWITCH}, which never applied to OnlyEBS: remove the key",
+            if_false=f"{AUTO_EXPORT_SWITCH}, which never applied to OnlyEBS: remove the key",
+        ),
     )
 
     EXECUTION_INPUT_KEYS: ClassVar[tuple[str, ...]] = (
@@ -915,14 +897,12 @@ class TaskExportConfig(LustreConfig):
     """TaskExport mode: results reach S3 by an export task after the job."""
 
     ORIGINAL_KEYS: ClassVar[tuple[OriginalKey, ...]] = (
-        *LustreConfig.ORIGINAL_KEYS,
-        # The original Lustre stack was one stack with autoExport false or true.
         OriginalKey(
             "autoExport",
-            "the original project's switch between its two Lustre stacks; this stack's mode, "
-            "TaskExport, exports with a task after the job (autoExport false): for auto-export, "
-            "deploy the stack with Mode=AutoExport",
-            followed=False,
+            if_true=f"{AUTO_EXPORT_SWITCH}; this stack's mode, TaskExport, exports with a task "
+            "after the job: for auto-export, deploy a stack with Mode=AutoExport instead",
+            if_false=f"{AUTO_EXPORT_SWITCH}; false chose what this stack's mode, TaskExport, "
+            "does: remove the key",
         ),
     )
 
@@ -937,13 +917,13 @@ class AutoExportConfig(LustreConfig):
     """
 
     ORIGINAL_KEYS: ClassVar[tuple[OriginalKey, ...]] = (
-        *LustreConfig.ORIGINAL_KEYS,
+        # true is what the mode does: accepted, so that the original's secret validates as is.
         OriginalKey(
             "autoExport",
-            "the original project's switch between its two Lustre stacks; this stack's mode, "
-            "AutoExport, always exports automatically (autoExport true): for an export task "
-            "after the job instead, deploy the stack with Mode=TaskExport",
-            followed=True,
+            if_true=None,
+            if_false=f"{AUTO_EXPORT_SWITCH}; this stack's mode, AutoExport, always exports "
+            "by itself: for an export task after the job, deploy a stack with Mode=TaskExport "
+            "instead",
         ),
     )
 
@@ -1223,8 +1203,7 @@ def build_config(
 
     A key of the original project's secrets that the model has no field for
     (``ORIGINAL_KEYS``) is dropped when its value is what the mode does (``autoExport: true``
-    in AutoExport, ``false`` in TaskExport), and refused otherwise, pointing to
-    ``MIGRATION_PAGE``.
+    in AutoExport), and refused otherwise, pointing to ``MIGRATION_PAGE``.
 
     Raises:
         InvalidConfiguration: the mode is not implemented, an input is not a JSON object, the
