@@ -40,7 +40,8 @@ SHELL_SCRIPTS = .ci/run $(shell find docker layers/common/batchscratch -type f -
 DOCKERFILES = $(shell find docker -type f -name Dockerfile 2>/dev/null | sort)
 
 .PHONY: help setup lock lint lint-python lint-types lint-template lint-asl lint-shell \
-	lint-docker lint-scan lint-pins asl diagrams format test check rehearse bench build clean distclean
+	lint-docker lint-scan lint-pins lint-docs lint-diagrams asl diagrams docs format test check rehearse bench build \
+	clean distclean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) \
@@ -112,7 +113,7 @@ lock: ## Re-resolve requirements-dev.txt and requirements-scan.txt into their .l
 
 # ---------------------------------------------------------------------------- lint
 
-lint: lint-python lint-types lint-template lint-asl lint-shell lint-docker lint-scan lint-pins ## Run every linter, type check and scan
+lint: lint-python lint-types lint-template lint-asl lint-shell lint-docker lint-scan lint-pins lint-docs lint-diagrams ## Run every linter, type check and scan
 
 lint-python: setup ## ruff: lint and formatting
 	$(BIN)/ruff check .
@@ -166,6 +167,15 @@ asl: setup ## Write statemachine/*.asl.json from the spine and each mode's slots
 diagrams: setup ## Draw docs/img/*.png from statemachine/ and template.yaml (needs Graphviz)
 	@command -v dot >/dev/null 2>&1 || { echo "error: Graphviz's dot is not on PATH; install it: apt-get install graphviz / brew install graphviz" >&2; exit 1; }
 	$(BIN)/python -m tools.diagrams
+
+docs: setup ## Fill the generated tables of every tracked Markdown file (tools/docs_tables)
+	$(BIN)/python -m tools.docs_tables
+
+lint-diagrams: setup ## The pictures in docs/img are drawn from the current ASL and template (no Graphviz needed)
+	$(BIN)/python -m tools.diagrams --check
+
+lint-docs: setup ## The generated tables of the Markdown files are what `make docs` writes
+	$(BIN)/python -m tools.docs_tables --check
 
 format: setup ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -48,3 +48,15 @@ def test_make_diagrams_draws_with_tools_diagrams_after_looking_for_graphviz() ->
     assert "apt-get install graphviz" in check
     assert "brew install graphviz" in check
     assert commands[-1].endswith("-m tools.diagrams")
+
+
+def test_make_lint_checks_that_the_generated_tables_are_current() -> None:
+    assert any(line.endswith("-m tools.docs_tables --check") for line in make_commands("lint"))
+
+
+def test_make_docs_fills_the_generated_tables() -> None:
+    assert any(line.endswith("-m tools.docs_tables") for line in make_commands("docs"))
+
+
+def test_make_lint_checks_that_the_pictures_are_current() -> None:
+    assert any(line.endswith("-m tools.diagrams --check") for line in make_commands("lint"))

@@ -206,6 +206,59 @@ def _strict_boolean(value: Any) -> Any:
 StrictBoolean = Annotated[bool, BeforeValidator(_strict_boolean)]
 """A boolean key: true/false or "true"/"false", nothing else."""
 
+MIGRATION_PAGE = "docs/migrating-from-cdk.md#keys-of-the-original-secrets"
+"""Where the keys of the original project's secrets that these models have no field for are
+explained (``OriginalKey``)."""
+
+
+@dataclass(frozen=True)
+class OriginalKey:
+    """A key the original CDK project wrote into its secrets that this mode's model has no
+    field for, and what a secret (or an execution input) that still holds it gets here.
+
+    The value is read as ``StrictBoolean`` reads one. ``if_true`` and ``if_false`` say why
+    each value is refused; None accepts that value, which says what the mode already does, and
+    the key is dropped before validation. A refusal names the key, the value, where it came
+    from and ``MIGRATION_PAGE``.
+    """
+
+    name: str
+    if_true: str | None
+    if_false: str | None
+
+    def refusal_of(self, value: Any) -> str | None:
+        """Why ``value`` of this key is refused, or None when it is accepted (and dropped)."""
+        try:
+            read = _strict_boolean(value)
+        except ValueError as error:
+            return str(error)
+        return self.if_true if read else self.if_false
+
+
+AUTO_EXPORT_SWITCH = "the original project's switch between its two Lustre stacks"
+"""What the original's ``autoExport`` was: here the stack's ``Mode`` chooses."""
+
+KEY_DOCUMENTATION = ("unit", "rule", "unset", "default_text")
+"""What a field's ``json_schema_extra`` may say of its key, beside its ``description`` (what it
+means), for the documentation tables (``python -m tools.docs_tables``): ``unit`` (of a number),
+``rule`` (a rule other than the field's own bounds and choices, in words: a ratio, another
+key, a stack parameter), ``unset`` (what a default of None means) and ``default_text`` (the
+default of a key the template's secret sets, ``{ecr_repository}`` and ``{unpinned_tag}``
+filled in for each mode)."""
+
+
+def _doc(**documentation: str) -> dict[str, Any]:
+    """A field's ``json_schema_extra``: the ``KEY_DOCUMENTATION`` entries given.
+
+    Raises:
+        ValueError: an entry not in ``KEY_DOCUMENTATION`` (a typo would leave a table empty).
+    """
+    unknown = set(documentation) - set(KEY_DOCUMENTATION)
+    if unknown:
+        raise ValueError(f"not key documentation: {sorted(unknown)}")
+    return dict(documentation)
+
+
 GP3_MAX_IOPS_PER_GIB = 500
 GP3_MIB_PER_SECOND_PER_IOPS = 0.25
 GP3_BASELINE_IOPS = 3000
@@ -227,35 +280,130 @@ class CommonConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
-    jobDefinitionContainerImage: str = Field(min_length=1, max_length=MAX_IMAGE_LENGTH)
-    jobDefinitionRetryAttempts: int = Field(5, ge=1, le=10)
-    jobDefinitionVcpus: int = Field(32, ge=1, le=4096)
+    jobDefinitionContainerImage: str = Field(
+        min_length=1,
+        max_length=MAX_IMAGE_LENGTH,
+        description="Image of the job.",
+        json_schema_extra=_doc(
+            rule="an image reference `[registry[:port]/]path[:tag][@digest]` in the stack's "
+            "ECR repository or the template parameter `AllowedImagePrefixes`",
+            default_text="the stack's ECR repository (`{ecr_repository}`), tag "
+            "`{unpinned_tag}` (`docker/push-image.sh --pin` sets the pushed image's digest)",
+        ),
+    )
+    jobDefinitionRetryAttempts: int = Field(
+        5,
+        ge=1,
+        le=10,
+        description="Attempts of the job; Batch retries a Spot reclaim (status reason "
+        "`Host EC2*`), an exit on SIGTERM (exit code 143, as on the Spot notice, whatever sent "
+        "it) and a missing run marker (exit code 75); anything else ends the job.",
+        json_schema_extra=_doc(unit="attempts"),
+    )
+    jobDefinitionVcpus: int = Field(
+        32,
+        ge=1,
+        le=4096,
+        description="vCPUs of the job (in the Lustre modes, of each array child).",
+        json_schema_extra=_doc(
+            unit="vCPUs",
+            rule="at most the template parameter `MaxvCpus`; with `jobDefinitionMemory`, what "
+            "one allowed instance type offers",
+        ),
+    )
     # At most 32 TiB, the memory of the largest EC2 instances (EC2 User Guide, "Amazon EC2
     # High Memory instances": u7in-32tb.224xlarge); the stack's instance types refine it.
-    jobDefinitionMemory: int = Field(30000, ge=4, le=33_554_432, description="MiB")
-    jobCommand: list[str] | None = Field(None, min_length=1)
-    jobEnvironment: dict[str, str] = Field(default_factory=dict)
-    jobAttemptTimeoutSeconds: int | None = Field(None, ge=60, le=ONE_YEAR_SECONDS)
+    jobDefinitionMemory: int = Field(
+        30000,
+        ge=4,
+        le=33_554_432,
+        description="Memory of the job.",
+        json_schema_extra=_doc(
+            unit="MiB",
+            rule="with `jobDefinitionVcpus`, what one allowed instance type offers",
+        ),
+    )
+    jobCommand: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="Command of the job.",
+        json_schema_extra=_doc(
+            rule=f"each item a non-empty string; with `jobEnvironment` at most "
+            f"{MAX_JOB_DEFINITION_TEXT} "
+            "characters (JSON)",
+            unset="the image's `CMD`",
+        ),
+    )
+    jobEnvironment: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra environment variables of the job (the run sets "
+        + ", ".join(f"`{name}`" for name in RUN_ENVIRONMENT)
+        + "; `S3_PREFIX` is where its results land in the bucket).",
+        json_schema_extra=_doc(
+            rule="valid variable names, none of the run's own, none that change the SDKs, the "
+            "linker, proxies, TLS trust or which code runs (`AWS_*`, `LD_*`, `*_PROXY`, ...: "
+            'the README\'s "What an execution input may set" lists them); no credentials',
+        ),
+    )
+    jobAttemptTimeoutSeconds: int | None = Field(
+        None,
+        ge=60,
+        le=ONE_YEAR_SECONDS,
+        description="Batch ends an attempt that runs longer.",
+        json_schema_extra=_doc(unit="seconds"),
+    )
     jobStartTimeoutSeconds: int = Field(
         3600,
         ge=60,
         le=86400,
-        description="A job not started (its first attempt STARTING or RUNNING) within this "
-        "many seconds of its submission is cancelled, and the run fails JobStartTimeout.",
+        description="A job not started (its first attempt `STARTING` or `RUNNING`) this many "
+        "seconds after its submission is terminated, and the run fails with `JobStartTimeout`, "
+        "naming Batch's status reason. The watchdog watches within its invocation, looking "
+        "every `waitForComputeSeconds`, but never later than the deadline.",
+        json_schema_extra=_doc(unit="seconds"),
     )
     waitForJobCompletionSeconds: int = Field(
         300,
         ge=0,
         le=MAX_INTERVAL_SECONDS,
-        description="Accepted for old secrets; submitJob.sync needs no polling.",
+        description="Accepted so that existing secrets validate; the job is followed without "
+        "polling (submitJob.sync).",
+        json_schema_extra=_doc(unit="seconds"),
     )
-    waitForComputeSeconds: int = Field(30, ge=0, le=MAX_INTERVAL_SECONDS)
-    storageTimeoutSeconds: int = Field(1800, ge=60, le=ONE_YEAR_SECONDS)
-    computeTimeoutSeconds: int = Field(1800, ge=60, le=ONE_YEAR_SECONDS)
+    waitForComputeSeconds: int = Field(
+        30,
+        ge=0,
+        le=MAX_INTERVAL_SECONDS,
+        description="The longest pause between two looks while compute is created or cleaned "
+        "up, and between the job-start watchdog's checks.",
+        json_schema_extra=_doc(unit="seconds"),
+    )
+    storageTimeoutSeconds: int = Field(
+        1800,
+        ge=60,
+        le=ONE_YEAR_SECONDS,
+        description="The run fails with `StorageTimeout` if its storage (the volume, or the "
+        "file system and its link to S3) is not available by then.",
+        json_schema_extra=_doc(unit="seconds"),
+    )
+    computeTimeoutSeconds: int = Field(
+        1800,
+        ge=60,
+        le=ONE_YEAR_SECONDS,
+        description="The run fails with `ComputeTimeout` if compute is not ready by then.",
+        json_schema_extra=_doc(unit="seconds"),
+    )
     # 3 h, not 6: with OnlyEBS's waitAfterDetachSeconds of 10 (the original secrets' value),
     # 6 h of release polling alone would take about 19,500 of the 25,000 events an
     # execution holds (batchscratch.history).
-    cleanupTimeoutSeconds: int = Field(10800, ge=60, le=ONE_YEAR_SECONDS)
+    cleanupTimeoutSeconds: int = Field(
+        10800,
+        ge=60,
+        le=ONE_YEAR_SECONDS,
+        description="Cleanup or release fails with `CleanupTimeout` after this long; what is "
+        "left keeps its tags.",
+        json_schema_extra=_doc(unit="seconds"),
+    )
 
     EXECUTION_INPUT_KEYS: ClassVar[tuple[str, ...]] = (
         "jobDefinitionVcpus",
@@ -299,6 +447,11 @@ class CommonConfig(BaseModel):
     """The poll loops of the mode's state machines, each as the step it polls, the key that
     bounds it and the key of its Wait (``batchscratch.history`` budgets them; a test checks
     every Wait of statemachine/ against this list). Each mode's model adds its own."""
+
+    ORIGINAL_KEYS: ClassVar[tuple[OriginalKey, ...]] = ()
+    """Keys of the original project's secrets that the model has no field for: accepted (and
+    dropped) or refused by ``build_config`` with their own message, not as unknown keys.
+    Each mode's model declares its own."""
 
     @model_validator(mode="before")
     @classmethod
@@ -391,13 +544,60 @@ class CommonConfig(BaseModel):
 class OnlyEbsConfig(CommonConfig):
     """OnlyEBS mode: one encrypted gp3 volume, one node."""
 
-    deleteEbs: StrictBoolean = True
-    ebsSizeGb: int = Field(500, ge=1, le=65536, description="GiB")
-    ebsIOPS: int = Field(5000, ge=3000, le=80000)
-    ebsThroughput: int = Field(500, ge=125, le=2000, description="MiB/s")
-    waitForEbsCreationSeconds: int = Field(10, ge=0, le=3600)
-    waitAfterDetachSeconds: int = Field(10, ge=0, le=3600)
-    onFailure: Literal["snapshot", "retain", "delete"] = "snapshot"
+    deleteEbs: StrictBoolean = Field(
+        True,
+        description="Delete the volume after a successful run; `false` keeps it, tagged "
+        "`batch-scratch:retained-reason`, after a failure too (`onFailure` is then not "
+        "applied).",
+    )
+    ebsSizeGb: int = Field(
+        500, ge=1, le=65536, description="Volume size.", json_schema_extra=_doc(unit="GiB")
+    )
+    ebsIOPS: int = Field(
+        5000,
+        ge=3000,
+        le=80000,
+        description="Provisioned gp3 IOPS.",
+        json_schema_extra=_doc(
+            unit="IOPS", rule=f"at most {GP3_MAX_IOPS_PER_GIB} per GiB of `ebsSizeGb`"
+        ),
+    )
+    ebsThroughput: int = Field(
+        500,
+        ge=125,
+        le=2000,
+        description="Provisioned gp3 throughput.",
+        json_schema_extra=_doc(
+            unit="MiB/s", rule=f"at most {GP3_MIB_PER_SECOND_PER_IOPS} per IOPS of `ebsIOPS`"
+        ),
+    )
+    waitForEbsCreationSeconds: int = Field(
+        10,
+        ge=0,
+        le=MAX_INTERVAL_SECONDS,
+        description="The longest pause between two looks while the volume is created (looks "
+        "back off from 2 s, within the check's invocation).",
+        json_schema_extra=_doc(unit="seconds"),
+    )
+    waitAfterDetachSeconds: int = Field(
+        10,
+        ge=0,
+        le=MAX_INTERVAL_SECONDS,
+        description="The longest pause between two looks while the volume is detached, "
+        "snapshotted or deleted.",
+        json_schema_extra=_doc(unit="seconds"),
+    )
+    onFailure: Literal["snapshot", "retain", "delete"] = Field(
+        "snapshot", description="What happens to the volume when the run fails."
+    )
+
+    ORIGINAL_KEYS: ClassVar[tuple[OriginalKey, ...]] = (
+        OriginalKey(
+            "autoExport",
+            if_true=f"{AUTO_EXPORT_SWITCH}, which never applied to OnlyEBS: remove the key",
+            if_false=f"{AUTO_EXPORT_SWITCH}, which never applied to OnlyEBS: remove the key",
+        ),
+    )
 
     EXECUTION_INPUT_KEYS: ClassVar[tuple[str, ...]] = (
         *CommonConfig.EXECUTION_INPUT_KEYS,
@@ -457,6 +657,13 @@ S3_PATH_PATTERN = r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/.*)?$"
 bucket naming rules": 3-63 lower-case letters, digits, dots and hyphens, starting and ending
 with a letter or digit), then any prefix."""
 
+LUSTRE_DEPLOYMENT_TYPES = ("SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2")
+"""The deployment types a file system with a data repository association may have (not
+SCRATCH_1)."""
+LUSTRE_SMALL_CAPACITIES = (1200, 2400)
+"""StorageCapacity (GiB) a file system may have below ``LUSTRE_CAPACITY_STEP``'s multiples."""
+LUSTRE_CAPACITY_STEP = 2400
+"""Above ``LUSTRE_SMALL_CAPACITIES``, StorageCapacity is a multiple of this (GiB)."""
 LUSTRE_PER_UNIT_THROUGHPUT = {"PERSISTENT_1": (50, 100, 200), "PERSISTENT_2": (125, 250, 500, 1000)}
 """Allowed PerUnitStorageThroughput (MB/s/TiB) of SSD deployment types; the first is the default."""
 
@@ -474,29 +681,121 @@ class LustreConfig(CommonConfig):
     LoadConfig fills in (``placement.link_run``; the layout: ``batchscratch.repository``).
     """
 
-    deleteLustre: StrictBoolean = True
-    lustreFileSystemTypeVersion: Literal["2.12", "2.15"] = "2.15"
-    lustreStorageCapacity: int = Field(2400, le=MAX_LUSTRE_STORAGE_CAPACITY, description="GiB")
-    lustreImportedFileChunkSize: int = Field(1024, ge=1, le=512000, description="MiB")
-    lustreDeploymentType: str = "SCRATCH_2"
-    lustrePerUnitStorageThroughput: int | None = Field(None, description="MB/s/TiB")
+    deleteLustre: StrictBoolean = Field(
+        True,
+        description="Delete the file system after a successful run and export (AutoExport: "
+        "drained, and verified unless `verifyExportBeforeDelete` is false); `false` keeps it, "
+        "tagged `batch-scratch:retained-reason`, after a failure too (`onFailure` is then not "
+        "applied).",
+    )
+    lustreFileSystemTypeVersion: Literal["2.12", "2.15"] = Field(
+        "2.15",
+        description="Lustre version (always sent: FSx would otherwise create 2.10, which "
+        "cannot link to S3).",
+    )
+    lustreStorageCapacity: int = Field(
+        2400,
+        le=MAX_LUSTRE_STORAGE_CAPACITY,
+        description="File system capacity.",
+        json_schema_extra=_doc(
+            unit="GiB",
+            rule=", ".join(map(str, LUSTRE_SMALL_CAPACITIES))
+            + f", then multiples of {LUSTRE_CAPACITY_STEP}; at most the template parameter "
+            "`MaxLustreStorageCapacity`",
+        ),
+    )
+    lustreImportedFileChunkSize: int = Field(
+        1024,
+        ge=1,
+        le=512000,
+        description="Stripe size of files imported from S3.",
+        json_schema_extra=_doc(unit="MiB"),
+    )
+    lustreDeploymentType: str = Field(
+        "SCRATCH_2",
+        description="Deployment type. With the stack's `KmsKeyArn`, `PERSISTENT_1` or "
+        "`PERSISTENT_2` only: FSx encrypts scratch file systems with its own key (README, "
+        '"Encryption").',
+        json_schema_extra=_doc(
+            rule=" or ".join(f"`{kind}`" for kind in LUSTRE_DEPLOYMENT_TYPES)
+            + " (`SCRATCH_1` cannot link to S3)"
+        ),
+    )
+    lustrePerUnitStorageThroughput: int | None = Field(
+        None,
+        description="Throughput per TiB of storage of the persistent types.",
+        json_schema_extra=_doc(
+            unit="MB/s/TiB",
+            rule="; ".join(
+                f"`{kind}`: {', '.join(map(str, allowed))}"
+                for kind, allowed in LUSTRE_PER_UNIT_THROUGHPUT.items()
+            ),
+            unset="the type's lowest",
+        ),
+    )
     dataRepositoryPath: str | None = Field(
         None,
         pattern=S3_PATH_PATTERN,
         max_length=MAX_DATA_REPOSITORY_PATH,
-        description="Linked at /scratch; unset: the run's own prefix (batchscratch.repository)",
+        description="Linked at `/scratch`: imported from, and exported to (AutoExport: "
+        "deletions included). A path given here is linked exactly as given, shared by every "
+        "run that gives it.",
+        json_schema_extra=_doc(
+            rule="in the stack's data bucket, `s3://<DataBucketName>/` (its root) or "
+            "`s3://<DataBucketName>/prefix/` (a `/` is added at the end when missing); the "
+            "bucket must exist",
+            unset="the run's own prefix, `s3://<DataBucketName>/runs/<run id>/`",
+        ),
     )
     inputDataRepositoryPath: str | None = Field(
         None,
         pattern=S3_PATH_PATTERN,
         max_length=MAX_DATA_REPOSITORY_PATH,
-        description="Linked at /input for import only; unset: no input association",
+        description="Linked at `/input` for import only: the job reads it at `/input` "
+        "(read-only), and no export ever writes into it.",
+        json_schema_extra=_doc(
+            rule="in the stack's data bucket, outside `dataRepositoryPath` (neither may contain "
+            "the other)",
+            unset="none: no input association",
+        ),
     )
-    arraySize: int = Field(1, ge=1, le=10000)
-    waitForLustreCreationSeconds: int = Field(10, ge=0, le=3600)
-    waitForDataRepositoryTaskSeconds: int = Field(10, ge=0, le=3600)
-    exportTimeoutSeconds: int = Field(21600, ge=60, le=ONE_YEAR_SECONDS)
-    onFailure: Literal["export", "retain", "delete"] = "export"
+    arraySize: int = Field(
+        1,
+        ge=1,
+        le=10000,
+        description="1 runs one job; more runs an array job of that many children on the same "
+        "file system.",
+        json_schema_extra=_doc(unit="jobs"),
+    )
+    waitForLustreCreationSeconds: int = Field(
+        10,
+        ge=0,
+        le=MAX_INTERVAL_SECONDS,
+        description="The longest pause between two looks while the file system and its link "
+        "to S3 are created (looks back off from 2 s, within the check's invocation).",
+        json_schema_extra=_doc(unit="seconds"),
+    )
+    waitForDataRepositoryTaskSeconds: int = Field(
+        10,
+        ge=0,
+        le=MAX_INTERVAL_SECONDS,
+        description="The longest pause between two looks at the export task and at the file "
+        "system's deletion.",
+        json_schema_extra=_doc(unit="seconds"),
+    )
+    exportTimeoutSeconds: int = Field(
+        21600,
+        ge=60,
+        le=ONE_YEAR_SECONDS,
+        description="The run fails with `ExportTimeout` if the export has not ended by then; "
+        "the file system is kept.",
+        json_schema_extra=_doc(unit="seconds"),
+    )
+    onFailure: Literal["export", "retain", "delete"] = Field(
+        "export",
+        description="What happens to the file system when the run fails (`export`: export, "
+        "then delete only if the export succeeded).",
+    )
 
     EXECUTION_INPUT_KEYS: ClassVar[tuple[str, ...]] = (
         *CommonConfig.EXECUTION_INPUT_KEYS,
@@ -556,18 +855,20 @@ class LustreConfig(CommonConfig):
                 "SCRATCH_1 file systems cannot have data repository associations; "
                 "use SCRATCH_2, PERSISTENT_1 or PERSISTENT_2"
             )
-        if value not in ("SCRATCH_2", "PERSISTENT_1", "PERSISTENT_2"):
-            raise ValueError("must be one of SCRATCH_2, PERSISTENT_1, PERSISTENT_2")
+        if value not in LUSTRE_DEPLOYMENT_TYPES:
+            raise ValueError(f"must be one of {', '.join(LUSTRE_DEPLOYMENT_TYPES)}")
         return value
 
     @model_validator(mode="after")
     def _capacity_and_throughput(self) -> "LustreConfig":
         capacity = self.lustreStorageCapacity
-        if capacity not in (1200, 2400) and (capacity <= 0 or capacity % 2400 != 0):
+        step = LUSTRE_CAPACITY_STEP
+        if capacity not in LUSTRE_SMALL_CAPACITIES and (capacity <= 0 or capacity % step != 0):
             raise ValueError(
                 f"lustreStorageCapacity = {capacity} is not allowed for "
-                f"{self.lustreDeploymentType}: allowed values are 1200, 2400 or a multiple of "
-                f"2400 GiB (4800, 7200, ...)"
+                f"{self.lustreDeploymentType}: allowed values are "
+                f"{', '.join(map(str, LUSTRE_SMALL_CAPACITIES))} or a multiple of "
+                f"{step} GiB ({2 * step}, {3 * step}, ...)"
             )
         allowed = LUSTRE_PER_UNIT_THROUGHPUT.get(self.lustreDeploymentType)
         throughput = self.lustrePerUnitStorageThroughput
@@ -595,6 +896,16 @@ class LustreConfig(CommonConfig):
 class TaskExportConfig(LustreConfig):
     """TaskExport mode: results reach S3 by an export task after the job."""
 
+    ORIGINAL_KEYS: ClassVar[tuple[OriginalKey, ...]] = (
+        OriginalKey(
+            "autoExport",
+            if_true=f"{AUTO_EXPORT_SWITCH}; this stack's mode, TaskExport, exports with a task "
+            "after the job: for auto-export, deploy a stack with Mode=AutoExport instead",
+            if_false=f"{AUTO_EXPORT_SWITCH}; false chose what this stack's mode, TaskExport, "
+            "does: remove the key",
+        ),
+    )
+
 
 class AutoExportConfig(LustreConfig):
     """AutoExport mode: FSx exports every change while the job runs.
@@ -605,12 +916,57 @@ class AutoExportConfig(LustreConfig):
     window) to be all 0; it gives up after ``drainTimeoutSeconds`` and verifies instead.
     """
 
+    ORIGINAL_KEYS: ClassVar[tuple[OriginalKey, ...]] = (
+        # true is what the mode does: accepted, so that the original's secret validates as is.
+        OriginalKey(
+            "autoExport",
+            if_true=None,
+            if_false=f"{AUTO_EXPORT_SWITCH}; this stack's mode, AutoExport, always exports "
+            "by itself: for an export task after the job, deploy a stack with Mode=TaskExport "
+            "instead",
+        ),
+    )
+
     # At least 10 s: each poll adds history events, and an execution holds at most 25,000.
-    waitForCheckMetricsSeconds: int = Field(60, ge=10, le=3600)
-    lambdaPeriodSeconds: int = Field(60, ge=60, le=3600, multiple_of=60)
-    lambdaTimeDiffMinutes: int = Field(15, ge=1, le=1440)
-    drainTimeoutSeconds: int = Field(7200, ge=60, le=ONE_YEAR_SECONDS)
-    verifyExportBeforeDelete: StrictBoolean = True
+    waitForCheckMetricsSeconds: int = Field(
+        60,
+        ge=10,
+        le=MAX_INTERVAL_SECONDS,
+        description="The longest pause between two drain looks (each looks as a metric period "
+        "ends), and between looks while auto-export is turned off.",
+        json_schema_extra=_doc(unit="seconds"),
+    )
+    lambdaPeriodSeconds: int = Field(
+        60,
+        ge=60,
+        le=3600,
+        multiple_of=60,
+        description="Period of the `AgeOfOldestQueuedMessage` query (statistic Maximum).",
+        json_schema_extra=_doc(unit="seconds"),
+    )
+    lambdaTimeDiffMinutes: int = Field(
+        15,
+        ge=1,
+        le=1440,
+        description="With `verifyExportBeforeDelete` false: the quiet window, the last this "
+        "many minutes, entirely after the job's end, must hold datapoints, all 0. With the "
+        "verifying export on, the newest datapoint since the job's end reading 0 suffices.",
+        json_schema_extra=_doc(unit="minutes", rule="at least two `lambdaPeriodSeconds`"),
+    )
+    drainTimeoutSeconds: int = Field(
+        7200,
+        ge=60,
+        le=ONE_YEAR_SECONDS,
+        description="After this long without a drained answer, stop waiting and verify with "
+        "an export task instead (also after 5 metric periods with no datapoint at all: a "
+        "metric that is not published never drains).",
+        json_schema_extra=_doc(unit="seconds"),
+    )
+    verifyExportBeforeDelete: StrictBoolean = Field(
+        True,
+        description="After draining, turn auto-export off and require a final export task "
+        "with 0 failed files before deleting; `false` deletes on the drain check alone.",
+    )
 
     EXECUTION_INPUT_KEYS: ClassVar[tuple[str, ...]] = (
         *LustreConfig.EXECUTION_INPUT_KEYS,
@@ -759,13 +1115,40 @@ def _refuse_input_keys(
     )
 
 
+def _without_original_keys(
+    model: type[CommonConfig], secret: dict[str, Any], overlay: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+    """Return the secret and the execution input without the model's ``ORIGINAL_KEYS``, and
+    one refusal line for each such key whose value is refused (the input's value when both
+    set it, as the input overrides the secret)."""
+    refusals = []
+    for original in model.ORIGINAL_KEYS:
+        for source, values in (("execution input", overlay), ("secret", secret)):
+            if original.name not in values:
+                continue
+            value = values[original.name]
+            refusal = original.refusal_of(value)
+            if refusal is not None:
+                refusals.append(
+                    f"{original.name} = {json.dumps(value, default=str)} (from the {source}): "
+                    f"{refusal} ({MIGRATION_PAGE})"
+                )
+            break
+    names = {original.name for original in model.ORIGINAL_KEYS}
+    return (
+        {key: value for key, value in secret.items() if key not in names},
+        {key: value for key, value in overlay.items() if key not in names},
+        refusals,
+    )
+
+
 def _describe_errors(
     error: ValidationError,
     model: type[CommonConfig],
     secret: dict[str, Any],
     overlay: dict[str, Any],
     input_keys: Collection[str],
-) -> str:
+) -> list[str]:
     lines = []
     for detail in error.errors():
         key = ".".join(str(part) for part in detail["loc"]) or "(whole configuration)"
@@ -795,7 +1178,7 @@ def _describe_errors(
             )
         else:
             lines.append(str(detail["msg"]).removeprefix("Value error, "))
-    return "Invalid run configuration: " + "; ".join(lines)
+    return lines
 
 
 def build_config(
@@ -818,11 +1201,16 @@ def build_config(
     Returns:
         The validated configuration model of the mode.
 
+    A key of the original project's secrets that the model has no field for
+    (``ORIGINAL_KEYS``) is dropped when its value is what the mode does (``autoExport: true``
+    in AutoExport), and refused otherwise, pointing to ``MIGRATION_PAGE``.
+
     Raises:
         InvalidConfiguration: the mode is not implemented, an input is not a JSON object, the
             input sets a key of the mode that ``input_keys`` does not list (the message names
-            the key and the parameter that would allow it), a key is unknown, or a value
-            breaks a rule; the message names each (never a ``jobEnvironment`` value).
+            the key and the parameter that would allow it), a key is unknown, a key of the
+            original project's secrets is refused, or a value breaks a rule; the message names
+            each (never a ``jobEnvironment`` value).
     """
     model = CONFIG_MODELS.get(mode)
     if model is None:
@@ -836,13 +1224,15 @@ def build_config(
                 f"Invalid run configuration: the {what} must be a JSON object, "
                 f"got {json.dumps(value, default=str)[:200]}"
             )
+    secret, overlay, refusals = _without_original_keys(model, secret, overlay)
     _refuse_input_keys(model, overlay, input_keys)
     try:
-        return model.model_validate({**secret, **overlay})
+        config = model.model_validate({**secret, **overlay})
     except ValidationError as error:
-        raise InvalidConfiguration(
-            _describe_errors(error, model, secret, overlay, input_keys)
-        ) from None
+        refusals += _describe_errors(error, model, secret, overlay, input_keys)
+    if refusals:
+        raise InvalidConfiguration("Invalid run configuration: " + "; ".join(refusals))
+    return config
 
 
 def load_config(
