@@ -133,8 +133,8 @@ KEYS: Mapping[str, Mapping[str, object]] = {
         "meaning": "ジョブに追加する環境変数（実行が `S3_BUCKET_NAME`、`S3_PREFIX`、`SCRATCH_DIR`、"
         "`BATCH_SCRATCH_RUN_ID` を設定します。`S3_PREFIX` はバケット内で結果が置かれる場所）。",
         "rule": "有効な変数名であること。実行自身の変数、SDK・リンカー・プロキシ・TLS の信頼・実行される"
-        "コードを変える変数（`AWS_*`、`LD_*`、`*_PROXY` など。README の「What an execution input "
-        "may set」に一覧）は不可。認証情報は入れないこと",
+        "コードを変える変数（`AWS_*`、`LD_*`、`*_PROXY` など。一覧は "
+        "docs/configuration.md）は不可。認証情報は入れないこと",
     },
     "jobAttemptTimeoutSeconds": {"meaning": "これより長く動いた試行を Batch が終了します。"},
     "jobStartTimeoutSeconds": {
@@ -204,8 +204,8 @@ KEYS: Mapping[str, Mapping[str, object]] = {
     "lustreImportedFileChunkSize": {"meaning": "S3 からインポートするファイルのストライプサイズ。"},
     "lustreDeploymentType": {
         "meaning": "デプロイの種類。スタックに `KmsKeyArn` を指定した場合は `PERSISTENT_1` か "
-        "`PERSISTENT_2` のみ（FSx はスクラッチのファイルシステムを自身のキーで暗号化します。README の"
-        "「Encryption」）。",
+        "`PERSISTENT_2` のみ（FSx はスクラッチのファイルシステムを自身のキーで暗号化します。"
+        "docs/encryption.md）。",
         "rule": "`SCRATCH_2`、`PERSISTENT_1`、`PERSISTENT_2` のいずれか（`SCRATCH_1` は S3 と関連"
         "付けられません）",
     },
@@ -332,6 +332,6 @@ PARAMETERS: Mapping[str, str] = {
     "（PERSISTENT_1 と PERSISTENT_2 のみ: キーを指定すると LoadConfig は SCRATCH_2 を拒否します）、"
     "データバケット（S3 バケットキーを使う SSE-KMS）、スタックのロググループを暗号化します。空なら AWS "
     "マネージドキーと AWS 所有のキーを使います。キーポリシーは CloudWatch Logs、EC2 Auto Scaling、FSx "
-    "のサービスリンクロールを許可すること（README の「Encryption」）。",
+    "のサービスリンクロールを許可すること（docs/encryption.md）。",
 }
 """Japanese texts of every template parameter's Description, by parameter name."""

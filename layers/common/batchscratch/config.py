@@ -342,7 +342,7 @@ class CommonConfig(BaseModel):
         json_schema_extra=_doc(
             rule="valid variable names, none of the run's own, none that change the SDKs, the "
             "linker, proxies, TLS trust or which code runs (`AWS_*`, `LD_*`, `*_PROXY`, ...: "
-            'the README\'s "What an execution input may set" lists them); no credentials',
+            "docs/configuration.md lists them); no credentials",
         ),
     )
     jobAttemptTimeoutSeconds: int | None = Field(
@@ -714,8 +714,8 @@ class LustreConfig(CommonConfig):
     lustreDeploymentType: str = Field(
         "SCRATCH_2",
         description="Deployment type. With the stack's `KmsKeyArn`, `PERSISTENT_1` or "
-        "`PERSISTENT_2` only: FSx encrypts scratch file systems with its own key (README, "
-        '"Encryption").',
+        "`PERSISTENT_2` only: FSx encrypts scratch file systems with its own key "
+        "(docs/encryption.md).",
         json_schema_extra=_doc(
             rule=" or ".join(f"`{kind}`" for kind in LUSTRE_DEPLOYMENT_TYPES)
             + " (`SCRATCH_1` cannot link to S3)"
